@@ -1,0 +1,85 @@
+package blueprints
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
+
+// blueprint decodes the blocks once variables and locals are known. Models
+// come before engines because engines refer to them.
+func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	bp := &spec.Blueprint{}
+
+	switch len(src.appliances) {
+	case 0:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No appliance block",
+			Detail:   `A blueprint describes one appliance: add appliance "NAME" { hardware = "dgx-station-gb300" … }. sovereign init writes a starter.`,
+		})
+	default:
+		for _, extra := range src.appliances[1:] {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "More than one appliance",
+				Detail:   fmt.Sprintf("A blueprint describes one appliance; the first is at %s. Use one blueprint per machine.", src.appliances[0].DefRange),
+				Subject:  extra.DefRange.Ptr(),
+			})
+		}
+		app, moreDiags := e.appliance(src.appliances[0])
+		diags = append(diags, moreDiags...)
+		bp.Appliance = app
+	}
+
+	models := map[string]*spec.Model{}
+	for _, b := range src.models {
+		m, moreDiags := e.model(b)
+		diags = append(diags, moreDiags...)
+		if prev, ok := models[m.Name]; ok {
+			diags = append(diags, duplicateDiag("model", m.Name, b.LabelRanges[0], prev.DeclRange))
+			continue
+		}
+		models[m.Name] = m
+		bp.Models = append(bp.Models, m)
+	}
+
+	gpus := 0
+	if bp.Appliance != nil {
+		gpus = bp.Appliance.Hardware.GPUs
+	}
+	engines := map[string]*spec.Engine{}
+	ports := map[int]*spec.Engine{}
+	for _, b := range src.engines {
+		eng, moreDiags := e.engine(b, models, gpus)
+		diags = append(diags, moreDiags...)
+		if eng == nil {
+			continue
+		}
+		// Engine names are unique across kinds: the name alone names the
+		// container, its unit and its state folder.
+		if prev, ok := engines[eng.Name]; ok {
+			diags = append(diags, duplicateDiag("engine", eng.Name, b.LabelRanges[1], prev.DeclRange))
+			continue
+		}
+		if prev, ok := ports[eng.Port]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Port already in use",
+				Detail:   fmt.Sprintf("Engine %q already listens on port %d (%s). Give each engine its own port.", prev.Name, eng.Port, prev.DeclRange),
+				Subject:  b.DefRange.Ptr(),
+			})
+		}
+		engines[eng.Name] = eng
+		ports[eng.Port] = eng
+		bp.Engines = append(bp.Engines, eng)
+	}
+
+	sort.Slice(bp.Models, func(i, j int) bool { return bp.Models[i].Name < bp.Models[j].Name })
+	sort.Slice(bp.Engines, func(i, j int) bool { return bp.Engines[i].Name < bp.Engines[j].Name })
+	return bp, diags
+}

@@ -1,0 +1,58 @@
+# A DGX Station GB300 serving Qwen3-235B-A22B (AWQ 4-bit) with vLLM to a
+# collective of 10–50 people: the launch command of the compute guide's §5.1
+# as a blueprint.
+#
+#   sovereign build blueprints/dgx-station-gb300.hcl -o out
+
+variable "hostname" {
+  description = "The appliance's host name."
+  type        = string
+  default     = "sovereign"
+}
+
+variable "admin_ssh_key_file" {
+  description = "Public SSH key of the first admin, relative to this file."
+  type        = string
+  default     = "keys/admin.pub"
+}
+
+appliance "coop" {
+  hardware = "dgx-station-gb300" # arm64 Grace + 252 GB HBM3e Blackwell Ultra
+  hostname = var.hostname
+  timezone = "Australia/Sydney"
+
+  admin "ops" {
+    ssh_authorized_keys = [file(var.admin_ssh_key_file)]
+  }
+
+  storage {
+    state  = "/var/lib/sovereign"
+    models = "/var/lib/sovereign/models"
+  }
+}
+
+model "qwen3-235b" {
+  catalog = "qwen3-235b-a22b"
+  # ~124 GB of weights leaves ~100 GB of HBM for the KV cache (guide §2.2).
+  weights = "awq-int4"
+  source  = "hf://QuantTrio/Qwen3-235B-A22B-Instruct-2507-AWQ"
+}
+
+engine "vllm" "main" {
+  model             = model.qwen3-235b
+  served_model_name = "qwen3-235b"
+  # v0.14.0 is a CUDA 12.9 build: Blackwell Ultra (GB300) needs CUDA >= 12.9.
+  # The digest is the multi-arch index, which holds the linux/arm64 image.
+  image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  port  = 8000
+
+  quantization           = "awq"
+  tensor_parallel_size   = 1
+  max_model_len          = 32768
+  enable_prefix_caching  = true
+  kv_cache_dtype         = "fp8" # halves KV per token: ~96 KB instead of ~192 KB
+  gpu_memory_utilization = 0.95
+
+  # Agentic tools call functions through the OpenAI tools API.
+  tool_call_parser = "hermes"
+}

@@ -1,0 +1,364 @@
+package blueprints
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
+
+// evaluator holds what every expression of one blueprint is evaluated with.
+type evaluator struct {
+	parser  *Parser
+	baseDir string
+	env     map[string]string
+	ctx     *hcl.EvalContext
+}
+
+func newEvaluator(p *Parser, baseDir string, in Inputs) *evaluator {
+	env := map[string]string{}
+	for _, kv := range in.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return &evaluator{
+		parser:  p,
+		baseDir: baseDir,
+		env:     env,
+		ctx: &hcl.EvalContext{
+			Variables: map[string]cty.Value{},
+			Functions: functions(p.fs, baseDir, env),
+		},
+	}
+}
+
+// attrs decodes the attributes of one block body into Go values. Each getter
+// records its own diagnostics, so a block's decoder reads every attribute and
+// the caller gets all the problems at once.
+type attrs struct {
+	ev    *evaluator
+	all   hcl.Attributes
+	diags hcl.Diagnostics
+}
+
+func (e *evaluator) attrs(content *hcl.BodyContent) *attrs {
+	return &attrs{ev: e, all: content.Attributes}
+}
+
+func (a *attrs) has(name string) bool { _, ok := a.all[name]; return ok }
+
+// rng is the range of an attribute's value, or def when it is not set.
+func (a *attrs) rng(name string, def hcl.Range) hcl.Range {
+	if at, ok := a.all[name]; ok {
+		return at.Expr.Range()
+	}
+	return def
+}
+
+func (a *attrs) errorf(name, summary, format string, args ...any) {
+	var subject *hcl.Range
+	if at, ok := a.all[name]; ok {
+		subject = at.Expr.Range().Ptr()
+	}
+	a.diags = append(a.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  subject,
+	})
+}
+
+// value evaluates and converts an attribute. ok is false when it is unset,
+// null, or has an error already reported. Secrets are refused here: only
+// secret() accepts a sensitive value, so a secret cannot leak into a plain
+// setting that is rendered in clear text.
+func (a *attrs) value(name string, ty cty.Type) (cty.Value, bool) {
+	at, ok := a.all[name]
+	if !ok {
+		return cty.NilVal, false
+	}
+	val, diags := at.Expr.Value(a.ev.ctx)
+	a.diags = append(a.diags, diags...)
+	if diags.HasErrors() || val.IsNull() || !val.IsWhollyKnown() {
+		return cty.NilVal, false
+	}
+	if val.ContainsMarked() {
+		a.errorf(name, "Secret in a plain setting",
+			"The value of %s comes from a secret (secret_file, secret_env or a sensitive variable), but %s is written in clear text into the appliance's configuration. Only settings documented as secrets accept secrets.", name, name)
+		return cty.NilVal, false
+	}
+	conv, err := convert.Convert(val, ty)
+	if err != nil {
+		a.errorf(name, "Incorrect attribute value type", "%s must be a %s: %s.", name, ty.FriendlyName(), err)
+		return cty.NilVal, false
+	}
+	if conv.IsNull() {
+		return cty.NilVal, false
+	}
+	return conv, true
+}
+
+func (a *attrs) str(name, def string) string {
+	v, ok := a.value(name, cty.String)
+	if !ok {
+		return def
+	}
+	return v.AsString()
+}
+
+// required reports a missing attribute that the schema could not mark as
+// required because it depends on another (catalog or config, say).
+func (a *attrs) required(name string, block *hcl.Block, why string) {
+	a.diags = append(a.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Missing required argument",
+		Detail:   fmt.Sprintf("The argument %q is required%s.", name, why),
+		Subject:  block.DefRange.Ptr(),
+	})
+}
+
+func (a *attrs) oneOf(name, def string, allowed ...string) string {
+	s := a.str(name, def)
+	for _, ok := range allowed {
+		if s == ok {
+			return s
+		}
+	}
+	a.errorf(name, "Unsupported value", "%s must be one of %s, not %q.%s", name, quoteList(allowed), s, suggest(s, allowed))
+	return def
+}
+
+func (a *attrs) integer(name string, def, min, max int) int {
+	v, ok := a.value(name, cty.Number)
+	if !ok {
+		return def
+	}
+	bf := v.AsBigFloat()
+	i, acc := bf.Int64()
+	if acc != big.Exact {
+		a.errorf(name, "Invalid number", "%s must be a whole number.", name)
+		return def
+	}
+	if i < int64(min) || i > int64(max) {
+		a.errorf(name, "Value out of range", "%s must be between %d and %d, not %d.", name, min, max, i)
+		return def
+	}
+	return int(i)
+}
+
+func (a *attrs) fraction(name string, def float64) float64 {
+	v, ok := a.value(name, cty.Number)
+	if !ok {
+		return def
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if !(f > 0 && f <= 1) || math.IsNaN(f) {
+		a.errorf(name, "Value out of range", "%s is a fraction of GPU memory: more than 0 and at most 1, not %g.", name, f)
+		return def
+	}
+	return f
+}
+
+func (a *attrs) boolean(name string, def bool) bool {
+	v, ok := a.value(name, cty.Bool)
+	if !ok {
+		return def
+	}
+	return v.True()
+}
+
+func (a *attrs) strings(name string) []string {
+	v, ok := a.value(name, cty.List(cty.String))
+	if !ok {
+		return nil
+	}
+	var out []string
+	if err := gocty.FromCtyValue(v, &out); err != nil {
+		a.errorf(name, "Incorrect attribute value type", "%s must be a list of strings: %s.", name, err)
+	}
+	return out
+}
+
+func (a *attrs) stringMap(name string) map[string]string {
+	v, ok := a.value(name, cty.Map(cty.String))
+	if !ok {
+		return nil
+	}
+	var out map[string]string
+	if err := gocty.FromCtyValue(v, &out); err != nil {
+		a.errorf(name, "Incorrect attribute value type", "%s must be a map of strings: %s.", name, err)
+	}
+	return out
+}
+
+func (a *attrs) duration(name string, def time.Duration) time.Duration {
+	s := a.str(name, "")
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		a.errorf(name, "Invalid duration", "%s must be a positive duration such as \"90s\", \"45m\" or \"1h30m\", not %q.", name, s)
+		return def
+	}
+	return d
+}
+
+// size reads a byte size written with a unit: "256GiB", "128GB", "1.5TiB".
+func (a *attrs) size(name string) int64 {
+	s := a.str(name, "")
+	if s == "" {
+		return 0
+	}
+	n, err := ParseSize(s)
+	if err != nil {
+		a.errorf(name, "Invalid size", "%s: %s.", name, err)
+		return 0
+	}
+	return n
+}
+
+// secret reads a setting that must come from secret_file(), secret_env() or
+// a sensitive variable. A literal is refused: it would sit in the blueprint,
+// in version control, in clear text.
+func (a *attrs) secret(name string) *spec.Secret {
+	at, ok := a.all[name]
+	if !ok {
+		return nil
+	}
+	val, diags := at.Expr.Value(a.ev.ctx)
+	a.diags = append(a.diags, diags...)
+	if diags.HasErrors() || !val.IsWhollyKnown() || val.IsNull() {
+		return nil
+	}
+	if !val.IsMarked() {
+		a.errorf(name, "Secret given as a literal",
+			"%s is a secret, so it must come from secret_file(\"PATH\"), secret_env(\"NAME\") or a variable declared sensitive = true; a literal would leave it in clear text in the blueprint.", name)
+		return nil
+	}
+	plain, _ := val.Unmark()
+	conv, err := convert.Convert(plain, cty.String)
+	if err != nil || conv.IsNull() {
+		a.errorf(name, "Incorrect attribute value type", "%s must be a string.", name)
+		return nil
+	}
+	return &spec.Secret{Value: conv.AsString(), Range: at.Expr.Range()}
+}
+
+// reference reads an attribute that must name another block, like
+// model.qwen3 or engine.vllm.main, and returns the names after the root.
+func (a *attrs) reference(name, root string, parts int) ([]string, hcl.Range, bool) {
+	at, ok := a.all[name]
+	if !ok {
+		return nil, hcl.Range{}, false
+	}
+	example := root + ".NAME"
+	if parts == 2 {
+		example = root + ".KIND.NAME"
+	}
+	trav, diags := hcl.AbsTraversalForExpr(at.Expr)
+	if diags.HasErrors() || trav.RootName() != root || len(trav) != parts+1 {
+		a.errorf(name, "Invalid reference", "%s must be a reference like %s, with no quotes.", name, example)
+		return nil, hcl.Range{}, false
+	}
+	var out []string
+	for _, step := range trav[1:] {
+		attr, ok := step.(hcl.TraverseAttr)
+		if !ok {
+			a.errorf(name, "Invalid reference", "%s must be a reference like %s.", name, example)
+			return nil, hcl.Range{}, false
+		}
+		out = append(out, attr.Name)
+	}
+	return out, at.Expr.Range(), true
+}
+
+// ParseSize reads a byte size with a decimal (KB, MB, GB, TB) or binary
+// (KiB, MiB, GiB, TiB) unit. A bare number is refused: "256" could mean
+// bytes or gigabytes, and guessing wrong by 10⁹ is not a typo to forgive.
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	t := strings.TrimSpace(s)
+	for _, u := range units {
+		num, ok := strings.CutSuffix(t, u.suffix)
+		if !ok {
+			continue
+		}
+		f, _, err := big.ParseFloat(strings.TrimSpace(num), 10, 64, big.ToNearestEven)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number followed by a unit", s)
+		}
+		v, _ := f.Float64()
+		if v < 0 || v*u.mult > math.MaxInt64 {
+			return 0, fmt.Errorf("%q is out of range", s)
+		}
+		return int64(v * u.mult), nil
+	}
+	return 0, fmt.Errorf("%q needs a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB", s)
+}
+
+func duplicateDiag(what, name string, here, prev hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Duplicate " + what,
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique.", what, name, prev),
+		Subject:  here.Ptr(),
+	}
+}
+
+// suggest returns " Did you mean "x"?" when one of options is close to s.
+func suggest(s string, options []string) string {
+	best, bestDist := "", 3
+	for _, o := range options {
+		if d := levenshtein.Distance(s, o, nil); d < bestDist {
+			best, bestDist = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
+
+func keysOf[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func sortedAttrNames(as hcl.Attributes) []string { return keysOf(as) }
+
+func orRange(r *hcl.Range, def hcl.Range) *hcl.Range {
+	if r != nil {
+		return r
+	}
+	return def.Ptr()
+}

@@ -1,0 +1,118 @@
+package blueprints
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
+
+// Inputs are the values a blueprint is evaluated with, besides its files.
+type Inputs struct {
+	// Vars are -var NAME=VALUE settings in command-line order; later wins.
+	Vars []VarSetting
+	// VarFiles are -var-file paths in command-line order; later wins.
+	VarFiles []string
+	// Env is the environment (KEY=VALUE) that SOVEREIGN_VAR_NAME variables
+	// and secret_env() read. It is passed in rather than read from the
+	// process so that loading stays a pure function of its inputs.
+	Env []string
+}
+
+// VarSetting is one -var NAME=VALUE.
+type VarSetting struct {
+	Name, Value string
+}
+
+// EnvVarPrefix is the prefix of environment variables that set blueprint
+// variables: SOVEREIGN_VAR_domain=example.org sets var.domain.
+const EnvVarPrefix = "SOVEREIGN_VAR_"
+
+// topSchema is every block a blueprint file may hold; anything else is an
+// error naming the block, before any evaluation happens.
+var topSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "appliance", LabelNames: []string{"name"}},
+		{Type: "model", LabelNames: []string{"name"}},
+		{Type: "engine", LabelNames: []string{"kind", "name"}},
+	},
+}
+
+// source is the static content of a blueprint: its blocks by type, before
+// evaluation.
+type source struct {
+	baseDir    string
+	variables  []*hcl.Block
+	locals     []*hcl.Block
+	appliances []*hcl.Block
+	models     []*hcl.Block
+	engines    []*hcl.Block
+}
+
+// Load parses the blueprint at target (a .hcl file or a folder of them),
+// evaluates it with in, and returns the typed blueprint. The returned
+// diagnostics hold every problem found; when they include errors the
+// blueprint is nil.
+func (p *Parser) Load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostics) {
+	src, diags := p.parse(target)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	ev := newEvaluator(p, src.baseDir, in)
+
+	vars, moreDiags := ev.variables(src.variables, in)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	ev.ctx.Variables["var"] = cty.ObjectVal(vars)
+
+	locals, moreDiags := ev.locals(src.locals)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	ev.ctx.Variables["local"] = cty.ObjectVal(locals)
+
+	bp, moreDiags := ev.blueprint(src)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return bp, diags
+}
+
+// parse reads every file of the blueprint and sorts its blocks by type.
+func (p *Parser) parse(target string) (*source, hcl.Diagnostics) {
+	files, baseDir, diags := p.blueprintFiles(target)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	src := &source{baseDir: baseDir}
+	for _, name := range files {
+		f, fileDiags := p.parseFile(name)
+		diags = append(diags, fileDiags...)
+		if f == nil {
+			continue
+		}
+		content, contentDiags := f.Body.Content(topSchema)
+		diags = append(diags, contentDiags...)
+		for _, b := range content.Blocks {
+			switch b.Type {
+			case "variable":
+				src.variables = append(src.variables, b)
+			case "locals":
+				src.locals = append(src.locals, b)
+			case "appliance":
+				src.appliances = append(src.appliances, b)
+			case "model":
+				src.models = append(src.models, b)
+			case "engine":
+				src.engines = append(src.engines, b)
+			}
+		}
+	}
+	return src, diags
+}

@@ -1,0 +1,323 @@
+package blueprints
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "type"},
+		{Name: "default"},
+		{Name: "description"},
+		{Name: "sensitive"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "validation"}},
+}
+
+var validationSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "condition", Required: true},
+		{Name: "error_message", Required: true},
+	},
+}
+
+// variable is a declared input of the blueprint.
+type variable struct {
+	name        string
+	ty          cty.Type
+	defaults    *typeexpr.Defaults
+	def         cty.Value // cty.NilVal when the variable is required
+	sensitive   bool
+	validations []*hcl.Block
+	declRange   hcl.Range
+}
+
+// variables declares every variable block, then assigns values in
+// precedence order (default < SOVEREIGN_VAR_ environment < -var-file < -var),
+// converts them to their declared types and runs their validation rules.
+func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	decls := map[string]*variable{}
+	for _, b := range blocks {
+		v, moreDiags := decodeVariable(b)
+		diags = append(diags, moreDiags...)
+		if v == nil {
+			continue
+		}
+		if prev, ok := decls[v.name]; ok {
+			diags = append(diags, duplicateDiag("variable", v.name, b.DefRange, prev.declRange))
+			continue
+		}
+		decls[v.name] = v
+	}
+
+	// Values as given, before type conversion, with where they came from.
+	type given struct {
+		expr  hcl.Expression // nil for raw strings
+		raw   string
+		rng   *hcl.Range
+		value cty.Value
+	}
+	values := map[string]given{}
+	unknownName := func(name, where string, rng *hcl.Range) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Value for undeclared variable",
+			Detail:   fmt.Sprintf("%s sets a variable named %q, but the blueprint declares no such variable.%s", where, name, suggest(name, keysOf(decls))),
+			Subject:  rng,
+		})
+	}
+
+	var envNames []string
+	for name := range e.env {
+		if strings.HasPrefix(name, EnvVarPrefix) {
+			envNames = append(envNames, name)
+		}
+	}
+	sort.Strings(envNames)
+	for _, envName := range envNames {
+		name := strings.TrimPrefix(envName, EnvVarPrefix)
+		// Unknown environment variables are ignored: the environment is shared
+		// with other blueprints and tools, unlike the command line.
+		if _, ok := decls[name]; ok {
+			values[name] = given{raw: e.env[envName]}
+		}
+	}
+
+	for _, path := range in.VarFiles {
+		f, moreDiags := e.parser.parseFile(path)
+		diags = append(diags, moreDiags...)
+		if f == nil {
+			continue
+		}
+		attrs, moreDiags := f.Body.JustAttributes()
+		diags = append(diags, moreDiags...)
+		for _, name := range sortedAttrNames(attrs) {
+			attr := attrs[name]
+			if _, ok := decls[name]; !ok {
+				unknownName(name, fmt.Sprintf("The variable file %s", path), attr.NameRange.Ptr())
+				continue
+			}
+			// Variable files hold values, not computations: no variables,
+			// but functions like file() are fine.
+			val, moreDiags := attr.Expr.Value(&hcl.EvalContext{Functions: e.ctx.Functions})
+			diags = append(diags, moreDiags...)
+			values[name] = given{expr: attr.Expr, rng: attr.Expr.Range().Ptr(), value: val}
+		}
+	}
+
+	for _, s := range in.Vars {
+		if _, ok := decls[s.Name]; !ok {
+			unknownName(s.Name, "The option -var", nil)
+			continue
+		}
+		values[s.Name] = given{raw: s.Value}
+	}
+
+	out := map[string]cty.Value{}
+	for _, name := range keysOf(decls) {
+		v := decls[name]
+		g, ok := values[name]
+		var val cty.Value
+		subject := g.rng
+		switch {
+		case !ok && v.def == cty.NilVal:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No value for required variable",
+				Detail:   fmt.Sprintf("The variable %q has no default, so it must be set: -var %s=VALUE, a -var-file, or the environment variable %s%s.", name, name, EnvVarPrefix, name),
+				Subject:  v.declRange.Ptr(),
+			})
+			continue
+		case !ok:
+			val = v.def
+			subject = v.declRange.Ptr()
+		case g.expr != nil:
+			val = g.value
+		default:
+			var moreDiags hcl.Diagnostics
+			val, moreDiags = parseRawValue(name, g.raw, v.ty)
+			diags = append(diags, moreDiags...)
+			if moreDiags.HasErrors() {
+				continue
+			}
+		}
+		if v.defaults != nil {
+			val = v.defaults.Apply(val)
+		}
+		conv, err := convert.Convert(val, v.ty)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid value for variable",
+				Detail:   fmt.Sprintf("The value for variable %q is not a %s: %s.", name, v.ty.FriendlyName(), err),
+				Subject:  orRange(subject, v.declRange),
+			})
+			continue
+		}
+		if v.sensitive {
+			conv = conv.Mark(sensitive)
+		}
+		out[name] = conv
+		diags = append(diags, e.validateVariable(v, conv)...)
+	}
+	// Declared variables with errors still get a placeholder so that a
+	// reference to them does not add a second, misleading error.
+	for name, v := range decls {
+		if _, ok := out[name]; !ok {
+			out[name] = cty.UnknownVal(v.ty)
+		}
+	}
+	return out, diags
+}
+
+// parseRawValue reads a value given as text on the command line or in the
+// environment: as-is for a string variable, as an HCL expression otherwise
+// (so -var 'sizes=[1,2]' works as it does in Terraform).
+func parseRawValue(name, raw string, ty cty.Type) (cty.Value, hcl.Diagnostics) {
+	if ty == cty.String || ty == cty.DynamicPseudoType {
+		return cty.StringVal(raw), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), fmt.Sprintf("<value for var.%s>", name), hcl.InitialPos)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	val, diags := expr.Value(nil)
+	return val, diags
+}
+
+func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
+	content, diags := b.Body.Content(variableSchema)
+	v := &variable{name: b.Labels[0], ty: cty.DynamicPseudoType, declRange: b.DefRange}
+	if !hclsyntax.ValidIdentifier(v.name) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid variable name",
+			Detail:   "A variable name must start with a letter or underscore and contain only letters, digits, underscores and dashes.",
+			Subject:  &b.LabelRanges[0],
+		})
+		return nil, diags
+	}
+	if attr, ok := content.Attributes["type"]; ok {
+		ty, defaults, moreDiags := typeexpr.TypeConstraintWithDefaults(attr.Expr)
+		diags = append(diags, moreDiags...)
+		if !moreDiags.HasErrors() {
+			v.ty, v.defaults = ty, defaults
+		}
+	}
+	if attr, ok := content.Attributes["sensitive"]; ok {
+		val, moreDiags := attr.Expr.Value(nil)
+		diags = append(diags, moreDiags...)
+		if !moreDiags.HasErrors() {
+			if val.Type() != cty.Bool || val.IsNull() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid sensitive flag", Detail: "sensitive must be true or false.", Subject: attr.Expr.Range().Ptr()})
+			} else {
+				v.sensitive = val.True()
+			}
+		}
+	}
+	if attr, ok := content.Attributes["description"]; ok {
+		val, moreDiags := attr.Expr.Value(nil)
+		diags = append(diags, moreDiags...)
+		if !moreDiags.HasErrors() && val.Type() != cty.String {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid description", Detail: "description must be a string.", Subject: attr.Expr.Range().Ptr()})
+		}
+	}
+	if attr, ok := content.Attributes["default"]; ok {
+		val, moreDiags := attr.Expr.Value(nil)
+		diags = append(diags, moreDiags...)
+		if !moreDiags.HasErrors() {
+			if v.defaults != nil {
+				val = v.defaults.Apply(val)
+			}
+			conv, err := convert.Convert(val, v.ty)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid default value for variable",
+					Detail:   fmt.Sprintf("The default is not a %s: %s.", v.ty.FriendlyName(), err),
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+			} else {
+				v.def = conv
+			}
+		}
+	}
+	for _, vb := range content.Blocks {
+		_, moreDiags := vb.Body.Content(validationSchema)
+		diags = append(diags, moreDiags...)
+		if !moreDiags.HasErrors() {
+			v.validations = append(v.validations, vb)
+		}
+	}
+	return v, diags
+}
+
+// validateVariable runs the variable's validation blocks. A condition sees
+// only var.NAME, its own value, as in Terraform.
+func (e *evaluator) validateVariable(v *variable, val cty.Value) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.name: val})},
+		Functions: e.ctx.Functions,
+	}
+	for _, vb := range v.validations {
+		content, _ := vb.Body.Content(validationSchema)
+		cond := content.Attributes["condition"]
+		msgAttr := content.Attributes["error_message"]
+		for _, ref := range cond.Expr.Variables() {
+			if ref.RootName() != "var" || len(ref) < 2 {
+				continue
+			}
+			if a, ok := ref[1].(hcl.TraverseAttr); !ok || a.Name != v.name {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid reference in variable validation",
+					Detail:   fmt.Sprintf("A validation condition may only refer to the variable it checks, var.%s.", v.name),
+					Subject:  ref.SourceRange().Ptr(),
+				})
+			}
+		}
+		if diags.HasErrors() {
+			continue
+		}
+		result, moreDiags := cond.Expr.Value(ctx)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		result, _ = result.Unmark()
+		result, err := convert.Convert(result, cty.Bool)
+		if err != nil || result.IsNull() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid validation condition",
+				Detail:   "The condition must be true or false.",
+				Subject:  cond.Expr.Range().Ptr(),
+			})
+			continue
+		}
+		if !result.IsKnown() || result.True() {
+			continue
+		}
+		msg := "The value is not valid."
+		if m, moreDiags := msgAttr.Expr.Value(ctx); !moreDiags.HasErrors() && m.Type() == cty.String && m.IsKnown() && !m.IsNull() && !m.IsMarked() {
+			msg = m.AsString()
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail:   fmt.Sprintf("var.%s: %s\n\nThis was checked by the validation rule at %s.", v.name, msg, cond.Expr.Range()),
+			Subject:  cond.Expr.Range().Ptr(),
+		})
+	}
+	return diags
+}

@@ -1,0 +1,213 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/spf13/afero"
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/units/ignition"
+)
+
+// Version is set at release time with -ldflags "-X …commands.Version=v1.2.3";
+// otherwise the module version from the build info is shown.
+var Version = ""
+
+func newVersion(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print sovereign's version and the config formats it writes",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := Version
+			if v == "" {
+				v = "(devel)"
+				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+					v = bi.Main.Version
+				}
+			}
+			fmt.Fprintf(e.stdout, "sovereign %s\nwrites Butane %s %s, translated to Ignition %s\n", v, ignition.Variant, ignition.Version, ignition.IgnitionSpec)
+			return nil
+		},
+	}
+}
+
+func newInit(e *env) *cobra.Command {
+	var sshKey string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init [DIR]",
+		Short: "Write a starter blueprint for a DGX Station GB300",
+		Long: `Init writes DIR/blueprint.hcl (DIR defaults to the current folder): a DGX
+Station GB300 serving Qwen3-235B-A22B (AWQ 4-bit) with vLLM, FP8 KV cache and
+32K context — the reference blueprint sovereign ships. It copies your SSH
+public key to DIR/keys/admin.pub so that you can log in to the appliance.
+
+Existing files are never overwritten unless --force is given.`,
+		Example: "  sovereign init coop --ssh-key ~/.ssh/id_ed25519.pub",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("init takes at most one DIR")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			key, err := e.readSSHKey(sshKey)
+			if err != nil {
+				return err
+			}
+			files := []struct {
+				name string
+				data []byte
+			}{
+				{"blueprint.hcl", blueprints.Starter()},
+				{filepath.Join("keys", "admin.pub"), key},
+			}
+			if !force {
+				for _, f := range files {
+					if _, err := e.fs.Stat(filepath.Join(dir, f.name)); err == nil {
+						return usageErrorf("%s already exists; use --force to overwrite it", filepath.Join(dir, f.name))
+					}
+				}
+			}
+			for _, f := range files {
+				p := filepath.Join(dir, f.name)
+				if err := e.fs.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					return externalError(err)
+				}
+				if err := afero.WriteFile(e.fs, p, f.data, 0o644); err != nil {
+					return externalError(err)
+				}
+				fmt.Fprintf(e.stdout, "wrote %s\n", p)
+			}
+			fmt.Fprintf(e.stdout, "Next: edit %s, then: sovereign build %s -o out\n", filepath.Join(dir, "blueprint.hcl"), filepath.Join(dir, "blueprint.hcl"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&sshKey, "ssh-key", "", "public key for the first admin (default: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	return cmd
+}
+
+func (e *env) readSSHKey(path string) ([]byte, error) {
+	candidates := []string{path}
+	if path == "" {
+		home := ""
+		for _, kv := range e.environ {
+			if v, ok := strings.CutPrefix(kv, "HOME="); ok {
+				home = v
+			}
+		}
+		candidates = nil
+		if home != "" {
+			for _, n := range []string{"id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"} {
+				candidates = append(candidates, filepath.Join(home, ".ssh", n))
+			}
+		}
+	}
+	for _, c := range candidates {
+		b, err := afero.ReadFile(e.fs, c)
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte("PRIVATE KEY")) {
+			return nil, usageErrorf("%s is a private key; give the public key (.pub)", c)
+		}
+		return b, nil
+	}
+	if path != "" {
+		return nil, usageErrorf("cannot read the SSH public key %s", path)
+	}
+	return nil, usageErrorf("no SSH public key found in ~/.ssh; give one with --ssh-key FILE (ssh-keygen -t ed25519 makes one)")
+}
+
+func newFmt(e *env) *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "fmt [PATH...]",
+		Short: "Rewrite blueprint files in the canonical HCL style",
+		Long: `Fmt rewrites .hcl files (blueprints, variable files and lock files) in the
+canonical HCL layout. A PATH may be a file or a folder (not searched
+recursively); the default is the current folder. With --check nothing is
+written: the files that need formatting are listed and the exit code is 1.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{"."}
+			}
+			var files []string
+			for _, a := range args {
+				info, err := e.fs.Stat(a)
+				if err != nil {
+					return usageErrorf("%s: %v", a, err)
+				}
+				if !info.IsDir() {
+					files = append(files, a)
+					continue
+				}
+				entries, err := afero.ReadDir(e.fs, a)
+				if err != nil {
+					return externalError(err)
+				}
+				for _, en := range entries {
+					if !en.IsDir() && strings.HasSuffix(en.Name(), ".hcl") {
+						files = append(files, filepath.Join(a, en.Name()))
+					}
+				}
+			}
+			sort.Strings(files)
+			var diags hcl.Diagnostics
+			srcs := map[string]*hcl.File{}
+			var unformatted []string
+			for _, f := range files {
+				src, err := afero.ReadFile(e.fs, f)
+				if err != nil {
+					return externalError(err)
+				}
+				// Formatting a file that does not parse would garble it.
+				parsed, d := hclsyntax.ParseConfig(src, f, hcl.InitialPos)
+				srcs[f] = parsed
+				diags = append(diags, d...)
+				if d.HasErrors() {
+					continue
+				}
+				out := hclwrite.Format(src)
+				if bytes.Equal(out, src) {
+					continue
+				}
+				unformatted = append(unformatted, f)
+				if !check {
+					info, _ := e.fs.Stat(f)
+					if err := afero.WriteFile(e.fs, f, out, info.Mode()&fs.ModePerm); err != nil {
+						return externalError(err)
+					}
+				}
+			}
+			if err := e.printDiagnostics(diags, srcs); err != nil {
+				return err
+			}
+			for _, f := range unformatted {
+				fmt.Fprintln(e.stdout, f)
+			}
+			if check && len(unformatted) > 0 {
+				return &exitError{ExitInvalid, fmt.Errorf("%d file(s) need formatting: run sovereign fmt", len(unformatted))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&check, "check", false, "list files that need formatting and exit 1, without writing")
+	return cmd
+}

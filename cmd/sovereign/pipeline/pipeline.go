@@ -1,0 +1,107 @@
+// Package pipeline runs a build from blueprint to output tree: load and
+// evaluate the blueprint, compile the modules, pin images, render units and
+// Ignition, and write out/ atomically. It reads and writes only through the
+// afero filesystem it is given, so tests run it in memory.
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/images"
+	"github.com/sovereign-collective/sovereign/modules"
+	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/ignition"
+)
+
+// Result is everything a build produces, in memory.
+type Result struct {
+	Blueprint *spec.Blueprint
+	Tree      *units.Tree
+	Rootfs    []*units.File
+	Ignition  []byte
+	Butane    []byte
+	Manifest  []byte
+}
+
+// Load evaluates the blueprint at target. Diagnostics print with p.Files().
+func Load(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Blueprint, hcl.Diagnostics) {
+	return p.Load(target, in)
+}
+
+// Build runs every phase up to, not including, writing the output. Each phase
+// runs only when the ones before it had no errors, so that one mistake is not
+// reported again as a confusing consequence further down.
+func Build(p *blueprints.Parser, target string, in blueprints.Inputs) (*Result, hcl.Diagnostics) {
+	bp, diags := p.Load(target, in)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	tree, moreDiags := modules.Compile(bp)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	diags = append(diags, images.Pin(tree)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	out, moreDiags := ignition.Render(tree)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	rootfs, err := tree.Rootfs()
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+	}
+	manifest, err := Manifest(rootfs)
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+	}
+	return &Result{
+		Blueprint: bp,
+		Tree:      tree,
+		Rootfs:    rootfs,
+		Ignition:  out.Ignition,
+		Butane:    out.Butane,
+		Manifest:  manifest,
+	}, diags
+}
+
+// ManifestEntry describes one file of out/rootfs (DESIGN §4).
+type ManifestEntry struct {
+	Path   string `json:"path"`
+	Mode   string `json:"mode"`
+	SHA256 string `json:"sha256"`
+	Size   int    `json:"size"`
+	Secret bool   `json:"secret"`
+}
+
+// Manifest lists every rootfs file with its mode and digest, sorted by path.
+// Secret files are listed too (their digest says whether a secret changed
+// without showing it).
+func Manifest(rootfs []*units.File) ([]byte, error) {
+	entries := make([]ManifestEntry, 0, len(rootfs))
+	for _, f := range rootfs {
+		sum := sha256.Sum256(f.Contents)
+		entries = append(entries, ManifestEntry{
+			Path:   f.Path,
+			Mode:   fmt.Sprintf("%04o", f.Mode),
+			SHA256: hex.EncodeToString(sum[:]),
+			Size:   len(f.Contents),
+			Secret: f.Secret,
+		})
+	}
+	b, err := json.MarshalIndent(entries, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

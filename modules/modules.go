@@ -1,0 +1,27 @@
+// Package modules compiles a blueprint into the appliance tree by asking the
+// module that owns each block for its contribution and merging them. Each
+// block type has its own package below this one; none of them imports
+// another.
+package modules
+
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/host"
+	"github.com/sovereign-collective/sovereign/modules/vllm"
+	"github.com/sovereign-collective/sovereign/units"
+)
+
+// Compile returns the whole appliance tree for bp. Conflicts between
+// contributions (two modules writing one file) are error diagnostics.
+func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
+	parts := []*units.Tree{host.Compile(bp.Appliance)}
+	for _, eng := range bp.Engines {
+		switch eng.Kind {
+		case "vllm":
+			parts = append(parts, vllm.Compile(eng, bp.Appliance))
+		}
+	}
+	return units.Merge(parts...)
+}

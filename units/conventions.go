@@ -1,0 +1,19 @@
+package units
+
+// Host conventions that more than one module relies on. They live here, in
+// the package every module already imports, so that no module has to import
+// another to agree on a name.
+const (
+	// CDIService generates the NVIDIA CDI spec at boot. Every GPU container
+	// requires it: without the spec, AddDevice=nvidia.com/gpu=all fails.
+	CDIService = "sovereign-nvidia-cdi.service"
+	// CDISpec is where CDIService writes the spec. /var/run is cleared on
+	// boot, so the spec always matches the driver that is loaded now.
+	CDISpec = "/var/run/cdi/nvidia.yaml"
+	// GPUDevice is the CDI name of every GPU on the host.
+	GPUDevice = "nvidia.com/gpu=all"
+	// ModelsMount is where the models folder appears inside engines.
+	ModelsMount = "/models"
+	// SecretsDir holds generated environment files with secrets (0600).
+	SecretsDir = "/etc/sovereign/secrets"
+)

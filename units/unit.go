@@ -1,0 +1,140 @@
+package units
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/coreos/go-systemd/v22/unit"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Where units live on the appliance. Quadlet files go where Podman's
+// generator reads them at boot; plain units where the admin expects them.
+const (
+	SystemdDir = "/etc/systemd/system"
+	QuadletDir = "/etc/containers/systemd"
+)
+
+// quadletExtensions are the unit kinds Podman's generator turns into services.
+var quadletExtensions = []string{".container", ".volume", ".network", ".pod", ".kube", ".image", ".build"}
+
+// Unit is a systemd unit or Podman Quadlet file, kept as ordered sections
+// until rendering so that modules build it from values, not text.
+type Unit struct {
+	// Name is the file name: "sovereign-nvidia-cdi.service", "vllm-main.container".
+	Name string
+	// Comment lines are written at the top of the file, each after "# ".
+	Comment  []string
+	Sections []*Section
+	// Image is the image a .container runs. Its Image= line is rendered
+	// from Image.Pinned, first in the [Container] section.
+	Image *Image
+	// Enabled plain units are enabled at first boot through a preset.
+	// Quadlets are enabled by their [Install] section instead.
+	Enabled bool
+	Origin  hcl.Range
+}
+
+// Section is one [Section] of a unit, entries in order.
+type Section struct {
+	Name    string
+	Entries []Entry
+}
+
+// Entry is one Key=Value line.
+type Entry struct {
+	Key, Value string
+}
+
+// Set appends Key=Value to the named section, creating the section after the
+// existing ones if needed. Repeated keys (Environment=, After=) are kept in the
+// order they are set.
+func (u *Unit) Set(section, key, value string) *Unit {
+	s := u.Section(section)
+	s.Entries = append(s.Entries, Entry{Key: key, Value: value})
+	return u
+}
+
+// Section returns the named section, creating it at the end if needed.
+func (u *Unit) Section(name string) *Section {
+	for _, s := range u.Sections {
+		if s.Name == name {
+			return s
+		}
+	}
+	s := &Section{Name: name}
+	u.Sections = append(u.Sections, s)
+	return s
+}
+
+// Get returns the values of key in section, in order.
+func (u *Unit) Get(section, key string) []string {
+	var out []string
+	for _, s := range u.Sections {
+		if s.Name != section {
+			continue
+		}
+		for _, e := range s.Entries {
+			if e.Key == key {
+				out = append(out, e.Value)
+			}
+		}
+	}
+	return out
+}
+
+// IsQuadlet reports whether the unit is a Podman Quadlet file.
+func (u *Unit) IsQuadlet() bool {
+	ext := path.Ext(u.Name)
+	for _, q := range quadletExtensions {
+		if ext == q {
+			return true
+		}
+	}
+	return false
+}
+
+// Path is where the unit file is written on the appliance.
+func (u *Unit) Path() string {
+	if u.IsQuadlet() {
+		return path.Join(QuadletDir, u.Name)
+	}
+	return path.Join(SystemdDir, u.Name)
+}
+
+// Render writes the unit file. Values with a newline are refused: systemd
+// would read the rest as a new line, which is how a value could smuggle in a
+// directive.
+func (u *Unit) Render() ([]byte, error) {
+	var sections []*unit.UnitSection
+	for _, s := range u.Sections {
+		us := &unit.UnitSection{Section: s.Name}
+		if s.Name == "Container" && u.Image != nil {
+			if u.Image.Pinned == "" {
+				return nil, fmt.Errorf("bug: %s: image %s was not pinned before rendering", u.Name, u.Image.Ref)
+			}
+			us.Entries = append(us.Entries, &unit.UnitEntry{Name: "Image", Value: u.Image.Pinned})
+		}
+		for _, e := range s.Entries {
+			if strings.ContainsAny(e.Value, "\n\r") || strings.ContainsAny(e.Key, "\n\r= ") {
+				return nil, fmt.Errorf("%s: [%s] %s has a line break or an invalid key", u.Name, s.Name, e.Key)
+			}
+			us.Entries = append(us.Entries, &unit.UnitEntry{Name: e.Key, Value: e.Value})
+		}
+		sections = append(sections, us)
+	}
+	var buf bytes.Buffer
+	for _, c := range u.Comment {
+		buf.WriteString("# " + c + "\n")
+	}
+	if len(u.Comment) > 0 {
+		buf.WriteString("\n")
+	}
+	if _, err := io.Copy(&buf, unit.SerializeSections(sections)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
