@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/clarketm/json"
-	fcos "github.com/coreos/butane/config/fcos/v1_6"
-	"github.com/coreos/butane/config/common"
 	base "github.com/coreos/butane/base/v0_6"
+	"github.com/coreos/butane/config/common"
+	fcos "github.com/coreos/butane/config/fcos/v1_6"
 	"github.com/coreos/vcontext/report"
 	"github.com/hashicorp/hcl/v2"
 

@@ -26,10 +26,10 @@ const (
 
 // env is what a command runs with besides its arguments.
 type env struct {
-	ctx    context.Context
-	stdout io.Writer
-	stderr io.Writer
-	fs     afero.Fs
+	ctx     context.Context
+	stdout  io.Writer
+	stderr  io.Writer
+	fs      afero.Fs
 	environ []string
 }
 

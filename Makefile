@@ -1,0 +1,35 @@
+# sovereign — the targets a developer and CI use.
+GO ?= go
+
+.PHONY: build test golden lint tools bench fuzz reference
+
+build:
+	$(GO) build -o sovereign ./cmd/sovereign
+
+# The test command README.md gives and .ci/run runs. Peer validators come
+# from tests/tools/bin (make tools); without them peer tests skip locally
+# and fail under CI=true.
+test:
+	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test ./...
+
+# Rewrite every golden file from the current output (never edit them by hand).
+golden:
+	SOVEREIGN_UPDATE_GOLDEN=1 $(GO) test ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+# Build the pinned validator binaries (quadlet, butane, ignition, ignition-validate).
+tools:
+	bash tests/tools/install.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./blueprints/
+
+# Build the reference appliance into out/ (offline: the pins ship with the blueprint).
+reference:
+	$(GO) run ./cmd/sovereign build blueprints/dgx-station-gb300.hcl -o out
