@@ -1,0 +1,106 @@
+// Package catalog holds sovereign's built-in hardware and model figures and
+// reads Hugging Face config.json files into the same Model type.
+//
+// The figures are data, not code: they live in data/hardware.hcl and
+// data/models.hcl, embedded at build time, and every entry says in its Source
+// where its numbers come from and which of them are unverified.
+package catalog
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2/hclsimple"
+)
+
+var (
+	//go:embed data/hardware.hcl
+	hardwareHCL []byte
+	//go:embed data/models.hcl
+	modelsHCL []byte
+)
+
+var (
+	hardwareByName map[string]Hardware
+	modelsByName   map[string]Model
+)
+
+// init loads the embedded catalogs. They are part of the binary, so a bad
+// entry is a bug caught by the package's tests, not a user error.
+func init() {
+	var err error
+	if hardwareByName, err = loadHardware("data/hardware.hcl", hardwareHCL); err != nil {
+		panic(err)
+	}
+	if modelsByName, err = loadModels("data/models.hcl", modelsHCL); err != nil {
+		panic(err)
+	}
+}
+
+// LookupHardware returns the built-in hardware entry with the given name.
+func LookupHardware(name string) (Hardware, bool) {
+	h, ok := hardwareByName[name]
+	return h, ok
+}
+
+// HardwareNames returns the names of the built-in hardware entries, sorted.
+func HardwareNames() []string { return sortedKeys(hardwareByName) }
+
+// LookupModel returns the built-in model entry with the given name.
+func LookupModel(name string) (Model, bool) {
+	m, ok := modelsByName[name]
+	return m, ok
+}
+
+// ModelNames returns the names of the built-in model entries, sorted.
+func ModelNames() []string { return sortedKeys(modelsByName) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func loadHardware(filename string, src []byte) (map[string]Hardware, error) {
+	var file struct {
+		Hardware []Hardware `hcl:"hardware,block"`
+	}
+	if err := hclsimple.Decode(filename, src, nil, &file); err != nil {
+		return nil, err
+	}
+	byName := make(map[string]Hardware, len(file.Hardware))
+	for _, h := range file.Hardware {
+		if _, dup := byName[h.Name]; dup {
+			return nil, fmt.Errorf("%s: hardware %q is defined twice", filename, h.Name)
+		}
+		if err := h.validate(); err != nil {
+			return nil, fmt.Errorf("%s: hardware %q: %w", filename, h.Name, err)
+		}
+		byName[h.Name] = h
+	}
+	return byName, nil
+}
+
+func loadModels(filename string, src []byte) (map[string]Model, error) {
+	var file struct {
+		Models []Model `hcl:"model,block"`
+	}
+	if err := hclsimple.Decode(filename, src, nil, &file); err != nil {
+		return nil, err
+	}
+	byName := make(map[string]Model, len(file.Models))
+	for _, m := range file.Models {
+		if _, dup := byName[m.Name]; dup {
+			return nil, fmt.Errorf("%s: model %q is defined twice", filename, m.Name)
+		}
+		if err := m.validate(); err != nil {
+			return nil, fmt.Errorf("%s: model %q: %w", filename, m.Name, err)
+		}
+		byName[m.Name] = m
+	}
+	return byName, nil
+}

@@ -1,0 +1,249 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestHardwareNames(t *testing.T) {
+	want := []string{"dgx-station-gb300", "gb10", "h100-80gb-pcie", "h100-80gb-sxm", "h200-141gb"}
+	if diff := cmp.Diff(want, HardwareNames()); diff != "" {
+		t.Errorf("HardwareNames() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestModelNames(t *testing.T) {
+	want := []string{
+		"deepseek-r1-distill-qwen-32b", "kimi-k2", "llama-3.3-70b", "llama-4-maverick",
+		"qwen3-235b-a22b", "qwen3-235b-a22b-instruct-2507", "qwen3-30b-a3b",
+	}
+	if diff := cmp.Diff(want, ModelNames()); diff != "" {
+		t.Errorf("ModelNames() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// hardwareFigures is the part of a Hardware entry the planner computes with.
+type hardwareFigures struct {
+	Platform                   string
+	GPUs                       int
+	GPUMemory, CPUMemory       int64
+	GPUBandwidth, CPUBandwidth float64
+	TDPWatts                   int
+}
+
+func TestLookupHardware(t *testing.T) {
+	tests := []struct {
+		name string
+		want hardwareFigures
+		// unverified is true where DOMAIN.md §11 marks a figure NV or only a
+		// spec listing gives it; the entry's source must say so.
+		unverified bool
+	}{
+		{
+			name: "dgx-station-gb300",
+			want: hardwareFigures{
+				Platform: "linux/arm64", GPUs: 1,
+				GPUMemory: 252e9, GPUBandwidth: 7.1e12,
+				CPUMemory: 496e9, CPUBandwidth: 396e9,
+				TDPWatts: 1600,
+			},
+			unverified: true, // the 396 GB/s LPDDR5X bandwidth
+		},
+		{
+			name:       "h100-80gb-sxm",
+			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 80e9, GPUBandwidth: 3.35e12, TDPWatts: 700},
+			unverified: true, // the TDP
+		},
+		{
+			name:       "h100-80gb-pcie",
+			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 80e9, GPUBandwidth: 2.0e12, TDPWatts: 350},
+			unverified: true,
+		},
+		{
+			name:       "h200-141gb",
+			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 141e9, GPUBandwidth: 4.8e12, TDPWatts: 700},
+			unverified: true, // the TDP
+		},
+		{
+			name:       "gb10",
+			want:       hardwareFigures{Platform: "linux/arm64", GPUs: 1, GPUMemory: 128e9, GPUBandwidth: 273e9, TDPWatts: 140},
+			unverified: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, ok := LookupHardware(tc.name)
+			if !ok {
+				t.Fatalf("LookupHardware(%q) not found", tc.name)
+			}
+			got := hardwareFigures{
+				Platform: h.Platform(), GPUs: h.GPUs,
+				GPUMemory: h.GPUMemoryBytes, GPUBandwidth: h.GPUBandwidthBytesPerS,
+				CPUMemory: h.CPUMemoryBytes, CPUBandwidth: h.CPUBandwidthBytesPerS,
+				TDPWatts: h.TDPWatts,
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("LookupHardware(%q) mismatch (-want +got):\n%s", tc.name, diff)
+			}
+			if tc.unverified && !strings.Contains(h.Source, "unverified") {
+				t.Errorf("source of %q does not say which figures are unverified: %q", tc.name, h.Source)
+			}
+		})
+	}
+	if _, ok := LookupHardware("dgx-station-gb200"); ok {
+		t.Error(`LookupHardware("dgx-station-gb200") found an entry that does not exist`)
+	}
+}
+
+// TestKVBytesPerToken reproduces DOMAIN.md §5's per-token KV table.
+func TestKVBytesPerToken(t *testing.T) {
+	tests := []struct {
+		model      string
+		bf16, fp8  int64
+		session32K int64 // fp8 bytes for one 32768-token sequence
+	}{
+		{model: "qwen3-235b-a22b", bf16: 192_512, fp8: 96_256, session32K: 3_154_116_608},
+		{model: "qwen3-30b-a3b", bf16: 98_304, fp8: 49_152, session32K: 1_610_612_736},
+		{model: "deepseek-r1-distill-qwen-32b", bf16: 262_144, fp8: 131_072, session32K: 4 << 30},
+		{model: "llama-3.3-70b", bf16: 327_680, fp8: 163_840, session32K: 5 << 30},
+		{model: "llama-4-maverick", bf16: 196_608, fp8: 98_304, session32K: 3 << 30},
+		{model: "kimi-k2", bf16: 70_272, fp8: 35_136, session32K: 1_151_336_448},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model, func(t *testing.T) {
+			m, ok := LookupModel(tc.model)
+			if !ok {
+				t.Fatalf("LookupModel(%q) not found", tc.model)
+			}
+			if got := m.KVBytesPerToken(2); got != tc.bf16 {
+				t.Errorf("KVBytesPerToken(2) = %d, want %d", got, tc.bf16)
+			}
+			if got := m.KVBytesPerToken(1); got != tc.fp8 {
+				t.Errorf("KVBytesPerToken(1) = %d, want %d", got, tc.fp8)
+			}
+			if got := 32768 * m.KVBytesPerToken(1); got != tc.session32K {
+				t.Errorf("32768 tokens at fp8 = %d B, want %d", got, tc.session32K)
+			}
+		})
+	}
+}
+
+func TestMaxPositionEmbeddings(t *testing.T) {
+	want := map[string]int{
+		"deepseek-r1-distill-qwen-32b":  131072,
+		"kimi-k2":                       131072,
+		"llama-3.3-70b":                 131072,
+		"llama-4-maverick":              1048576,
+		"qwen3-235b-a22b":               40960,
+		"qwen3-235b-a22b-instruct-2507": 262144,
+		"qwen3-30b-a3b":                 40960,
+	}
+	got := map[string]int{}
+	for _, name := range ModelNames() {
+		m, _ := LookupModel(name)
+		got[name] = m.MaxPositionEmbeddings
+		if m.Source == "" {
+			t.Errorf("model %q has no source", name)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("max_position_embeddings mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadRejectsBadEntries(t *testing.T) {
+	tests := []struct {
+		name    string
+		load    func() error
+		wantErr string
+	}{
+		{
+			name: "hardware defined twice",
+			load: func() error {
+				src := `
+hardware "a" {
+  description = "x"
+  arch = "arm64"
+  gpus = 1
+  gpu_memory_bytes = 1e9
+  gpu_bandwidth_bytes_per_s = 1e9
+  tdp_watts = 1
+  source = "test"
+}
+hardware "a" {
+  description = "x"
+  arch = "arm64"
+  gpus = 1
+  gpu_memory_bytes = 1e9
+  gpu_bandwidth_bytes_per_s = 1e9
+  tdp_watts = 1
+  source = "test"
+}`
+				_, err := loadHardware("hw.hcl", []byte(src))
+				return err
+			},
+			wantErr: `hw.hcl: hardware "a" is defined twice`,
+		},
+		{
+			name: "hardware with a uname-style arch and no source",
+			load: func() error {
+				src := `
+hardware "a" {
+  description = "x"
+  arch = "x86_64"
+  gpus = 1
+  gpu_memory_bytes = 1e9
+  gpu_bandwidth_bytes_per_s = 1e9
+  tdp_watts = 1
+  source = ""
+}`
+				_, err := loadHardware("hw.hcl", []byte(src))
+				return err
+			},
+			wantErr: "hw.hcl: hardware \"a\": arch \"x86_64\" is not arm64 or amd64\nsource must say where the figures come from",
+		},
+		{
+			name: "hardware missing an attribute",
+			load: func() error {
+				_, err := loadHardware("hw.hcl", []byte(`hardware "a" { arch = "arm64" }`))
+				return err
+			},
+			wantErr: `Missing required argument`,
+		},
+		{
+			name: "model whose experts have no layers",
+			load: func() error {
+				src := `
+model "m" {
+  family = "qwen3_moe"
+  layers = 2
+  hidden = 8
+  attention_heads = 2
+  kv_heads = 1
+  head_dim = 4
+  intermediate = 16
+  vocab = 10
+  experts = 4
+  experts_per_token = 2
+  moe_intermediate = 8
+  params_total = 1000
+  params_active = 100
+  source = "test"
+}`
+				_, err := loadModels("models.hcl", []byte(src))
+				return err
+			},
+			wantErr: `models.hcl: model "m": MoE needs experts_per_token (1..experts), moe_intermediate and moe_layers (1..layers)`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.load()
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
