@@ -12,12 +12,15 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+self="$here/$(basename "${BASH_SOURCE[0]}")"
 bin="$here/bin"
 cd "$here"
 mkdir -p "$bin"
 
 # Everything that decides what a binary is: pins, build recipe (this script) and toolchain.
-stamp=$( { cat go.mod go.sum "${BASH_SOURCE[0]}"; go version; } | sha256sum | cut -d' ' -f1)
+# (A plain pipeline, so that with pipefail a missing input fails the script instead of
+# silently leaving it out of the hash.)
+stamp=$(cat go.mod go.sum "$self" <(go version) | sha256sum | cut -d' ' -f1)
 
 butane_version=$(go list -m -f '{{.Version}}' github.com/coreos/butane)
 ignition_version=$(go list -m -f '{{.Version}}' github.com/coreos/ignition/v2)
