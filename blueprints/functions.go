@@ -44,7 +44,7 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 		"jsondecode":      stdlib.JSONDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
 		"keys":            stdlib.KeysFunc,
-		"length":          stdlib.LengthFunc,
+		"length":          lengthFunc,
 		"lookup":          stdlib.LookupFunc,
 		"lower":           stdlib.LowerFunc,
 		"max":             stdlib.MaxFunc,
@@ -199,5 +199,24 @@ var sha256Func = function.New(&function.Spec{
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		sum := sha256.Sum256([]byte(args[0].AsString()))
 		return cty.StringVal(hex.EncodeToString(sum[:])), nil
+	},
+})
+
+// lengthFunc is cty's length, which counts only collections, extended to
+// strings (counting characters) as Terraform users expect.
+var lengthFunc = function.New(&function.Spec{
+	Description: "The number of elements of a collection, or of characters in a string.",
+	Params: []function.Parameter{{
+		Name:             "value",
+		Type:             cty.DynamicPseudoType,
+		AllowDynamicType: true,
+		AllowUnknown:     true,
+	}},
+	Type: function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		if args[0].Type() == cty.String {
+			return stdlib.Strlen(args[0])
+		}
+		return stdlib.Length(args[0])
 	},
 })

@@ -1,0 +1,51 @@
+package tests
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sovereign-collective/sovereign"
+
+// TestLayering keeps the data flowing one way (blueprint → spec → modules →
+// tree → outputs) and each external library in the room that owns it, as
+// go-containerregistry's depcheck does: `go list -deps` of each package must
+// not reach what it has no business importing.
+func TestLayering(t *testing.T) {
+	rules := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		// The spec and the tree are plain data.
+		{"blueprints/spec", []string{module + "/units", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		{"units", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		// Loading never renders, pins or talks to a registry.
+		{"blueprints", []string{module + "/units", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		// Modules render through units; only units/ignition knows butane.
+		{"modules", []string{module + "/images", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		{"units/ignition", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		// Building never pushes or pulls: no registry client below cmd/.
+		{"images", []string{module + "/blueprints", module + "/modules", "github.com/coreos/butane", "github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
+		{"cmd/sovereign/pipeline", []string{"github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
+	}
+	for _, r := range rules {
+		t.Run(r.pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", module+"/"+r.pkg).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list: %v\n%s", err, out)
+			}
+			deps := strings.Fields(string(out))
+			if len(deps) < 5 {
+				t.Fatalf("go list -deps returned almost nothing: %q", deps)
+			}
+			for _, d := range deps {
+				for _, f := range r.forbidden {
+					if d == f || strings.HasPrefix(d, f+"/") {
+						t.Errorf("%s depends on %s", r.pkg, d)
+					}
+				}
+			}
+		})
+	}
+}
