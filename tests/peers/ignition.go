@@ -118,6 +118,8 @@ func ignitionProblems(log string) string {
 // makeSysroot lays out the minimal root that Ignition's files stage needs (as
 // /work/shared/validators/mk-sysroot.sh does): the account databases that useradd/groupadd
 // --root edit, login.defs for their defaults, and units that FCOS configs refer to.
+// /etc/group holds the groups FCOS keeps there (its manifest's etc-group-members: wheel, sudo,
+// systemd-journal, adm), so a user put in sudo applies here as it would on the appliance.
 func makeSysroot(root string) error {
 	for _, dir := range []string{"etc", "usr/lib/systemd/system", "var", "home", "root", "usr/share/zoneinfo"} {
 		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
@@ -137,9 +139,9 @@ func makeSysroot(root string) error {
 		mode    fs.FileMode
 	}{
 		{"etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644},
-		{"etc/group", "root:x:0:\nwheel:x:10:\n", 0o644},
+		{"etc/group", "root:x:0:\nadm:x:4:\nwheel:x:10:\nsudo:x:16:\nsystemd-journal:x:190:\n", 0o644},
 		{"etc/shadow", "root:*::0:99999:7:::\n", 0o600},
-		{"etc/gshadow", "root:*::\nwheel:!::\n", 0o600},
+		{"etc/gshadow", "root:*::\nadm:!::\nwheel:!::\nsudo:!::\nsystemd-journal:!::\n", 0o600},
 		{"etc/login.defs", string(loginDefs), 0o644},
 		{"usr/share/zoneinfo/UTC", "", 0o644},
 		{"usr/lib/systemd/system/zincati.service", "[Service]\nExecStart=/usr/bin/zincati\n", 0o644},

@@ -80,8 +80,8 @@ func TestButaneIgnitionApply(t *testing.T) {
 	if got := readFile(t, filepath.Join(root, "etc/passwd")); !strings.Contains(got, "\ncore:") || !strings.Contains(got, "\nsvc-web:") {
 		t.Errorf("etc/passwd lacks core or svc-web:\n%s", got)
 	}
-	if got := readFile(t, filepath.Join(root, "etc/group")); !strings.Contains(got, "wheel:x:10:core") {
-		t.Errorf("core is not in wheel:\n%s", got)
+	if got := readFile(t, filepath.Join(root, "etc/group")); !strings.Contains(got, "\nwheel:x:10:core\n") || !strings.Contains(got, "\nsudo:x:16:core\n") {
+		t.Errorf("core is not in wheel and sudo:\n%s", got)
 	}
 
 	modes := map[string]os.FileMode{
