@@ -63,6 +63,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 	type given struct {
 		expr  hcl.Expression // nil for raw strings
 		raw   string
+		from  string // where a raw string came from, for messages
 		rng   *hcl.Range
 		value cty.Value
 	}
@@ -88,7 +89,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		// Unknown environment variables are ignored: the environment is shared
 		// with other blueprints and tools, unlike the command line.
 		if _, ok := decls[name]; ok {
-			values[name] = given{raw: e.env[envName]}
+			values[name] = given{raw: e.env[envName], from: "the environment variable " + envName}
 		}
 	}
 
@@ -119,7 +120,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 			unknownName(s.Name, "The option -var", nil)
 			continue
 		}
-		values[s.Name] = given{raw: s.Value}
+		values[s.Name] = given{raw: s.Value, from: "-var " + s.Name}
 	}
 
 	out := map[string]cty.Value{}
@@ -144,7 +145,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 			val = g.value
 		default:
 			var moreDiags hcl.Diagnostics
-			val, moreDiags = parseRawValue(name, g.raw, v.ty)
+			val, moreDiags = parseRawValue(name, g.raw, g.from, v.ty)
 			diags = append(diags, moreDiags...)
 			if moreDiags.HasErrors() {
 				continue
@@ -182,16 +183,26 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 // parseRawValue reads a value given as text on the command line or in the
 // environment: as-is for a string variable, as an HCL expression otherwise
 // (so -var 'sizes=[1,2]' works as it does in Terraform).
-func parseRawValue(name, raw string, ty cty.Type) (cty.Value, hcl.Diagnostics) {
+//
+// A value that does not parse is reported without a source location: it
+// was typed on a command line or set in the environment, not in a file.
+func parseRawValue(name, raw, from string, ty cty.Type) (cty.Value, hcl.Diagnostics) {
 	if ty == cty.String || ty == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
-	expr, diags := hclsyntax.ParseExpression([]byte(raw), fmt.Sprintf("<value for var.%s>", name), hcl.InitialPos)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), "<value for var."+name+">", hcl.InitialPos)
+	var val cty.Value
+	if !diags.HasErrors() {
+		val, diags = expr.Value(nil)
 	}
-	val, diags := expr.Value(nil)
-	return val, diags
+	if diags.HasErrors() {
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail:   fmt.Sprintf("%s sets %q, which is not a %s: %s. Values of non-string variables are written as in HCL, e.g. 8000, true or [\"a\", \"b\"].", from, raw, ty.FriendlyName(), diags[0].Summary),
+		}}
+	}
+	return val, nil
 }
 
 func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
