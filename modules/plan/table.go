@@ -1,0 +1,62 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteTable prints the plan for people, like the seed's §3.2: the memory
+// split, tokens and sessions, the decode ceiling and power in human units,
+// then the warnings and every assumption. It prints a plan made by Compute;
+// a Plan read back from JSON lacks the details it needs.
+func (p *Plan) WriteTable(w io.Writer) error {
+	d := p.details
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
+
+	fits := "fits"
+	if !p.Fits {
+		fits = "DOES NOT FIT"
+	}
+	row("%s on %s (linux/%s): %s", p.Model.Name, p.Hardware.Name, p.Hardware.Arch, fits)
+	row("")
+	row("GPU memory\t%s\t%d × %s × %g utilization, %s", humanBytes(d.usableBytes), d.gpus, humanBytes(p.Hardware.GPUMemoryBytes), d.utilization, humanRate(d.bandwidth))
+	row("Weights\t%s\t%s, %s params (%s active)", humanBytes(p.WeightsBytes), d.weights.name, humanParams(p.Model.ParamsTotal), humanParams(p.Model.ParamsActive))
+	row("Activation reserve\t%s\tfor activations, CUDA graphs and buffers beside the weights", humanBytes(d.reserveBytes))
+	row("KV cache\t%s\t%s tokens at %s B/token (%s)", humanBytes(p.KVBudgetBytes), humanCount(p.KVTokens), humanCount(p.Model.KVBytesPerToken), d.kv.name)
+	if d.cpuKVOffloadBytes > 0 {
+		row("CPU KV tier\t%s\t%s tokens", humanBytes(d.cpuKVOffloadBytes), humanCount(p.CPUKVTokens))
+	}
+	row("Decode ceiling\t%.0f tokens/s\t%s ÷ %s of active weights per token", p.DecodeTokensPerSCeiling, humanRate(d.bandwidth), humanBytes(int64(d.decodeBytesPerToken)))
+	power := fmt.Sprintf("%s kWh/month", humanCount(int64(p.Power.KWhPerMonth+0.5)))
+	if p.Power.CostPerMonth != nil {
+		power += fmt.Sprintf(", %.2f %s/month at %g/kWh", *p.Power.CostPerMonth, d.currency, d.tariff)
+	}
+	row("Power\t%g W\t%s", p.Power.Watts, power)
+	row("")
+	row("Context\tSessions")
+	for _, c := range p.Sessions {
+		if c.ContextTokens == p.MaxModelLen {
+			row("%s\t%d (max_model_len)", humanCount(int64(c.ContextTokens)), c.Sessions)
+		} else {
+			row("%s\t%d", humanCount(int64(c.ContextTokens)), c.Sessions)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w, "\nWarnings:")
+		for _, warning := range p.Warnings {
+			fmt.Fprintf(w, "  - %s\n", warning)
+		}
+	}
+	fmt.Fprintln(w, "\nAssumptions:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, a := range p.Assumptions {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Name, a.Value, a.Why)
+	}
+	return tw.Flush()
+}
