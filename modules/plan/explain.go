@@ -237,7 +237,8 @@ func (s settings) assumptions(p *Plan) []Assumption {
 	add("duty_cycle", formatFloat(s.DutyCycle), "fraction of TDP drawn on average, %s: %g W", given, p.Power.Watts)
 	add("hours_per_month", strconv.Itoa(hoursPerMonth), "8760 hours a year ÷ 12: %g kWh/month", p.Power.KWhPerMonth)
 	if s.TariffPerKWh > 0 {
-		add("tariff_per_kwh", formatFloat(s.TariffPerKWh)+" "+s.Currency, "given: %.2f %s/month", *p.Power.CostPerMonth, s.Currency)
+		add("tariff_per_kwh", strings.TrimSpace(formatFloat(s.TariffPerKWh)+" "+s.Currency),
+			"given: %s a month", money(*p.Power.CostPerMonth, s.Currency))
 	} else {
 		add("tariff_per_kwh", "none", "no tariff given, so cost_per_month is null")
 	}

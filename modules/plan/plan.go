@@ -74,6 +74,10 @@ const hoursPerMonth = 730
 // the seed §3.2 columns: 8K, 32K and 128K tokens.
 var standardContexts = []int{8192, 32768, 131072}
 
+// maxContext bounds max_model_len far above any model's context (Llama 4
+// Scout's is 10M tokens) and far below where block arithmetic overflows.
+const maxContext = 1 << 30
+
 // maxParams bounds a model's size so that byte counts stay far inside an
 // int64; a quadrillion parameters is 1000 times Kimi-K2.
 const maxParams = 1e15
@@ -300,6 +304,8 @@ func resolve(in Input) (settings, error) {
 	switch n := in.MaxModelLen; {
 	case n < 0:
 		errs = append(errs, fmt.Errorf("max_model_len %d is negative", n))
+	case n > maxContext:
+		errs = append(errs, fmt.Errorf("max_model_len %d is more than %d tokens", n, maxContext))
 	case n == 0 && m.MaxPositionEmbeddings <= 0:
 		errs = append(errs, fmt.Errorf("max_model_len is unset and model %q has no max_position_embeddings to default it to", m.Name))
 	case n == 0:

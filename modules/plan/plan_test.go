@@ -555,6 +555,7 @@ func TestComputeErrors(t *testing.T) {
 		{name: "unknown KV dtype", change: func(in *Input) { in.KVCacheDType = "fp16" }, wantErr: `kv_cache_dtype "fp16" is not one of auto, bfloat16, fp8, fp8_e4m3, fp8_e5m2`},
 		{name: "utilization above 1", change: func(in *Input) { in.GPUMemoryUtilization = 1.5 }, wantErr: "gpu_memory_utilization 1.5 is not in (0, 1]"},
 		{name: "negative context", change: func(in *Input) { in.MaxModelLen = -1 }, wantErr: "max_model_len -1 is negative"},
+		{name: "absurd context", change: func(in *Input) { in.MaxModelLen = math.MaxInt }, wantErr: "is more than 1073741824 tokens"},
 		{name: "negative reserve", change: func(in *Input) { in.ActivationReserveBytes = -1 }, wantErr: "activation reserve -1 is negative"},
 		{name: "duty cycle above 1", change: func(in *Input) { in.DutyCycle = 2 }, wantErr: "duty cycle 2 is not in (0, 1]"},
 		{name: "negative offload", change: func(in *Input) { in.CPUKVOffloadBytes = -1 }, wantErr: "cpu_kv_offload -1 is negative"},
@@ -578,6 +579,38 @@ func TestComputeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPower checks §10's electricity cost and a partial duty cycle.
+func TestPower(t *testing.T) {
+	tests := []struct {
+		name      string
+		duty      float64
+		tariff    float64
+		currency  string
+		want      Power
+		wantValue string // the tariff assumption's value
+	}{
+		{name: "seed: 24/7 at TDP", tariff: 0.30, currency: "AUD", want: Power{Watts: 1600, KWhPerMonth: 1168, CostPerMonth: ptr(350.4)}, wantValue: "0.3 AUD"},
+		{name: "60% duty, no currency", duty: 0.6, tariff: 0.25, want: Power{Watts: 960, KWhPerMonth: 700.8, CostPerMonth: ptr(175.2)}, wantValue: "0.25"},
+		{name: "no tariff", want: Power{Watts: 1600, KWhPerMonth: 1168}, wantValue: "none"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := seedInput(t)
+			in.DutyCycle, in.TariffPerKWh, in.Currency = tc.duty, tc.tariff, tc.currency
+			p := compute(t, in)
+			if diff := cmp.Diff(tc.want, p.Power); diff != "" {
+				t.Errorf("power mismatch (-want +got):\n%s", diff)
+			}
+			last := p.Assumptions[len(p.Assumptions)-1]
+			if last.Name != "tariff_per_kwh" || last.Value != tc.wantValue {
+				t.Errorf("last assumption = %+v, want tariff_per_kwh %q", last, tc.wantValue)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestDeterministic(t *testing.T) {
 	first, err := json.Marshal(compute(t, seedInput(t)))

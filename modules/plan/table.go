@@ -31,7 +31,7 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	row("Decode ceiling\t%.0f tokens/s\t%s ÷ %s of active weights per token", p.DecodeTokensPerSCeiling, humanRate(d.bandwidth), humanBytes(int64(d.decodeBytesPerToken)))
 	power := fmt.Sprintf("%s kWh/month", humanCount(int64(p.Power.KWhPerMonth+0.5)))
 	if p.Power.CostPerMonth != nil {
-		power += fmt.Sprintf(", %.2f %s/month at %g/kWh", *p.Power.CostPerMonth, d.currency, d.tariff)
+		power += fmt.Sprintf(", %s a month at %g/kWh", money(*p.Power.CostPerMonth, d.currency), d.tariff)
 	}
 	row("Power\t%g W\t%s", p.Power.Watts, power)
 	row("")

@@ -56,3 +56,8 @@ func humanCount(n int64) string {
 	}
 	return s
 }
+
+// money spells an amount with its currency, if any: "350.40 AUD".
+func money(amount float64, currency string) string {
+	return strings.TrimSpace(fmt.Sprintf("%.2f %s", amount, currency))
+}
