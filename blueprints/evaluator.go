@@ -129,7 +129,11 @@ func (a *attrs) required(name string, block *hcl.Block, why string) {
 }
 
 func (a *attrs) oneOf(name, def string, allowed ...string) string {
-	s := a.str(name, def)
+	v, ok := a.value(name, cty.String)
+	if !ok { // unset, or its error is already reported
+		return def
+	}
+	s := v.AsString()
 	for _, ok := range allowed {
 		if s == ok {
 			return s
