@@ -198,7 +198,8 @@ func (e *evaluator) storage(b *hcl.Block) (spec.Storage, hcl.Diagnostics) {
 	}
 	st.ModelsDir = a.str("models", path.Join(st.StateDir, "models"))
 	for _, f := range []struct{ name, dir string }{{"state", st.StateDir}, {"models", st.ModelsDir}} {
-		if !path.IsAbs(f.dir) || path.Clean(f.dir) != f.dir || !strings.HasPrefix(f.dir, "/var/") {
+		// An unset models folder follows state: a bad state is reported once.
+		if a.has(f.name) && (!path.IsAbs(f.dir) || path.Clean(f.dir) != f.dir || !strings.HasPrefix(f.dir, "/var/")) {
 			a.errorf(f.name, "Invalid data folder", "%q must be a clean absolute path under /var/: the rest of a Fedora CoreOS host is read-only or replaced by updates.", f.dir)
 		}
 	}
