@@ -108,7 +108,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	if app.Storage.DeclRange == (hcl.Range{}) {
 		app.Storage = spec.Storage{ModelsDir: DefaultModelsDir, StateDir: DefaultStateDir, DeclRange: b.DefRange}
 	}
-	if len(app.Admins) == 0 {
+	if len(content.Blocks.OfType("admin")) == 0 { // an invalid admin block has its own error
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "No admin",
