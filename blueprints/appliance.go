@@ -153,6 +153,10 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 	a := e.attrs(content)
 	adm := &spec.Admin{Name: name, DeclRange: b.DefRange}
 	for _, entry := range a.strings("ssh_authorized_keys") {
+		if strings.Contains(entry, "PRIVATE KEY") { // once per key, and never quoting its lines
+			a.errorf("ssh_authorized_keys", "Private key instead of public key", "This is a private SSH key. Give the public key (the .pub file); a private key must never leave the admin's machine.")
+			continue
+		}
 		// A file() of an authorized_keys file may hold several keys.
 		for _, line := range strings.Split(entry, "\n") {
 			line = strings.TrimSpace(line)
@@ -160,8 +164,6 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 				continue
 			}
 			switch {
-			case strings.Contains(line, "PRIVATE KEY"):
-				a.errorf("ssh_authorized_keys", "Private key instead of public key", "This is a private SSH key. Give the public key (the .pub file); a private key must never leave the admin's machine.")
 			case !sshKey.MatchString(line):
 				a.errorf("ssh_authorized_keys", "Invalid SSH public key", "%q is not an OpenSSH public key (\"ssh-ed25519 AAAA… comment\").", abbreviate(line, 40))
 			default:
