@@ -21,6 +21,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 			Severity: hcl.DiagError,
 			Summary:  "No appliance block",
 			Detail:   `A blueprint describes one appliance: add appliance "NAME" { hardware = "dgx-station-gb300" … }. sovereign init writes a starter.`,
+			Subject:  src.start.Ptr(),
 		})
 	default:
 		for _, extra := range src.appliances[1:] {

@@ -44,6 +44,7 @@ var topSchema = &hcl.BodySchema{
 // evaluation.
 type source struct {
 	baseDir    string
+	start      hcl.Range // the start of the first file: where to report a missing block
 	variables  []*hcl.Block
 	locals     []*hcl.Block
 	appliances []*hcl.Block
@@ -96,6 +97,9 @@ func (p *Parser) parse(target string) (*source, hcl.Diagnostics) {
 		diags = append(diags, fileDiags...)
 		if f == nil {
 			continue
+		}
+		if src.start.Filename == "" {
+			src.start = f.Body.MissingItemRange()
 		}
 		content, contentDiags := f.Body.Content(topSchema)
 		diags = append(diags, contentDiags...)
