@@ -1,0 +1,20 @@
+# file() of a key that is not there, relative to the blueprint folder.
+# ERRORS: 1
+appliance "coop" {
+  hardware = "dgx-station-gb300"
+  hostname = "coop"
+
+  admin "ops" {
+    ssh_authorized_keys = [file("keys/ops.pub")]
+  }
+}
+
+model "qwen3" {
+  catalog = "qwen3-235b-a22b"
+  weights = "awq-int4"
+}
+
+engine "vllm" "main" {
+  model = model.qwen3
+  image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+}

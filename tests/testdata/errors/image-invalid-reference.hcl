@@ -1,0 +1,20 @@
+# Upper case is not allowed in a repository name, and the digest is too short.
+# ERRORS: 1
+appliance "coop" {
+  hardware = "dgx-station-gb300"
+  hostname = "coop"
+
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
+  }
+}
+
+model "qwen3" {
+  catalog = "qwen3-235b-a22b"
+  weights = "awq-int4"
+}
+
+engine "vllm" "main" {
+  model = model.qwen3
+  image = "docker.io/vLLM/vllm-openai:v0.14.0@sha256:1d6866b8"
+}

@@ -1,0 +1,21 @@
+# Unknown arguments in two blocks and a missing one in a third: every block is checked.
+# ERRORS: 3
+appliance "coop" {
+  hardware = "dgx-station-gb300"
+  hostname = "coop"
+  domain   = "example.org"
+
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
+  }
+}
+
+model "qwen3" {
+  catalog = "qwen3-235b-a22b"
+  weights = "awq-int4"
+  license = "apache-2.0"
+}
+
+engine "vllm" "main" {
+  model = model.qwen3
+}

@@ -1,0 +1,29 @@
+# SOVEREIGN_VAR_ values are converted like -var values: this one is not a bool.
+# ENV: SOVEREIGN_VAR_prefix_caching=sometimes
+# NOLOCATION: the value comes from the environment, not from a file
+# ERRORS: 1
+variable "prefix_caching" {
+  type    = bool
+  default = true
+}
+
+appliance "coop" {
+  hardware = "dgx-station-gb300"
+  hostname = "coop"
+
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
+  }
+}
+
+model "qwen3" {
+  catalog = "qwen3-235b-a22b"
+  weights = "awq-int4"
+}
+
+engine "vllm" "main" {
+  model = model.qwen3
+  image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+
+  enable_prefix_caching = var.prefix_caching
+}
