@@ -91,7 +91,8 @@ appliance, change the blueprint, build again and reprovision or reboot.
 
 A BLUEPRINT argument is one .hcl file or a folder of them. Variables are set
 with -var NAME=VALUE, -var-file FILE.vars.hcl or SOVEREIGN_VAR_NAME in the
-environment (lowest precedence), later settings winning.
+environment: -var beats -var-file beats the environment, whatever the order
+on the command line; among several of one kind, the last wins.
 
 Exit codes: 0 ok, 1 the blueprint or input is wrong (diagnostics printed),
 2 usage, 3 an external failure (disk, registry).`,
@@ -105,12 +106,13 @@ Exit codes: 0 ok, 1 the blueprint or input is wrong (diagnostics printed),
 	return root
 }
 
-// terraformStyleFlags accepts -var and -var-file with one dash, as Terraform
-// users type them, by rewriting them to the double-dash form pflag parses.
+// terraformStyleFlags accepts -var, -var-file and -out with one dash, as
+// Terraform users type them, by rewriting them to the double-dash form pflag
+// parses (pflag would read -out=DIR as -o ut=DIR).
 func terraformStyleFlags(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		for _, f := range []string{"-var-file", "-var"} {
+		for _, f := range []string{"-var-file", "-var", "-out"} {
 			if a == f || strings.HasPrefix(a, f+"=") {
 				a = "-" + a
 				break
