@@ -23,6 +23,15 @@ var applianceSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "admin", LabelNames: []string{"name"}},
 		{Type: "storage"},
+		{Type: "power"},
+	},
+}
+
+var powerSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "tariff_per_kwh", Required: true},
+		{Name: "currency"},
+		{Name: "duty_cycle"},
 	},
 }
 
@@ -81,6 +90,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	}
 
 	seen := map[string]hcl.Range{}
+	var powerRange *hcl.Range
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "admin":
@@ -103,6 +113,21 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 			st, moreDiags := e.storage(blk)
 			diags = append(diags, moreDiags...)
 			app.Storage = st
+		case "power":
+			if powerRange != nil {
+				diags = append(diags, duplicateDiag("power block", "power", blk.DefRange, *powerRange))
+				continue
+			}
+			powerRange = blk.DefRange.Ptr()
+			content, moreDiags := blk.Body.Content(powerSchema)
+			diags = append(diags, moreDiags...)
+			pc := e.attrs(content)
+			app.Power = spec.Power{
+				TariffPerKWh: pc.nonNegative("tariff_per_kwh"),
+				Currency:     pc.str("currency", ""),
+				DutyCycle:    pc.fraction("duty_cycle", 0),
+			}
+			diags = append(diags, pc.diags...)
 		}
 	}
 	if app.Storage.DeclRange == (hcl.Range{}) {

@@ -48,6 +48,7 @@ engine "vllm" "main" {
   enable_prefix_caching  = true
   kv_cache_dtype         = "fp8"
   gpu_memory_utilization = 0.90
+  min_sessions           = 5
 
   tool_call_parser = "hermes"
 }

@@ -29,6 +29,12 @@ appliance "coop" {
     state  = "/var/lib/sovereign"
     models = "/var/lib/sovereign/models"
   }
+
+  # 1600 W around the clock at an Australian retail tariff (guide §1.3).
+  power {
+    tariff_per_kwh = 0.30
+    currency       = "AUD"
+  }
 }
 
 model "qwen3-235b" {
@@ -52,6 +58,10 @@ engine "vllm" "main" {
   enable_prefix_caching  = true
   kv_cache_dtype         = "fp8" # halves KV per token: ~96 KB instead of ~192 KB
   gpu_memory_utilization = 0.95
+
+  # 5–15 of the collective's members are active at once (guide §3.2): the
+  # build fails if the KV cache cannot hold 15 full-length conversations.
+  min_sessions = 15
 
   # Agentic tools call functions through the OpenAI tools API.
   tool_call_parser = "hermes"

@@ -20,6 +20,7 @@ var engineAttributes = []hcl.AttributeSchema{
 	{Name: "api_key"},
 	{Name: "environment"},
 	{Name: "extra_args"},
+	{Name: "min_sessions"},
 }
 
 // engineSchemas holds each engine kind's schema: the common settings plus its
@@ -115,6 +116,8 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 		}
 	}
 	eng.ExtraArgs = a.strings("extra_args")
+	eng.MinSessions = a.integer("min_sessions", 0, 1, 100000)
+	eng.MinSessionsRange = a.rng("min_sessions", b.DefRange)
 
 	switch kind {
 	case "vllm":

@@ -168,8 +168,21 @@ func (a *attrs) fraction(name string, def float64) float64 {
 	}
 	f, _ := v.AsBigFloat().Float64()
 	if !(f > 0 && f <= 1) || math.IsNaN(f) {
-		a.errorf(name, "Value out of range", "%s is a fraction of GPU memory: more than 0 and at most 1, not %g.", name, f)
+		a.errorf(name, "Value out of range", "%s is a fraction: more than 0 and at most 1, not %g.", name, f)
 		return def
+	}
+	return f
+}
+
+func (a *attrs) nonNegative(name string) float64 {
+	v, ok := a.value(name, cty.Number)
+	if !ok {
+		return 0
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+		a.errorf(name, "Value out of range", "%s must be zero or more, not %g.", name, f)
+		return 0
 	}
 	return f
 }
@@ -310,7 +323,7 @@ func ParseSize(s string) (int64, error) {
 			return 0, fmt.Errorf("%q is not a number followed by a unit", s)
 		}
 		v, _ := f.Float64()
-		if v < 0 || v*u.mult > math.MaxInt64 {
+		if v < 0 || v*u.mult >= math.MaxInt64 { // float64(MaxInt64) is 2^63, which int64 cannot hold
 			return 0, fmt.Errorf("%q is out of range", s)
 		}
 		return int64(v * u.mult), nil

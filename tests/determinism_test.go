@@ -58,7 +58,8 @@ func TestChangedInputChangesOnlyItsFiles(t *testing.T) {
 			change: func(t *testing.T) blueprintCase {
 				return editedCopy(t, base.path, "gpu_memory_utilization = 0.95", "gpu_memory_utilization = 0.9")
 			},
-			want: []string{"ignition.json", "manifest.json", "rootfs/etc/containers/systemd/vllm-main.container"},
+			// The plan changes with the engine's share of GPU memory.
+			want: []string{"ignition.json", "manifest.json", "plan.json", "rootfs/etc/containers/systemd/vllm-main.container"},
 		},
 		{
 			name: "admin key",

@@ -29,6 +29,7 @@ type Appliance struct {
 	Timezone string
 	Admins   []*Admin
 	Storage  Storage
+	Power    Power
 
 	DeclRange     hcl.Range
 	HardwareRange hcl.Range
@@ -56,6 +57,14 @@ type Storage struct {
 	DeclRange  hcl.Range
 }
 
+// Power is what the appliance's electricity costs, for the capacity plan.
+type Power struct {
+	TariffPerKWh float64 // 0: not costed
+	Currency     string
+	// DutyCycle is the average fraction of TDP drawn; 0 means 1 (24/7 at TDP).
+	DutyCycle float64
+}
+
 // Model is a set of weights: the architecture (from the catalog or a Hugging
 // Face config.json) and the format they are stored in.
 type Model struct {
@@ -81,6 +90,10 @@ type Engine struct {
 	APIKey          *Secret
 	Environment     map[string]string
 	ExtraArgs       []string
+	// MinSessions is how many max-length sequences the engine must hold at
+	// once; a plan below it fails the build. 0: no minimum.
+	MinSessions      int
+	MinSessionsRange hcl.Range
 
 	VLLM *VLLM
 

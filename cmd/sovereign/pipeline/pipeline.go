@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/modules"
+	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/ignition"
 )
@@ -28,6 +29,9 @@ type Result struct {
 	Ignition  []byte
 	Butane    []byte
 	Manifest  []byte
+	// Plans are the capacity plans of the engines; Plan is out/plan.json.
+	Plans []plan.EnginePlan
+	Plan  []byte
 }
 
 // Load evaluates the blueprint at target. Diagnostics print with p.Files().
@@ -42,6 +46,15 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs) (*Result, 
 	bp, diags := p.Load(target, in)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	plans, moreDiags := plan.Blueprint(bp)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	planJSON, err := plan.JSON(plans)
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
 	}
 	tree, moreDiags := modules.Compile(bp)
 	diags = append(diags, moreDiags...)
@@ -72,6 +85,8 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs) (*Result, 
 		Ignition:  out.Ignition,
 		Butane:    out.Butane,
 		Manifest:  manifest,
+		Plans:     plans,
+		Plan:      planJSON,
 	}, diags
 }
 

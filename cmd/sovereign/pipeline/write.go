@@ -16,6 +16,7 @@ const (
 	IgnitionFile = "ignition.json"
 	ButaneFile   = "config.bu"
 	ManifestFile = "manifest.json"
+	PlanFile     = "plan.json"
 	RootfsDir    = "rootfs"
 )
 
@@ -84,6 +85,7 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 		{IgnitionFile, 0o600, res.Ignition}, // it inlines every secret
 		{ButaneFile, 0o644, res.Butane},
 		{ManifestFile, 0o644, res.Manifest},
+		{PlanFile, 0o644, res.Plan},
 	}
 	for _, f := range top {
 		if err := writeFile(fsys, filepath.Join(root, f.name), f.data, f.mode); err != nil {

@@ -1,0 +1,161 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/spf13/afero"
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/modules/plan"
+)
+
+// planFlags answer "what fits?" without a blueprint.
+type planFlags struct {
+	hardware, model, modelConfig, weights, kvDType string
+	gpuMemoryUtilization                           float64
+	maxModelLen                                    int
+	cpuKVOffload                                   string
+	tariff                                         float64
+	currency                                       string
+	json                                           bool
+}
+
+func newPlan(e *env) *cobra.Command {
+	var in inputFlags
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan [BLUEPRINT]",
+		Short: "Show what fits on the GPU: weights, KV cache, concurrent sessions, speed and power cost",
+		Long: `Plan computes the capacity plan of each engine of a blueprint — weight
+memory, the KV cache budget, how many concurrent sessions fit at 8K, 32K,
+128K tokens and at max_model_len, the bandwidth-bound decode ceiling, and the
+power cost — and prints every assumption with the number it produced.
+
+Without a BLUEPRINT, the flags describe one engine for a quick "what fits?":
+
+  sovereign plan --hardware dgx-station-gb300 --model qwen3-235b-a22b \
+    --weights awq-int4 --kv-cache-dtype fp8 --gpu-memory-utilization 0.95 \
+    --max-model-len 32768
+
+Plan exits 1 when something does not fit (or a blueprint's min_sessions is not
+met), saying what would. --json prints the plan as out/plan.json holds it.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("plan takes at most one BLUEPRINT")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return e.planBlueprint(args[0], in, f.json)
+			}
+			if f.hardware == "" || (f.model == "" && f.modelConfig == "") || f.weights == "" {
+				return usageErrorf("plan needs a BLUEPRINT, or --hardware, --model (or --model-config) and --weights")
+			}
+			return e.planFlags(f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.hardware, "hardware", "", "hardware from the catalog, e.g. dgx-station-gb300")
+	fl.StringVar(&f.model, "model", "", "model from the catalog, e.g. qwen3-235b-a22b")
+	fl.StringVar(&f.modelConfig, "model-config", "", "a Hugging Face config.json instead of --model")
+	fl.StringVar(&f.weights, "weights", "", "weight format: bf16, fp8, awq-int4, gptq-int4 or nvfp4")
+	fl.StringVar(&f.kvDType, "kv-cache-dtype", "auto", "KV cache element type: auto, bfloat16, fp8, fp8_e4m3, fp8_e5m2")
+	fl.Float64Var(&f.gpuMemoryUtilization, "gpu-memory-utilization", 0.9, "fraction of GPU memory the engine may use")
+	fl.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's maximum)")
+	fl.StringVar(&f.cpuKVOffload, "cpu-kv-offload", "", "KV cache tier in CPU memory, e.g. 256GiB")
+	fl.Float64Var(&f.tariff, "tariff", 0, "electricity price per kWh, to cost the power")
+	fl.StringVar(&f.currency, "currency", "", "currency of --tariff, e.g. AUD")
+	fl.BoolVar(&f.json, "json", false, "print the plan as JSON (the out/plan.json shape)")
+	addInputFlags(cmd, &in)
+	return cmd
+}
+
+func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
+	inputs, err := in.inputs(e.environ)
+	if err != nil {
+		return err
+	}
+	p := blueprints.NewParser(e.fs)
+	bp, diags := p.Load(target, inputs)
+	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+		return err
+	}
+	plans, diags := plan.Blueprint(bp)
+	// The figures help most when something does not fit, so print them
+	// before the diagnostics that refuse the plan.
+	if err := e.printPlans(plans, asJSON); err != nil {
+		return err
+	}
+	return e.printDiagnostics(diags, p.Files())
+}
+
+func (e *env) planFlags(f planFlags) error {
+	hw, ok := catalog.LookupHardware(f.hardware)
+	if !ok {
+		return &exitError{ExitInvalid, fmt.Errorf("--hardware %q is not in the catalog (known: %v)", f.hardware, catalog.HardwareNames())}
+	}
+	var model catalog.Model
+	switch {
+	case f.modelConfig != "":
+		b, err := afero.ReadFile(e.fs, f.modelConfig)
+		if err != nil {
+			return externalError(err)
+		}
+		if model, err = catalog.ParseHFConfig(f.modelConfig, b); err != nil {
+			return &exitError{ExitInvalid, err}
+		}
+	default:
+		if model, ok = catalog.LookupModel(f.model); !ok {
+			return &exitError{ExitInvalid, fmt.Errorf("--model %q is not in the catalog (known: %v); use --model-config config.json for others", f.model, catalog.ModelNames())}
+		}
+	}
+	in := plan.Input{
+		Hardware: hw, Model: model, Weights: f.weights, KVCacheDType: f.kvDType,
+		GPUMemoryUtilization: f.gpuMemoryUtilization, MaxModelLen: f.maxModelLen,
+		TariffPerKWh: f.tariff, Currency: f.currency,
+	}
+	if f.cpuKVOffload != "" {
+		n, err := blueprints.ParseSize(f.cpuKVOffload)
+		if err != nil {
+			return usageErrorf("--cpu-kv-offload: %v", err)
+		}
+		in.CPUKVOffloadBytes = n
+	}
+	p, err := plan.Compute(in)
+	if err != nil {
+		return &exitError{ExitInvalid, err}
+	}
+	if err := e.printPlans([]plan.EnginePlan{{Engine: "", Plan: p}}, f.json); err != nil {
+		return err
+	}
+	if !p.Fits {
+		return &exitError{ExitInvalid, fmt.Errorf("it does not fit: %s", p.Advice())}
+	}
+	return nil
+}
+
+func (e *env) printPlans(plans []plan.EnginePlan, asJSON bool) error {
+	if asJSON {
+		b, err := plan.JSON(plans)
+		if err != nil {
+			return err
+		}
+		_, err = e.stdout.Write(b)
+		return err
+	}
+	for i, ep := range plans {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		if ep.Engine != "" {
+			fmt.Fprintf(e.stdout, "Engine %q\n", ep.Engine)
+		}
+		if err := ep.Plan.WriteTable(e.stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package plan_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/plan"
+)
+
+func gb300Blueprint(t *testing.T, weights string, minSessions int, engines ...string) *spec.Blueprint {
+	t.Helper()
+	hw, _ := catalog.LookupHardware("dgx-station-gb300")
+	arch, ok := catalog.LookupModel("qwen3-235b-a22b")
+	if !ok {
+		t.Fatal("qwen3-235b-a22b missing from the catalog")
+	}
+	m := &spec.Model{Name: "qwen3", Architecture: arch, Weights: weights}
+	bp := &spec.Blueprint{Appliance: &spec.Appliance{Name: "coop", Hardware: hw}, Models: []*spec.Model{m}}
+	for _, name := range engines {
+		bp.Engines = append(bp.Engines, &spec.Engine{
+			Kind: "vllm", Name: name, Model: m, MinSessions: minSessions,
+			DeclRange:        hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 10}},
+			MinSessionsRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 12}},
+			VLLM: &spec.VLLM{
+				KVCacheDType: "fp8", GPUMemoryUtilization: 0.95, MaxModelLen: 32768,
+				MaxModelLenRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 11}},
+			},
+		})
+	}
+	return bp
+}
+
+func TestBlueprintRefusesWhatCannotWork(t *testing.T) {
+	tests := []struct {
+		name        string
+		weights     string
+		minSessions int
+		wantSummary string
+		wantLine    int
+		wantDetail  string
+	}{
+		{name: "awq fits", weights: "awq-int4", minSessions: 15},
+		{name: "fp8 weights leave no KV cache", weights: "fp8", wantSummary: "The engine does not fit on the GPU", wantLine: 11, wantDetail: "use awq-int4"},
+		{name: "below min_sessions", weights: "awq-int4", minSessions: 100, wantSummary: "Fewer sessions than required", wantLine: 12, wantDetail: "min_sessions is 100"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			plans, diags := plan.Blueprint(gb300Blueprint(t, tc.weights, tc.minSessions, "main"))
+			if len(plans) != 1 {
+				t.Fatalf("got %d plans, want 1", len(plans))
+			}
+			if tc.wantSummary == "" {
+				if diags.HasErrors() {
+					t.Fatalf("unexpected errors: %v", diags)
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Severity != hcl.DiagError {
+				t.Fatalf("want one error, got %v", diags)
+			}
+			d := diags[0]
+			if d.Summary != tc.wantSummary || d.Subject == nil || d.Subject.Start.Line != tc.wantLine || !strings.Contains(d.Detail, tc.wantDetail) {
+				t.Errorf("got %q at %v: %s; want %q at line %d mentioning %q", d.Summary, d.Subject, d.Detail, tc.wantSummary, tc.wantLine, tc.wantDetail)
+			}
+		})
+	}
+}
+
+func TestJSONShape(t *testing.T) {
+	one, _ := plan.Blueprint(gb300Blueprint(t, "awq-int4", 0, "main"))
+	b, err := plan.JSON(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatalf("one engine: not a JSON object: %v\n%s", err, b)
+	}
+	for _, k := range []string{"hardware", "model", "weights_bytes", "kv_budget_bytes", "kv_tokens", "cpu_kv_tokens", "sessions", "decode_tokens_per_s_ceiling", "fits", "warnings", "power"} {
+		if _, ok := obj[k]; !ok {
+			t.Errorf("plan.json lacks %q", k)
+		}
+	}
+
+	two, _ := plan.Blueprint(gb300Blueprint(t, "awq-int4", 0, "a", "b"))
+	b, err = plan.JSON(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(b, &list); err != nil {
+		t.Fatalf("two engines: not a JSON array: %v\n%s", err, b)
+	}
+	if len(list) != 2 || list[0]["engine"] != "a" || list[1]["engine"] != "b" || list[1]["kv_tokens"] == nil {
+		t.Errorf("two engines: got %v", list)
+	}
+}
