@@ -74,6 +74,11 @@ func TestScripts(t *testing.T) {
 			case "root":
 				// root ignores permission bits: an unwritable folder is not.
 				return os.Geteuid() == 0, nil
+			case "known_bugs":
+				// bug_*.txtar scripts state the right behaviour for bugs
+				// that are reported but not fixed yet; they skip unless
+				// SOVEREIGN_TEST_KNOWN_BUGS=1, which shows them failing.
+				return os.Getenv("SOVEREIGN_TEST_KNOWN_BUGS") != "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
