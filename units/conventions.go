@@ -16,4 +16,9 @@ const (
 	ModelsMount = "/models"
 	// SecretsDir holds generated environment files with secrets (0600).
 	SecretsDir = "/etc/sovereign/secrets"
+	// DrainFlag, while it exists, makes the gateway answer new requests
+	// with 503 and Retry-After while in-flight streams finish. The UPS
+	// hooks raise it on battery; an operator may too. It lives in /run so
+	// that a reboot always clears it.
+	DrainFlag = "/run/sovereign/drain"
 )
