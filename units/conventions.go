@@ -22,3 +22,9 @@ const (
 	// that a reboot always clears it.
 	DrainFlag = "/run/sovereign/drain"
 )
+
+// ModelService is the oneshot that puts model NAME's weights in place and
+// verifies them (fetching them on first boot, or checking a pre-staged
+// folder). Every engine serving the model requires it, so an engine never
+// starts on missing or corrupted weights.
+func ModelService(name string) string { return "sovereign-model-" + name + ".service" }
