@@ -243,6 +243,7 @@ func decodeVariable(b *hcl.Block) (*variable, hcl.Diagnostics) {
 		}
 	}
 	if attr, ok := content.Attributes["default"]; ok {
+		v.def = cty.DynamicVal // until it converts: a bad default is not also a missing value
 		val, moreDiags := attr.Expr.Value(nil)
 		diags = append(diags, moreDiags...)
 		if !moreDiags.HasErrors() {
