@@ -285,6 +285,7 @@ func (e *evaluator) validateVariable(v *variable, val cty.Value) hcl.Diagnostics
 		content, _ := vb.Body.Content(validationSchema)
 		cond := content.Attributes["condition"]
 		msgAttr := content.Attributes["error_message"]
+		before := len(diags) // an earlier rule's failure must not skip this one
 		for _, ref := range cond.Expr.Variables() {
 			if ref.RootName() != "var" || len(ref) < 2 {
 				continue
@@ -298,7 +299,7 @@ func (e *evaluator) validateVariable(v *variable, val cty.Value) hcl.Diagnostics
 				})
 			}
 		}
-		if diags.HasErrors() {
+		if len(diags) > before {
 			continue
 		}
 		result, moreDiags := cond.Expr.Value(ctx)
