@@ -24,6 +24,7 @@ stamp=$(cat go.mod go.sum "$self" <(go version) | sha256sum | cut -d' ' -f1)
 
 butane_version=$(go list -m -f '{{.Version}}' github.com/coreos/butane)
 ignition_version=$(go list -m -f '{{.Version}}' github.com/coreos/ignition/v2)
+oauth2_proxy_version=$(go list -m -f '{{.Version}}' github.com/oauth2-proxy/oauth2-proxy/v7)
 
 built=0
 # build NAME PACKAGE [ENV=VALUE ...] -- [go build flags ...]
@@ -70,4 +71,9 @@ fi
 build ignition github.com/coreos/ignition/v2/internal CGO_ENABLED=1 -- \
 	-ldflags "-X github.com/coreos/ignition/v2/internal/version.Raw=$ignition_version -X github.com/coreos/ignition/v2/internal/distro.selinuxRelabel=false"
 
-echo "tests/tools: $built built, $((4 - built)) up to date, ${SECONDS}s total in $bin"
+# The gateway's end-to-end test runs the real oauth2-proxy (the appliance runs the same project's
+# image). Static, no cgo; the version ldflag makes --version print the pin instead of "undefined".
+build oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 CGO_ENABLED=0 -- \
+	-ldflags "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=$oauth2_proxy_version"
+
+echo "tests/tools: $built built, $((5 - built)) up to date, ${SECONDS}s total in $bin"
