@@ -141,8 +141,8 @@ variable "groups" {
 				"bp.hcl:19,28: Value out of range",
 				"bp.hcl:20,28: Invalid duration",
 				"bp.hcl:21,28: Value out of range",
-				"bp.hcl:23,28: Invalid size",
 				"bp.hcl:22,28: Not enough GPUs",
+				"bp.hcl:23,28: Invalid size",
 			},
 		},
 	}

@@ -33,8 +33,8 @@ func settingsOf(bp *spec.Blueprint) settings {
 		Groups:        app.Admins[0].Groups,
 		Port:          eng.Port,
 		PrefixCaching: eng.VLLM.EnablePrefixCaching,
-		MaxModelLen:   eng.VLLM.MaxModelLen,
-		KVCacheDType:  eng.VLLM.KVCacheDType,
+		MaxModelLen:   eng.MaxModelLen,
+		KVCacheDType:  eng.KVCacheDType,
 		Environment:   eng.Environment,
 		ExtraArgs:     eng.ExtraArgs,
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/host"
+	"github.com/sovereign-collective/sovereign/modules/nim"
+	"github.com/sovereign-collective/sovereign/modules/sglang"
 	"github.com/sovereign-collective/sovereign/modules/vllm"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -21,6 +23,10 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 		switch eng.Kind {
 		case "vllm":
 			parts = append(parts, vllm.Compile(eng, bp.Appliance))
+		case "sglang":
+			parts = append(parts, sglang.Compile(eng, bp.Appliance))
+		case "nim":
+			parts = append(parts, nim.Compile(eng, bp.Appliance))
 		}
 	}
 	return units.Merge(parts...)

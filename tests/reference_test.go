@@ -41,6 +41,8 @@ var referenceCases = []blueprintCase{
 	// Everything the reference blueprints leave out: a data disk, two
 	// engines, a secret API key, extra arguments that need quoting.
 	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 3},
+	// The seed's three engines side by side on one GPU.
+	{name: "three-engines", path: "testdata/blueprints/three-engines", wantUnits: 4},
 }
 
 // build runs the pipeline on the real filesystem and writes out/ into a

@@ -67,18 +67,32 @@ type Power struct {
 
 // Model is a set of weights: the architecture (from the catalog or a Hugging
 // Face config.json) and the format they are stored in.
+//
+// Where the weights come from: with Source, Revision and Files the appliance
+// fetches them at first boot and verifies every file; with Files alone they
+// are pre-staged and verified at boot; without Files they are pre-staged and
+// only checked to be there (Source then records where they came from).
 type Model struct {
 	Name         string
 	Architecture catalog.Model
 	Weights      string
 	Source       string
 	Revision     string
-	DeclRange    hcl.Range
+	// Files is the manifest of the model's folder: each file's path inside
+	// it and its sha256 as 64 lowercase hex digits (no "sha256:" prefix).
+	Files map[string]string
+	// Mirror replaces https://huggingface.co/ORG/REPO/resolve/REVISION:
+	// file F is fetched from Mirror/F.
+	Mirror    string
+	DeclRange hcl.Range
 }
 
-// Engine is one inference server container serving one model.
+// Engine is one inference server container serving one model. The fields
+// below Kind..ExtraArgs mean the same for every engine kind; the blueprint
+// spells them as the engine does (vLLM's max_model_len is SGLang's
+// context_length), and each engine module renders them as its own flags.
 type Engine struct {
-	Kind  string // "vllm"
+	Kind  string // "vllm", "sglang" or "nim"
 	Name  string
 	Model *Model
 	Image Image
@@ -95,26 +109,54 @@ type Engine struct {
 	MinSessions      int
 	MinSessionsRange hcl.Range
 
-	VLLM *VLLM
+	// MaxModelLen is the longest sequence; 0 means the model's maximum.
+	MaxModelLen int
+	// KVCacheDType is the KV cache element type in the engine's spelling.
+	KVCacheDType string
+	// MemoryFraction is the share of GPU memory the engine may take for
+	// weights and KV cache; 0 means the engine decides (the planner then
+	// assumes 0.9).
+	MemoryFraction     float64
+	Quantization       string
+	TensorParallelSize int
+	ToolCallParser     string
+	ReasoningParser    string
+	// CPUKVOffloadBytes is the KV cache's warm tier in CPU memory.
+	CPUKVOffloadBytes int64
 
-	DeclRange  hcl.Range
-	ModelRange hcl.Range
+	VLLM   *VLLM
+	SGLang *SGLang
+	NIM    *NIM
+
+	DeclRange           hcl.Range
+	ModelRange          hcl.Range
+	MaxModelLenRange    hcl.Range
+	MemoryFractionRange hcl.Range
+	KVCacheDTypeRange   hcl.Range
 }
 
-// VLLM holds the options only vLLM has; their names follow vLLM's flags.
+// VLLM holds the options only vLLM has.
 type VLLM struct {
-	MaxModelLen          int
-	KVCacheDType         string
-	GPUMemoryUtilization float64
-	Quantization         string
-	TensorParallelSize   int
-	EnablePrefixCaching  bool
-	ToolCallParser       string
-	ReasoningParser      string
-	MaxNumSeqs           int
-	CPUKVOffloadBytes    int64
+	EnablePrefixCaching bool
+	MaxNumSeqs          int
+	// KVOffloadBackend is "native" or "lmcache", for CPUKVOffloadBytes.
+	KVOffloadBackend string
+}
 
-	MaxModelLenRange hcl.Range
+// SGLang holds the options only SGLang has.
+type SGLang struct {
+	MaxRunningRequests int
+}
+
+// NIM holds the options only NVIDIA NIM has.
+type NIM struct {
+	// ModelFrom is "store": serve the model folder (NIM 2.x model-free
+	// images), or "image": the model the NIM image is built for, which it
+	// downloads into its cache with NGCAPIKey unless AirGapped.
+	ModelFrom    string
+	ModelProfile string
+	AirGapped    bool
+	NGCAPIKey    *Secret
 }
 
 // Image is a container image reference as the blueprint wrote it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -26,12 +27,10 @@ func ForEngine(app *spec.Appliance, eng *spec.Engine) Input {
 		Currency:     app.Power.Currency,
 		DutyCycle:    app.Power.DutyCycle,
 	}
-	if v := eng.VLLM; v != nil {
-		in.KVCacheDType = v.KVCacheDType
-		in.GPUMemoryUtilization = v.GPUMemoryUtilization
-		in.MaxModelLen = v.MaxModelLen
-		in.CPUKVOffloadBytes = v.CPUKVOffloadBytes
-	}
+	in.KVCacheDType = eng.KVCacheDType
+	in.GPUMemoryUtilization = eng.MemoryFraction
+	in.MaxModelLen = eng.MaxModelLen
+	in.CPUKVOffloadBytes = eng.CPUKVOffloadBytes
 	return in
 }
 
@@ -58,8 +57,8 @@ func Blueprint(bp *spec.Blueprint) ([]EnginePlan, hcl.Diagnostics) {
 		switch {
 		case !p.Fits:
 			subject := eng.DeclRange
-			if eng.VLLM != nil && eng.VLLM.MaxModelLenRange != (hcl.Range{}) {
-				subject = eng.VLLM.MaxModelLenRange
+			if eng.MaxModelLenRange != (hcl.Range{}) {
+				subject = eng.MaxModelLenRange
 			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -87,7 +86,41 @@ func Blueprint(bp *spec.Blueprint) ([]EnginePlan, hcl.Diagnostics) {
 			})
 		}
 	}
-	return plans, diags
+	return plans, append(diags, overcommit(bp)...)
+}
+
+// overcommit checks that engines sharing the GPUs do not claim more than all
+// of their memory together. Each engine's own plan already checks that its
+// weights and KV cache fit in its share; this checks the shares.
+func overcommit(bp *spec.Blueprint) hcl.Diagnostics {
+	if len(bp.Engines) < 2 {
+		return nil
+	}
+	total := 0.0
+	var parts []string
+	for _, eng := range bp.Engines {
+		f := eng.MemoryFraction
+		if f == 0 {
+			f = defaultGPUMemoryUtilization
+		}
+		total += f
+		parts = append(parts, fmt.Sprintf("%s %g", eng.Name, f))
+	}
+	if total <= 1+1e-9 {
+		return nil
+	}
+	last := bp.Engines[len(bp.Engines)-1]
+	subject := last.DeclRange
+	if last.MemoryFractionRange != (hcl.Range{}) {
+		subject = last.MemoryFractionRange
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "GPU memory overcommitted",
+		Detail: fmt.Sprintf("The engines share the GPU memory of %s but together claim %.0f%% of it (%s; an engine without a memory fraction counts as %g). Give each engine a fraction so that they add up to at most 1.",
+			bp.Appliance.Hardware.Name, total*100, strings.Join(parts, ", "), defaultGPUMemoryUtilization),
+		Subject: subject.Ptr(),
+	}}
 }
 
 // JSON renders out/plan.json: DESIGN §6's object for a blueprint with one

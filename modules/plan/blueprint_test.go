@@ -26,10 +26,9 @@ func gb300Blueprint(t *testing.T, weights string, minSessions int, engines ...st
 			Kind: "vllm", Name: name, Model: m, MinSessions: minSessions,
 			DeclRange:        hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 10}},
 			MinSessionsRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 12}},
-			VLLM: &spec.VLLM{
-				KVCacheDType: "fp8", GPUMemoryUtilization: 0.95, MaxModelLen: 32768,
-				MaxModelLenRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 11}},
-			},
+			KVCacheDType: "fp8", MemoryFraction: 0.95, MaxModelLen: 32768,
+			MaxModelLenRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 11}},
+			VLLM:             &spec.VLLM{},
 		})
 	}
 	return bp
@@ -98,5 +97,42 @@ func TestJSONShape(t *testing.T) {
 	}
 	if len(list) != 2 || list[0]["engine"] != "a" || list[1]["engine"] != "b" || list[1]["kv_tokens"] == nil {
 		t.Errorf("two engines: got %v", list)
+	}
+}
+
+func TestEnginesSharingTheGPU(t *testing.T) {
+	tests := []struct {
+		name      string
+		fractions []float64
+		wantError bool
+	}{
+		{name: "halves fit", fractions: []float64{0.5, 0.45}},
+		{name: "exactly all", fractions: []float64{0.6, 0.4}},
+		{name: "overcommitted", fractions: []float64{0.6, 0.5}, wantError: true},
+		{name: "unset fractions count as vLLM's 0.9", fractions: []float64{0, 0.2}, wantError: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bp := gb300Blueprint(t, "awq-int4", 0, "big", "small")
+			// Small enough models that each fits its own share.
+			small, _ := catalog.LookupModel("qwen3-30b-a3b")
+			for i, eng := range bp.Engines {
+				eng.Model = &spec.Model{Name: "m", Architecture: small, Weights: "awq-int4"}
+				eng.MemoryFraction = tc.fractions[i]
+			}
+			_, diags := plan.Blueprint(bp)
+			var got []string
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					got = append(got, d.Summary)
+				}
+			}
+			switch {
+			case tc.wantError && (len(got) != 1 || got[0] != "GPU memory overcommitted"):
+				t.Errorf("want one overcommit error, got %v", diags)
+			case !tc.wantError && len(got) != 0:
+				t.Errorf("want no errors, got %v", diags)
+			}
+		})
 	}
 }
