@@ -26,7 +26,7 @@ func gb300Blueprint(t *testing.T, weights string, minSessions int, engines ...st
 			Kind: "vllm", Name: name, Model: m, MinSessions: minSessions,
 			DeclRange:        hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 10}},
 			MinSessionsRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 12}},
-			KVCacheDType: "fp8", MemoryFraction: 0.95, MaxModelLen: 32768,
+			KVCacheDType:     "fp8", MemoryFraction: 0.95, MaxModelLen: 32768,
 			MaxModelLenRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 11}},
 			VLLM:             &spec.VLLM{},
 		})

@@ -82,4 +82,3 @@ func Args(eng *spec.Engine, modelMount string) []string {
 	}
 	return append(args, eng.ExtraArgs...)
 }
-
