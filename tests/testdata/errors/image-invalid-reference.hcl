@@ -17,4 +17,6 @@ model "qwen3" {
 engine "vllm" "main" {
   model = model.qwen3
   image = "docker.io/vLLM/vllm-openai:v0.14.0@sha256:1d6866b8"
+
+  kv_cache_dtype = "fp8"
 }

@@ -17,4 +17,6 @@ model "qwen3" {
 engine "vllm" "main" {
   model = model.qwen3
   image = "docker.io/vllm/vllm-openai:v0.14.0"
+
+  kv_cache_dtype = "fp8"
 }
