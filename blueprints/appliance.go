@@ -71,7 +71,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	app := &spec.Appliance{Name: b.Labels[0], DeclRange: b.DefRange}
 
 	app.HardwareRange = a.rng("hardware", b.DefRange)
-	if name := a.str("hardware", ""); name != "" {
+	if name := a.requiredStr("hardware"); name != "" {
 		hw, ok := catalog.LookupHardware(name)
 		if !ok {
 			a.errorf("hardware", "Unknown hardware", "%q is not in the hardware catalog. Known hardware: %s.%s", name, quoteList(catalog.HardwareNames()), suggest(name, catalog.HardwareNames()))
@@ -79,7 +79,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 		app.Hardware = hw
 	}
 
-	app.Hostname = a.str("hostname", "")
+	app.Hostname = a.requiredStr("hostname")
 	if h := app.Hostname; h != "" && !validHostname(h) {
 		a.errorf("hostname", "Invalid hostname", "%q is not a valid hostname: use lowercase letters, digits and dashes, at most 63 characters per dot-separated label, not starting or ending with a dash.", h)
 	}

@@ -170,7 +170,7 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 			a.errorf("model", "Reference to undeclared model", "No model named %q is declared.%s", ref[0], suggest(ref[0], keysOf(models)))
 		}
 	}
-	eng.Image = spec.Image{Ref: a.str("image", ""), Range: a.rng("image", b.DefRange)}
+	eng.Image = spec.Image{Ref: a.requiredStr("image"), Range: a.rng("image", b.DefRange)}
 	eng.Port = a.integer("port", 8000, 1024, 65535)
 	eng.ServedModelName = a.str("served_model_name", "")
 	if eng.ServedModelName == "" && eng.Model != nil {

@@ -117,6 +117,21 @@ func (a *attrs) str(name, def string) string {
 	return v.AsString()
 }
 
+// requiredStr reads a string the block cannot do without. Unlike str, a
+// null or empty value is an error at the attribute: hostname = "" would
+// otherwise write an empty /etc/hostname and call it a success.
+func (a *attrs) requiredStr(name string) string {
+	if !a.has(name) {
+		return "" // the schema already reported it missing
+	}
+	before := len(a.diags)
+	s := a.str(name, "")
+	if s == "" && len(a.diags) == before {
+		a.errorf(name, "Empty required setting", "%s must not be null or empty.", name)
+	}
+	return s
+}
+
 // required reports a missing attribute that the schema could not mark as
 // required because it depends on another (catalog or config, say).
 func (a *attrs) required(name string, block *hcl.Block, why string) {

@@ -39,7 +39,7 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 	case a.has("catalog") && a.has("config"):
 		a.errorf("config", "Conflicting model architecture", "Give either catalog (a built-in model) or config (a Hugging Face config.json), not both.")
 	case a.has("catalog"):
-		name := a.str("catalog", "")
+		name := a.requiredStr("catalog")
 		arch, ok := catalog.LookupModel(name)
 		if !ok && name != "" {
 			a.errorf("catalog", "Unknown model", "%q is not in the model catalog. Known models: %s.%s Or describe the model with config = file(\"config.json\").", name, quoteList(catalog.ModelNames()), suggest(name, catalog.ModelNames()))

@@ -87,8 +87,9 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 	for _, envName := range envNames {
 		name := strings.TrimPrefix(envName, EnvVarPrefix)
 		// Unknown environment variables are ignored: the environment is shared
-		// with other blueprints and tools, unlike the command line.
-		if _, ok := decls[name]; ok {
+		// with other blueprints and tools, unlike the command line. An empty
+		// one counts as unset, so that `SOVEREIGN_VAR_x=` clears it.
+		if _, ok := decls[name]; ok && e.env[envName] != "" {
 			values[name] = given{raw: e.env[envName], from: "the environment variable " + envName}
 		}
 	}
@@ -145,7 +146,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 			val = g.value
 		default:
 			var moreDiags hcl.Diagnostics
-			val, moreDiags = parseRawValue(name, g.raw, g.from, v.ty)
+			val, moreDiags = parseRawValue(name, g.raw, g.from, v.ty, v.sensitive)
 			diags = append(diags, moreDiags...)
 			if moreDiags.HasErrors() {
 				continue
@@ -186,7 +187,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 //
 // A value that does not parse is reported without a source location: it
 // was typed on a command line or set in the environment, not in a file.
-func parseRawValue(name, raw, from string, ty cty.Type) (cty.Value, hcl.Diagnostics) {
+func parseRawValue(name, raw, from string, ty cty.Type, sensitive bool) (cty.Value, hcl.Diagnostics) {
 	if ty == cty.String || ty == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
@@ -196,10 +197,14 @@ func parseRawValue(name, raw, from string, ty cty.Type) (cty.Value, hcl.Diagnost
 		val, diags = expr.Value(nil)
 	}
 	if diags.HasErrors() {
+		shown := fmt.Sprintf("%q", raw)
+		if sensitive {
+			shown = "a sensitive value" // never echo a secret, even a mistyped one
+		}
 		return cty.NilVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
-			Detail:   fmt.Sprintf("%s sets %q, which is not a %s: %s. Values of non-string variables are written as in HCL, e.g. 8000, true or [\"a\", \"b\"].", from, raw, ty.FriendlyName(), diags[0].Summary),
+			Detail:   fmt.Sprintf("%s sets %s, which is not a %s: %s. Values of non-string variables are written as in HCL, e.g. 8000, true or [\"a\", \"b\"].", from, shown, ty.FriendlyName(), diags[0].Summary),
 		}}
 	}
 	return val, nil

@@ -169,7 +169,12 @@ func checkApplied(t *testing.T, sysroot string, res *pipeline.Result) {
 			continue
 		}
 		sum := sha256.Sum256(b)
-		if got := hex.EncodeToString(sum[:]); got != m.SHA256 {
+		switch got := hex.EncodeToString(sum[:]); {
+		case m.Secret && m.SHA256 != "":
+			t.Errorf("%s: the manifest shows a secret file's digest", m.Path)
+		case m.Secret && !bytes.Equal(b, rootfsFile(t, res, m.Path)):
+			t.Errorf("%s: the secret Ignition wrote differs from rootfs/", m.Path)
+		case !m.Secret && got != m.SHA256:
 			t.Errorf("%s: sha256 %s, manifest says %s", m.Path, got, m.SHA256)
 		}
 		info, _ := os.Stat(p)
@@ -214,6 +219,16 @@ func checkApplied(t *testing.T, sysroot string, res *pipeline.Result) {
 			t.Errorf("unit %s is not enabled by Ignition's preset:\n%s", u.Name, preset)
 		}
 	}
+}
+
+func rootfsFile(t *testing.T, res *pipeline.Result, p string) []byte {
+	for _, f := range res.Rootfs {
+		if f.Path == p {
+			return f.Contents
+		}
+	}
+	t.Fatalf("%s is not in the build's rootfs", p)
+	return nil
 }
 
 func groupHasMember(group, name, member string) bool {

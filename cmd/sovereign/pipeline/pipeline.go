@@ -100,16 +100,21 @@ type ManifestEntry struct {
 }
 
 // Manifest lists every rootfs file with its mode and digest, sorted by path.
-// Secret files are listed too (their digest says whether a secret changed
-// without showing it).
+// A secret file's digest is left empty: the manifest is meant to be shared
+// and diffed, and the SHA-256 of a short API key can be brute-forced offline.
+// Whether a secret changed is told by comparing the rootfs files themselves.
 func Manifest(rootfs []*units.File) ([]byte, error) {
 	entries := make([]ManifestEntry, 0, len(rootfs))
 	for _, f := range rootfs {
-		sum := sha256.Sum256(f.Contents)
+		digest := ""
+		if !f.Secret {
+			sum := sha256.Sum256(f.Contents)
+			digest = hex.EncodeToString(sum[:])
+		}
 		entries = append(entries, ManifestEntry{
 			Path:   f.Path,
 			Mode:   fmt.Sprintf("%04o", f.Mode),
-			SHA256: hex.EncodeToString(sum[:]),
+			SHA256: digest,
 			Size:   len(f.Contents),
 			Secret: f.Secret,
 		})

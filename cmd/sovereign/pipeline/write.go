@@ -26,6 +26,9 @@ const (
 // sovereign output is refused rather than replaced.
 func Write(fsys afero.Fs, dir string, res *Result) error {
 	dir = filepath.Clean(dir)
+	if dir == "." || dir == ".." || filepath.Base(dir) == ".." || dir == string(filepath.Separator) {
+		return fmt.Errorf("refusing to write the appliance to %q: it is replaced as a whole, so give a folder of its own, e.g. -o out", dir)
+	}
 	if info, err := fsys.Stat(dir); err == nil {
 		if !info.IsDir() {
 			return fmt.Errorf("%s exists and is not a folder", dir)
