@@ -1,9 +1,15 @@
 package blueprints
 
 import (
+	"fmt"
+	"net/url"
 	"regexp"
+	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -16,6 +22,8 @@ var modelSchema = &hcl.BodySchema{
 		{Name: "weights", Required: true},
 		{Name: "source"},
 		{Name: "revision"},
+		{Name: "files"},
+		{Name: "mirror"},
 	},
 }
 
@@ -26,6 +34,11 @@ var (
 	blockName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,46}[a-z0-9])?$`)
 	hfSource    = regexp.MustCompile(`^hf://[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	gitRevision = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	// A model file's path inside its folder: slash-separated names that do
+	// not start with a dot (so no "..", no hidden files) and need no quoting
+	// in the sha256sum manifest, a URL or a shell.
+	modelFile = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$`)
+	fileSHA   = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
 
 func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
@@ -66,7 +79,80 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 	if m.Revision != "" && !gitRevision.MatchString(m.Revision) {
 		a.errorf("revision", "Invalid model revision", "%q must be a full 40-character commit hash: a branch or tag can move, and then a rebuild would serve different weights.", m.Revision)
 	}
+	modelWeights(m, a)
 	return m, append(diags, a.diags...)
+}
+
+// modelWeights decodes where the weights come from and how they are checked.
+// Weights are pinned like images: the appliance downloads only a source
+// pinned to a commit with every file's sha256, so two builds of a blueprint
+// can never fetch different weights. A source without revision and files is
+// never downloaded: it records where pre-staged weights came from.
+func modelWeights(m *spec.Model, a *attrs) {
+	before := len(a.diags)
+	files := a.stringMap("files")
+	typeErr := len(a.diags) > before
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		digest := files[name]
+		switch {
+		case !modelFile.MatchString(name):
+			a.diags = append(a.diags, fileDiag(a.all["files"], name, "Invalid model file name", "%q must be a path inside the model folder: names of letters, digits, '_', '.', '+' and '-' separated by '/', none starting with a dot.", name))
+		case !fileSHA.MatchString(digest):
+			a.diags = append(a.diags, fileDiag(a.all["files"], name, "Invalid file digest", "The digest of %q must be \"sha256:\" and 64 lowercase hex digits, as `sha256sum` prints them.", name))
+		default:
+			if m.Files == nil {
+				m.Files = map[string]string{}
+			}
+			m.Files[name] = digest[len("sha256:"):]
+		}
+	}
+	if a.has("files") && len(files) == 0 && !typeErr {
+		a.errorf("files", "Empty model manifest", "files lists no file: give every file of the model folder with its sha256, or leave files out.")
+	}
+	m.Mirror = strings.TrimSuffix(a.str("mirror", ""), "/")
+	if m.Mirror != "" {
+		if u, err := url.Parse(m.Mirror); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(m.Mirror, " \t\n\"'\\") {
+			a.errorf("mirror", "Invalid mirror", "%q must be an http:// or https:// URL without query: file F of the model is fetched from MIRROR/F.", m.Mirror)
+		}
+	}
+	revision := gitRevision.MatchString(m.Revision) // an invalid one is already reported
+	switch {
+	case m.Source != "" && revision && !a.has("files"):
+		a.errorf("revision", "Model files not pinned", "A source with a revision is fetched at first boot, and every file it fetches is checked against its sha256: list them with files = { \"config.json\" = \"sha256:…\", … } (`sha256sum *` in a downloaded copy prints them). To copy the weights to the appliance yourself instead, leave revision out.")
+	case m.Source != "" && m.Revision == "" && a.has("files"):
+		a.errorf("source", "Model revision missing", "A source with files is fetched at first boot from a commit, never a branch that can move: add revision = \"<40-character commit hash>\". To copy the weights to the appliance yourself instead, leave source out; the files are then checked at boot.")
+	case a.has("mirror") && (m.Source == "" || !a.has("files")):
+		a.errorf("mirror", "Mirror without a pinned source", "A mirror replaces huggingface.co for a fetched model: it needs source, revision and files.")
+	}
+}
+
+// fileDiag is an error about one entry of files, at that entry's value
+// when files is written as an object, at the whole value otherwise.
+func fileDiag(at *hcl.Attribute, key, summary, format string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  itemRange(at, key).Ptr(),
+	}
+}
+
+// itemRange is the range of the value of key in an object constructor such
+// as files = { "config.json" = "sha256:…" }, or the whole value otherwise.
+func itemRange(at *hcl.Attribute, key string) hcl.Range {
+	if obj, ok := at.Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range obj.Items {
+			if k, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == key {
+				return item.ValueExpr.Range()
+			}
+		}
+	}
+	return at.Expr.Range()
 }
 
 func invalidNameDiag(what, name string, rng hcl.Range) *hcl.Diagnostic {
