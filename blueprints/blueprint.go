@@ -32,14 +32,14 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 				Subject:  extra.DefRange.Ptr(),
 			})
 		}
-		app, moreDiags := e.appliance(src.appliances[0])
+		app, moreDiags := src.evaluator(e, src.appliances[0]).appliance(src.appliances[0])
 		diags = append(diags, moreDiags...)
 		bp.Appliance = app
 	}
 
 	models := map[string]*spec.Model{}
 	for _, b := range src.models {
-		m, moreDiags := e.model(b)
+		m, moreDiags := src.evaluator(e, b).model(b)
 		diags = append(diags, moreDiags...)
 		if prev, ok := models[m.Name]; ok {
 			diags = append(diags, duplicateDiag("model", m.Name, b.LabelRanges[0], prev.DeclRange))
@@ -56,7 +56,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	engines := map[string]*spec.Engine{}
 	ports := map[int]*spec.Engine{}
 	for _, b := range src.engines {
-		eng, moreDiags := e.engine(b, models, gpus)
+		eng, moreDiags := src.evaluator(e, b).engine(b, models, gpus)
 		diags = append(diags, moreDiags...)
 		if eng == nil {
 			continue

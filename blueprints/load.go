@@ -17,6 +17,10 @@ type Inputs struct {
 	// and secret_env() read. It is passed in rather than read from the
 	// process so that loading stays a pure function of its inputs.
 	Env []string
+
+	// call is set when loading a module: its variables come from the
+	// module block's arguments instead of the command line.
+	call *moduleCall
 }
 
 // VarSetting is one -var NAME=VALUE.
@@ -37,19 +41,31 @@ var topSchema = &hcl.BodySchema{
 		{Type: "appliance", LabelNames: []string{"name"}},
 		{Type: "model", LabelNames: []string{"name"}},
 		{Type: "engine", LabelNames: []string{"kind", "name"}},
+		{Type: "module", LabelNames: []string{"name"}},
+		{Type: "gateway"},
+		{Type: "wan"},
+		{Type: "ups", LabelNames: []string{"name"}},
 	},
 }
 
 // source is the static content of a blueprint: its blocks by type, before
 // evaluation.
 type source struct {
-	baseDir    string
+	baseDir string
+	// all is every block in file order; evals maps the blocks that came
+	// from modules to their module's evaluator.
+	all        []*hcl.Block
+	evals      map[*hcl.Block]*evaluator
+	modules    []*hcl.Block
 	start      hcl.Range // the start of the first file: where to report a missing block
 	variables  []*hcl.Block
 	locals     []*hcl.Block
 	appliances []*hcl.Block
 	models     []*hcl.Block
 	engines    []*hcl.Block
+	gateways   []*hcl.Block
+	wans       []*hcl.Block
+	upses      []*hcl.Block
 }
 
 // Load parses the blueprint at target (a .hcl file or a folder of them),
@@ -77,6 +93,11 @@ func (p *Parser) Load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostic
 	}
 	ev.ctx.Variables["local"] = cty.ObjectVal(locals)
 
+	diags = append(diags, p.loadModules(src, ev, in, []string{src.baseDir})...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
 	bp, moreDiags := ev.blueprint(src)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
@@ -91,7 +112,7 @@ func (p *Parser) parse(target string) (*source, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	src := &source{baseDir: baseDir}
+	src := &source{baseDir: baseDir, evals: map[*hcl.Block]*evaluator{}}
 	for _, name := range files {
 		f, fileDiags := p.parseFile(name)
 		diags = append(diags, fileDiags...)
@@ -104,19 +125,33 @@ func (p *Parser) parse(target string) (*source, hcl.Diagnostics) {
 		content, contentDiags := f.Body.Content(topSchema)
 		diags = append(diags, contentDiags...)
 		for _, b := range content.Blocks {
-			switch b.Type {
-			case "variable":
-				src.variables = append(src.variables, b)
-			case "locals":
-				src.locals = append(src.locals, b)
-			case "appliance":
-				src.appliances = append(src.appliances, b)
-			case "model":
-				src.models = append(src.models, b)
-			case "engine":
-				src.engines = append(src.engines, b)
-			}
+			src.add(b)
 		}
 	}
 	return src, diags
+}
+
+// add files a block under its type.
+func (s *source) add(b *hcl.Block) {
+	s.all = append(s.all, b)
+	switch b.Type {
+	case "variable":
+		s.variables = append(s.variables, b)
+	case "locals":
+		s.locals = append(s.locals, b)
+	case "appliance":
+		s.appliances = append(s.appliances, b)
+	case "model":
+		s.models = append(s.models, b)
+	case "engine":
+		s.engines = append(s.engines, b)
+	case "gateway":
+		s.gateways = append(s.gateways, b)
+	case "wan":
+		s.wans = append(s.wans, b)
+	case "ups":
+		s.upses = append(s.upses, b)
+	case "module":
+		s.modules = append(s.modules, b)
+	}
 }

@@ -29,6 +29,16 @@ var validationSchema = &hcl.BodySchema{
 	},
 }
 
+// given is a variable's value as given, before type conversion, with where
+// it came from.
+type given struct {
+	expr  hcl.Expression // nil for raw strings
+	raw   string
+	from  string // where a raw string came from, for messages
+	rng   *hcl.Range
+	value cty.Value
+}
+
 // variable is a declared input of the blueprint.
 type variable struct {
 	name        string
@@ -59,14 +69,6 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		decls[v.name] = v
 	}
 
-	// Values as given, before type conversion, with where they came from.
-	type given struct {
-		expr  hcl.Expression // nil for raw strings
-		raw   string
-		from  string // where a raw string came from, for messages
-		rng   *hcl.Range
-		value cty.Value
-	}
 	values := map[string]given{}
 	unknownName := func(name, where string, rng *hcl.Range) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -116,6 +118,17 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		}
 	}
 
+	if in.call != nil {
+		// A module's variables come from its call, and only from there: the
+		// command line and the environment set the calling blueprint's.
+		values = map[string]given{}
+		callValues, moreDiags := in.call.values(decls)
+		diags = append(diags, moreDiags...)
+		for k, v := range callValues {
+			values[k] = v
+		}
+	}
+
 	for _, s := range in.Vars {
 		if _, ok := decls[s.Name]; !ok {
 			unknownName(s.Name, "The option -var", nil)
@@ -131,6 +144,14 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		var val cty.Value
 		subject := g.rng
 		switch {
+		case !ok && v.def == cty.NilVal && in.call != nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing required argument",
+				Detail:   fmt.Sprintf("The module %q needs a value for its variable %q (declared at %s), which has no default.", in.call.name, name, v.declRange),
+				Subject:  in.call.block.DefRange.Ptr(),
+			})
+			continue
 		case !ok && v.def == cty.NilVal:
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -1,0 +1,166 @@
+package blueprints
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// A module block reuses a folder of blueprint files, Terraform style:
+//
+//	module "collective" {
+//	  source = "./collective"
+//	  model  = "qwen3-235b-a22b"   # the module's variables
+//	}
+//
+// The module's files are evaluated with their own variables (the block's
+// other arguments) and locals, and their blocks join the blueprint's. This is
+// how the cloud audition and the GB300 share one gateway, members and engine
+// options (seed §8): both call the same module, with only the hardware and
+// the model's size differing.
+var moduleSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "source", Required: true}},
+}
+
+// maxModuleDepth stops a module that calls itself through others. The chain
+// is reported, so the loop can be found.
+const maxModuleDepth = 8
+
+// moduleCall is a module block's arguments, evaluated by its caller.
+type moduleCall struct {
+	name  string
+	block *hcl.Block
+	args  hcl.Attributes
+	ctx   *hcl.EvalContext
+}
+
+// loadModules loads the modules src calls, recursively, and adds their blocks
+// to src, each remembering the evaluator of the module it came from.
+func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	seen := map[string]hcl.Range{}
+	for _, b := range src.modules {
+		name := b.Labels[0]
+		if prev, ok := seen[name]; ok {
+			diags = append(diags, duplicateDiag("module", name, b.LabelRanges[0], prev))
+			continue
+		}
+		seen[name] = b.LabelRanges[0]
+		content, rest, moreDiags := b.Body.PartialContent(moduleSchema)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		srcAttr := content.Attributes["source"]
+		v, moreDiags := srcAttr.Expr.Value(nil)
+		if moreDiags.HasErrors() || v.Type() != cty.String || v.IsNull() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid module source",
+				Detail:   `source must be a literal path to a folder of blueprint files, such as "./collective"; it cannot be computed, so that what a blueprint includes is visible in it.`,
+				Subject:  srcAttr.Expr.Range().Ptr(),
+			})
+			continue
+		}
+		rel := v.AsString()
+		if !strings.HasPrefix(rel, "./") && !strings.HasPrefix(rel, "../") {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid module source",
+				Detail:   fmt.Sprintf("%q must be a local folder starting with ./ or ../; sovereign fetches nothing while building.", rel),
+				Subject:  srcAttr.Expr.Range().Ptr(),
+			})
+			continue
+		}
+		dir := cleanRel(src.baseDir, rel)
+		if len(chain) >= maxModuleDepth || contains(chain, dir) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Module calls itself",
+				Detail:   fmt.Sprintf("Modules call each other in a loop: %s → %s.", strings.Join(chain, " → "), dir),
+				Subject:  srcAttr.Expr.Range().Ptr(),
+			})
+			continue
+		}
+		args, moreDiags := rest.JustAttributes()
+		diags = append(diags, moreDiags...)
+
+		msrc, moreDiags := p.parse(dir)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		if len(msrc.appliances) > 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Appliance block in a module",
+				Detail:   fmt.Sprintf("The module %q (%s) declares an appliance; the machine belongs to the calling blueprint, so that one module can serve several machines.", name, dir),
+				Subject:  msrc.appliances[0].DefRange.Ptr(),
+			})
+			continue
+		}
+		child := newEvaluator(p, dir, in)
+		call := &moduleCall{name: name, block: b, args: args, ctx: caller.ctx}
+		vars, moreDiags := child.variables(msrc.variables, Inputs{Env: in.Env, call: call})
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		child.ctx.Variables["var"] = cty.ObjectVal(vars)
+		locals, moreDiags := child.locals(msrc.locals)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		child.ctx.Variables["local"] = cty.ObjectVal(locals)
+		diags = append(diags, p.loadModules(msrc, child, in, append(chain, dir))...)
+		src.include(msrc, child)
+	}
+	return diags
+}
+
+// moduleArgs turns a module call's arguments into variable values, checked
+// against the variables the module declares.
+func (c *moduleCall) values(decls map[string]*variable) (map[string]given, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := map[string]given{}
+	for _, name := range sortedAttrNames(c.args) {
+		attr := c.args[name]
+		if _, ok := decls[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unsupported argument",
+				Detail:   fmt.Sprintf("The module %q declares no variable %q.%s", c.name, name, suggest(name, keysOf(decls))),
+				Subject:  attr.NameRange.Ptr(),
+			})
+			continue
+		}
+		val, moreDiags := attr.Expr.Value(c.ctx)
+		diags = append(diags, moreDiags...)
+		out[name] = given{expr: attr.Expr, rng: attr.Expr.Range().Ptr(), value: val}
+	}
+	return out, diags
+}
+
+// include adds a module's blocks to the blueprint, each decoded later with
+// the evaluator of the module it came from.
+func (s *source) include(m *source, ev *evaluator) {
+	for _, b := range m.all {
+		if b.Type == "variable" || b.Type == "locals" || b.Type == "module" {
+			continue // evaluated within the module already
+		}
+		s.add(b)
+		s.evals[b] = ev
+	}
+}
+
+// evaluator returns the evaluator a block is decoded with: its module's, or
+// root for the blueprint's own blocks.
+func (s *source) evaluator(root *evaluator, b *hcl.Block) *evaluator {
+	if ev, ok := s.evals[b]; ok {
+		return ev
+	}
+	return root
+}
