@@ -26,7 +26,7 @@ func newPlan(e *env) *cobra.Command {
 	var in inputFlags
 	var f planFlags
 	cmd := &cobra.Command{
-		Use:   "plan [BLUEPRINT]",
+		Use:   "plan [BLUEPRINT [TARGET]]",
 		Short: "Show what fits on the GPU: weights, KV cache, concurrent sessions, speed and power cost",
 		Long: `Plan computes the capacity plan of each engine of a blueprint — weight
 memory, the KV cache budget, how many concurrent sessions fit at 8K, 32K,
@@ -39,17 +39,30 @@ Without a BLUEPRINT, the flags describe one engine for a quick "what fits?":
     --weights awq-int4 --kv-cache-dtype fp8 --gpu-memory-utilization 0.95 \
     --max-model-len 32768
 
+With two blueprints — a cloud audition and the machine it auditions for —
+plan shows them side by side (platform, memory, weights, sessions, speed) and
+warns where the audition would not test what will run: a different engine
+release, KV cache type, context length or parser.
+
+  sovereign plan blueprints/cloud-audition-h100.hcl blueprints/dgx-station-gb300.hcl
+
 Plan exits 1 when something does not fit (or a blueprint's min_sessions is not
 met), saying what would. --json prints the plan as out/plan.json holds it.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageErrorf("plan takes at most one BLUEPRINT")
+			if len(args) > 2 {
+				return usageErrorf("plan takes at most two blueprints: an audition and its target")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
+			switch len(args) {
+			case 1:
 				return e.planBlueprint(args[0], in, f.json)
+			case 2:
+				if f.json {
+					return usageErrorf("--json prints one blueprint's plan; compare two without it")
+				}
+				return e.planComparison(args[0], args[1], in)
 			}
 			if f.hardware == "" || (f.model == "" && f.modelConfig == "") || f.weights == "" {
 				return usageErrorf("plan needs a BLUEPRINT, or --hardware, --model (or --model-config) and --weights")
@@ -90,6 +103,33 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 		return err
 	}
 	return e.printDiagnostics(diags, p.Files())
+}
+
+// planComparison plans an audition and its target side by side. Both
+// blueprints are evaluated with the same -var settings.
+func (e *env) planComparison(audition, target string, in inputFlags) error {
+	inputs, err := in.inputs(e.environ)
+	if err != nil {
+		return err
+	}
+	var sides []plan.Side
+	var failed error
+	for _, path := range []string{audition, target} {
+		p := blueprints.NewParser(e.fs)
+		bp, diags := p.Load(path, inputs)
+		if err := e.printDiagnostics(diags, p.Files()); err != nil {
+			return err
+		}
+		plans, diags := plan.Blueprint(bp)
+		if err := e.printDiagnostics(diags, p.Files()); err != nil {
+			failed = err
+		}
+		sides = append(sides, plan.Side{Label: path, Blueprint: bp, Plans: plans})
+	}
+	if err := plan.WriteComparison(e.stdout, sides[0], sides[1]); err != nil {
+		return err
+	}
+	return failed
 }
 
 func (e *env) planFlags(f planFlags) error {

@@ -1,0 +1,153 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
+
+// Side is one blueprint of a comparison, with its plans.
+type Side struct {
+	Label     string
+	Blueprint *spec.Blueprint
+	Plans     []EnginePlan
+}
+
+// ParityWarnings lists what differs between an audition and its target in
+// ways that make the audition test something else than what will run: the
+// engine kind or release, the KV cache type, the context length, the tool
+// and reasoning parsers (seed §8: the audition must validate "our actual
+// workloads" on the stack we will own). Model size, weights and hardware are
+// expected to differ and are not warned about.
+func ParityWarnings(a, b *spec.Blueprint) []string {
+	var out []string
+	ea, eb := enginesByName(a), enginesByName(b)
+	for _, name := range unionKeys(ea, eb) {
+		x, y := ea[name], eb[name]
+		switch {
+		case x == nil:
+			out = append(out, fmt.Sprintf("engine %q is only in the second blueprint", name))
+			continue
+		case y == nil:
+			out = append(out, fmt.Sprintf("engine %q is only in the first blueprint", name))
+			continue
+		}
+		differs := func(what, u, v string) {
+			if u != v {
+				out = append(out, fmt.Sprintf("engine %q: %s differs: %s vs %s", name, what, orNone(u), orNone(v)))
+			}
+		}
+		differs("engine kind", x.Kind, y.Kind)
+		differs("image", imageName(x.Image.Ref), imageName(y.Image.Ref))
+		differs("KV cache dtype", x.KVCacheDType, y.KVCacheDType)
+		differs("max context length", fmt.Sprint(x.MaxModelLen), fmt.Sprint(y.MaxModelLen))
+		differs("tool-call parser", x.ToolCallParser, y.ToolCallParser)
+		differs("reasoning parser", x.ReasoningParser, y.ReasoningParser)
+		differs("served model name", x.ServedModelName, y.ServedModelName)
+	}
+	return out
+}
+
+// WriteComparison prints two blueprints' plans side by side: what differs
+// between an audition and the machine it auditions for (arch, memory,
+// sessions, speed), then the parity warnings.
+func WriteComparison(w io.Writer, a, b Side) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(label, x, y string) { fmt.Fprintf(tw, "%s\t%s\t%s\n", label, x, y) }
+	ha, hb := a.Blueprint.Appliance.Hardware, b.Blueprint.Appliance.Hardware
+	row("", a.Label, b.Label)
+	row("hardware", ha.Name, hb.Name)
+	row("platform", ha.Platform(), hb.Platform())
+	row("GPU memory", fmt.Sprintf("%d × %s", max(ha.GPUs, 1), humanBytes(ha.GPUMemoryBytes)), fmt.Sprintf("%d × %s", max(hb.GPUs, 1), humanBytes(hb.GPUMemoryBytes)))
+	pa, pb := plansByName(a.Plans), plansByName(b.Plans)
+	ea, eb := enginesByName(a.Blueprint), enginesByName(b.Blueprint)
+	for _, name := range unionKeys(ea, eb) {
+		row("engine "+name, engineSummary(ea[name]), engineSummary(eb[name]))
+		x, y := pa[name], pb[name]
+		cell := func(p *Plan, f func(*Plan) string) string {
+			if p == nil {
+				return "-"
+			}
+			return f(p)
+		}
+		row("  weights", cell(x, func(p *Plan) string { return humanBytes(p.WeightsBytes) }), cell(y, func(p *Plan) string { return humanBytes(p.WeightsBytes) }))
+		row("  KV cache", cell(x, func(p *Plan) string { return humanBytes(p.KVBudgetBytes) }), cell(y, func(p *Plan) string { return humanBytes(p.KVBudgetBytes) }))
+		sessions := func(p *Plan) string {
+			return fmt.Sprintf("%d at %s tokens", p.SessionsAtMaxModelLen(), humanCount(int64(p.MaxModelLen)))
+		}
+		row("  sessions", cell(x, sessions), cell(y, sessions))
+		speed := func(p *Plan) string { return fmt.Sprintf("%.0f tokens/s", p.DecodeTokensPerSCeiling) }
+		row("  decode ceiling", cell(x, speed), cell(y, speed))
+		fits := func(p *Plan) string { return fmt.Sprint(p.Fits) }
+		row("  fits", cell(x, fits), cell(y, fits))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	warnings := ParityWarnings(a.Blueprint, b.Blueprint)
+	if len(warnings) == 0 {
+		_, err := fmt.Fprintln(w, "\nParity: the engines run the same release with the same KV cache, context length and parsers.")
+		return err
+	}
+	fmt.Fprintln(w, "\nParity warnings (the audition would not test what will run):")
+	for _, s := range warnings {
+		fmt.Fprintf(w, "  - %s\n", s)
+	}
+	return nil
+}
+
+func engineSummary(e *spec.Engine) string {
+	if e == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%s, %s (%s)", e.Kind, e.Model.Architecture.Name, e.Model.Weights)
+}
+
+// imageName is a reference without its digest: the release people compare.
+func imageName(ref string) string {
+	name, _, _ := strings.Cut(ref, "@")
+	return name
+}
+
+func orNone(s string) string {
+	if s == "" || s == "0" {
+		return "(none)"
+	}
+	return s
+}
+
+func enginesByName(bp *spec.Blueprint) map[string]*spec.Engine {
+	m := map[string]*spec.Engine{}
+	for _, e := range bp.Engines {
+		m[e.Name] = e
+	}
+	return m
+}
+
+func plansByName(ps []EnginePlan) map[string]*Plan {
+	m := map[string]*Plan{}
+	for _, p := range ps {
+		m[p.Engine] = p.Plan
+	}
+	return m
+}
+
+func unionKeys(a, b map[string]*spec.Engine) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
