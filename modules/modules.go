@@ -9,6 +9,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/host"
+	"github.com/sovereign-collective/sovereign/modules/models"
 	"github.com/sovereign-collective/sovereign/modules/nim"
 	"github.com/sovereign-collective/sovereign/modules/sglang"
 	"github.com/sovereign-collective/sovereign/modules/vllm"
@@ -18,7 +19,7 @@ import (
 // Compile returns the whole appliance tree for bp. Conflicts between
 // contributions (two modules writing one file) are error diagnostics.
 func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
-	parts := []*units.Tree{host.Compile(bp.Appliance)}
+	parts := []*units.Tree{host.Compile(bp.Appliance), models.Compile(bp.Models, bp.Appliance)}
 	for _, eng := range bp.Engines {
 		switch eng.Kind {
 		case "vllm":

@@ -36,13 +36,13 @@ type blueprintCase struct {
 }
 
 var referenceCases = []blueprintCase{
-	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 2},
-	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 2},
+	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 3},
+	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 3},
 	// Everything the reference blueprints leave out: a data disk, two
 	// engines, a secret API key, extra arguments that need quoting.
-	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 3},
+	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 5},
 	// The seed's three engines side by side on one GPU.
-	{name: "three-engines", path: "testdata/blueprints/three-engines", wantUnits: 4},
+	{name: "three-engines", path: "testdata/blueprints/three-engines", wantUnits: 7},
 }
 
 // build runs the pipeline on the real filesystem and writes out/ into a
