@@ -9,7 +9,11 @@ build:
 # The test command README.md gives and .ci/run runs. Peer validators come
 # from tests/tools/bin (make tools); without them peer tests skip locally
 # and fail under CI=true.
+# It first fuzzes the blueprint loader and the config.json reader briefly
+# (their seeds also run in every plain go test).
 test:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 15s ./blueprints/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 10s ./blueprints/catalog/
 	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test ./...
 
 # Rewrite every golden file from the current output (never edit them by hand).
@@ -28,7 +32,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./blueprints/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 120s ./blueprints/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 60s ./blueprints/catalog/
 
 # Build the reference appliance into out/ (offline: the pins ship with the blueprint).
 reference:

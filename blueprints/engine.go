@@ -59,6 +59,11 @@ var engineKinds = map[string]*engineKind{
 				MaxNumSeqs:          a.integer("max_num_seqs", 0, 1, 65536),
 				KVOffloadBackend:    a.oneOf("kv_offload_backend", "native", "native", "lmcache"),
 			}
+			// The offloading shorthand flags came in v0.11.1; an older
+			// vLLM would refuse to start after its image pull.
+			if v, ok := releaseOf(eng.Image.Ref); ok && eng.CPUKVOffloadBytes > 0 && v.less(release{0, 11, 1}) {
+				a.errorf("cpu_kv_offload", "Engine release too old for cpu_kv_offload", "The image is vLLM %s, which has no --kv-offloading-size (it came in v0.11.1). Use a newer release, or configure a KV connector yourself with extra_args.", v)
+			}
 		},
 	},
 	"sglang": {
@@ -233,6 +238,37 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 	}
 	return eng, append(diags, a.diags...)
 }
+
+// release is an engine's semantic version, read from its image tag.
+type release [3]int
+
+var releaseTag = regexp.MustCompile(`:v?(\d+)\.(\d+)\.(\d+)`)
+
+// releaseOf reads vX.Y.Z from an image reference's tag; ok is false when the
+// tag does not say (a digest alone, "latest").
+func releaseOf(ref string) (release, bool) {
+	name, _, _ := strings.Cut(ref, "@")
+	m := releaseTag.FindStringSubmatch(name)
+	if m == nil {
+		return release{}, false
+	}
+	var r release
+	for i := range r {
+		fmt.Sscan(m[i+1], &r[i])
+	}
+	return r, true
+}
+
+func (r release) less(o release) bool {
+	for i := range r {
+		if r[i] != o[i] {
+			return r[i] < o[i]
+		}
+	}
+	return false
+}
+
+func (r release) String() string { return fmt.Sprintf("v%d.%d.%d", r[0], r[1], r[2]) }
 
 func checkQuantization(a *attrs, attr string, kind *engineKind, eng *spec.Engine) {
 	if eng.Quantization == "" {

@@ -350,9 +350,17 @@ func duplicateDiag(what, name string, here, prev hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + what,
-		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique.", what, name, prev),
+		Detail:   fmt.Sprintf("%s %s named %q was already declared at %s. Names must be unique.", article(what), what, name, prev),
 		Subject:  here.Ptr(),
 	}
+}
+
+// article is "A" or "An" for what.
+func article(what string) string {
+	if strings.ContainsRune("aeiou", rune(what[0])) {
+		return "An"
+	}
+	return "A"
 }
 
 // suggest returns " Did you mean "x"?" when one of options is close to s.

@@ -73,8 +73,13 @@ type source struct {
 // diagnostics hold every problem found; when they include errors the
 // blueprint is nil.
 func (p *Parser) Load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostics) {
+	bp, diags := p.load(target, in)
+	return bp, SortDiagnostics(diags)
+}
+
+func (p *Parser) load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostics) {
 	src, diags := p.parse(target)
-	if diags.HasErrors() {
+	if src == nil || (diags.HasErrors() && !onlyUnknownBlocks(diags)) {
 		return nil, diags
 	}
 	ev := newEvaluator(p, src.baseDir, in)

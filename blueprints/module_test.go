@@ -1,6 +1,7 @@
 package blueprints_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -152,4 +153,14 @@ module "c" {
 			}
 		})
 	}
+}
+
+func TestVLLMOffloadNeedsARecentRelease(t *testing.T) {
+	old := strings.Replace(testEngine, "v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd", "v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c", 1)
+	old = strings.Replace(old, "\n}\n", "\n  cpu_kv_offload = \"64GiB\"\n}\n", 1)
+	got := loadErrors(t, map[string]string{"bp.hcl": testAppliance + testModel + old}, "bp.hcl", blueprints.Inputs{})
+	if diff := cmp.Diff([]string{"bp.hcl:19,20: Engine release too old for cpu_kv_offload"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	mustLoad(t, map[string]string{"bp.hcl": testAppliance + testModel + engineWith(`  cpu_kv_offload = "64GiB"`)}, "bp.hcl", blueprints.Inputs{})
 }

@@ -9,12 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
 )
 
 // Exit codes (DESIGN §1).
@@ -141,20 +142,8 @@ func (e *env) printDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File
 	if len(diags) == 0 {
 		return nil
 	}
-	// In source order, whatever order the phases found them in: people fix
-	// a file from top to bottom. Diagnostics without a location come first.
-	diags = append(hcl.Diagnostics(nil), diags...)
-	sort.SliceStable(diags, func(i, j int) bool {
-		a, b := diags[i].Subject, diags[j].Subject
-		switch {
-		case a == nil || b == nil:
-			return a == nil && b != nil
-		case a.Filename != b.Filename:
-			return a.Filename < b.Filename
-		default:
-			return a.Start.Byte < b.Start.Byte
-		}
-	})
+	// In source order, whatever order the phases found them in.
+	diags = blueprints.SortDiagnostics(diags)
 	wr := hcl.NewDiagnosticTextWriter(e.stderr, files, 100, false)
 	_ = wr.WriteDiagnostics(diags)
 	if diags.HasErrors() {
