@@ -84,22 +84,25 @@ func (p *Parser) load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostic
 	}
 	ev := newEvaluator(p, src.baseDir, in)
 
+	// Each phase runs only if the ones before it had no errors of their own
+	// (an unknown block does not stop the rest of the blueprint's checks).
 	vars, moreDiags := ev.variables(src.variables, in)
 	diags = append(diags, moreDiags...)
-	if diags.HasErrors() {
+	if moreDiags.HasErrors() {
 		return nil, diags
 	}
 	ev.ctx.Variables["var"] = cty.ObjectVal(vars)
 
 	locals, moreDiags := ev.locals(src.locals)
 	diags = append(diags, moreDiags...)
-	if diags.HasErrors() {
+	if moreDiags.HasErrors() {
 		return nil, diags
 	}
 	ev.ctx.Variables["local"] = cty.ObjectVal(locals)
 
-	diags = append(diags, p.loadModules(src, ev, in, []string{src.baseDir})...)
-	if diags.HasErrors() {
+	moreDiags = p.loadModules(src, ev, in, []string{src.baseDir})
+	diags = append(diags, moreDiags...)
+	if moreDiags.HasErrors() {
 		return nil, diags
 	}
 

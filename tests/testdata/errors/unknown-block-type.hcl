@@ -1,8 +1,9 @@
-# There is no gateway block yet: unknown top-level blocks are rejected before evaluation.
-# ERRORS: 1
+# An unknown top-level block is an error, and loading goes on past it, so the
+# bad hostname below is reported in the same run.
+# ERRORS: 2
 appliance "coop" {
   hardware = "dgx-station-gb300"
-  hostname = "coop"
+  hostname = "Coop_Server"
 
   admin "ops" {
     ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
@@ -19,6 +20,6 @@ engine "vllm" "main" {
   image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
 }
 
-gateway "public" {
+dashboard "public" {
   domain = "ai.example.org"
 }
