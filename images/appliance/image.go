@@ -1,0 +1,351 @@
+package appliance
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/spf13/afero"
+
+	"github.com/sovereign-collective/sovereign/units"
+)
+
+// DefaultBase is the base OS image: Fedora CoreOS stable 42.20250721.3.0,
+// pinned to its multi-platform index (amd64 and arm64). The digest was
+// observed in two unrelated public repositories (shared/IMAGE_PINS.md), not
+// verified against quay.io from here; check it with
+// `skopeo inspect --raw docker://quay.io/fedora/fedora-coreos@sha256:67c9…`
+// before a real deployment, and prefer a newer stable pin once one is
+// verified (--base).
+const DefaultBase = "quay.io/fedora/fedora-coreos:42.20250721.3.0@sha256:67c9125048afe7168a7da7353ee4c15bca8bd1220bfcde4a54bfaf086badba35"
+
+// Labels the appliance image's config carries besides the base's.
+const (
+	LabelAppliance = "org.sovereign-collective.appliance"
+	LabelHardware  = "org.sovereign-collective.hardware"
+	LabelVersion   = "org.sovereign-collective.sovereign-version"
+	LabelBaseName  = "org.opencontainers.image.base.name"
+	LabelBaseHash  = "org.opencontainers.image.base.digest"
+)
+
+// Options names the appliance in the image's labels.
+type Options struct {
+	Appliance, Hardware string
+	// Version is sovereign's version: a different sovereign may lay the
+	// same tree out differently, so it is part of the image's identity.
+	Version string
+	// Base is the base reference as pinned (DefaultBase or --base).
+	Base string
+	// Platform is the host's, "linux/arm64"; the base must be for it.
+	Platform string
+}
+
+// Build appends the appliance layer of tree to base. The same base, tree
+// and options give the same image digest.
+func Build(base v1.Image, tree *units.Tree, rootfs []*units.File, opt Options) (v1.Image, error) {
+	cf, err := base.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image's config: %w", err)
+	}
+	if got := cf.Platform(); got == nil || got.OS+"/"+got.Architecture != opt.Platform {
+		return nil, fmt.Errorf("the base image is for %s, not the host's %s", platformString(got), opt.Platform)
+	}
+	baseMT, err := base.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image's media type: %w", err)
+	}
+	layerMT := types.OCILayer
+	if baseMT == types.DockerManifestSchema2 {
+		layerMT = types.DockerLayer
+	}
+	layer, err := Layer(tree, rootfs, layerMT)
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.Append(base, mutate.Addendum{
+		Layer:     layer,
+		MediaType: layerMT,
+		History: v1.History{
+			Created:   v1.Time{Time: Epoch},
+			CreatedBy: "sovereign build --image",
+			Comment:   "the appliance root filesystem of " + opt.Appliance,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	cf, err = img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("appending the appliance layer: %w", err)
+	}
+	cf = cf.DeepCopy()
+	cf.Created = v1.Time{Time: Epoch}
+	if cf.Config.Labels == nil {
+		cf.Config.Labels = map[string]string{}
+	}
+	baseDigest, err := base.Digest()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]string{
+		LabelAppliance: opt.Appliance,
+		LabelHardware:  opt.Hardware,
+		LabelVersion:   opt.Version,
+		LabelBaseName:  opt.Base,
+		LabelBaseHash:  baseDigest.String(),
+	} {
+		cf.Config.Labels[k] = v
+	}
+	return mutate.ConfigFile(img, cf)
+}
+
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return "no platform"
+	}
+	return p.OS + "/" + p.Architecture
+}
+
+// ParsePlatform reads "linux/arm64".
+func ParsePlatform(s string) (v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil {
+		return v1.Platform{}, err
+	}
+	return *p, nil
+}
+
+// FetchBase reads the base image for platform from its registry. The
+// reference must carry a digest: a tag can move, and then two builds of the
+// same blueprint would differ.
+func FetchBase(ctx context.Context, ref, platform string, opts ...remote.Option) (v1.Image, error) {
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		return nil, fmt.Errorf("the base image %q must be pinned as REPOSITORY[:TAG]@sha256:DIGEST: %w", ref, err)
+	}
+	p, err := ParsePlatform(platform)
+	if err != nil {
+		return nil, err
+	}
+	opts = append([]remote.Option{remote.WithContext(ctx), remote.WithPlatform(p), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, opts...)
+	img, err := remote.Image(d, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the base image %s for %s: %w", ref, platform, err)
+	}
+	return img, nil
+}
+
+// Push writes img to ref (a repository, optionally with a tag) and returns
+// the digest reference a host switches to.
+func Push(ctx context.Context, img v1.Image, ref string, opts ...remote.Option) (name.Digest, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("parsing %q: %w", ref, err)
+	}
+	opts = append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, opts...)
+	if err := remote.Write(r, img, opts...); err != nil {
+		return name.Digest{}, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return name.Digest{}, err
+	}
+	return r.Context().Digest(d.String()), nil
+}
+
+// Info is out/image.json: which image this output is, for diff and for the
+// operator.
+type Info struct {
+	// Reference is the repository (and tag) the image is meant for.
+	Reference string `json:"reference"`
+	// Digest is the image manifest's digest; Reference's repository at this
+	// digest is what the host switches to.
+	Digest   string `json:"digest"`
+	Platform string `json:"platform"`
+	Base     string `json:"base"`
+	// BaseDigest is the base's per-platform manifest digest.
+	BaseDigest string `json:"base_digest"`
+	// Layer is the appliance layer (compressed digest, uncompressed diff
+	// ID, compressed size).
+	Layer struct {
+		Digest string `json:"digest"`
+		DiffID string `json:"diff_id"`
+		Size   int64  `json:"size"`
+	} `json:"layer"`
+}
+
+// Pinned is the digest reference of the image: REPOSITORY@sha256:….
+func (i *Info) Pinned() string {
+	repo := i.Reference
+	if r, err := name.ParseReference(i.Reference); err == nil {
+		repo = r.Context().Name()
+	}
+	return repo + "@" + i.Digest
+}
+
+// Describe returns img's Info.
+func Describe(img v1.Image, ref string, opt Options) (*Info, error) {
+	if _, err := name.ParseReference(ref); err != nil {
+		return nil, fmt.Errorf("parsing %q: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) == 0 {
+		return nil, fmt.Errorf("reading the image's layers: %v", err)
+	}
+	top := layers[len(layers)-1]
+	info := &Info{Reference: ref, Digest: d.String(), Platform: opt.Platform, Base: opt.Base}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	info.BaseDigest = cf.Config.Labels[LabelBaseHash]
+	ld, err := top.Digest()
+	if err != nil {
+		return nil, err
+	}
+	diffID, err := top.DiffID()
+	if err != nil {
+		return nil, err
+	}
+	size, err := top.Size()
+	if err != nil {
+		return nil, err
+	}
+	info.Layer.Digest, info.Layer.DiffID, info.Layer.Size = ld.String(), diffID.String(), size
+	return info, nil
+}
+
+// JSON is info as out/image.json holds it.
+func (i *Info) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(i, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteLayout writes img as an OCI image layout at dir (created) through
+// fsys — go-containerregistry's layout package writes to the OS directly,
+// which would bypass the atomic output. The index names the image with
+// ref's tag (org.opencontainers.image.ref.name), so that
+// `skopeo copy oci:DIR:TAG docker://REF` pushes it.
+func WriteLayout(fsys afero.Fs, dir string, img v1.Image, ref string) error {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return fmt.Errorf("parsing %q: %w", ref, err)
+	}
+	tag := "latest"
+	if t, ok := r.(name.Tag); ok {
+		tag = t.TagStr()
+	}
+	blobs := path.Join(dir, "blobs", "sha256")
+	if err := fsys.MkdirAll(blobs, 0o755); err != nil {
+		return err
+	}
+	writeBlob := func(h v1.Hash, open func() ([]byte, error)) error {
+		b, err := open()
+		if err != nil {
+			return err
+		}
+		return afero.WriteFile(fsys, path.Join(blobs, h.Hex), b, 0o644)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		h, err := l.Digest()
+		if err != nil {
+			return err
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return fmt.Errorf("reading layer %s: %w", h, err)
+		}
+		f, err := fsys.OpenFile(path.Join(blobs, h.Hex), osCreate, 0o644)
+		if err != nil {
+			rc.Close()
+			return err
+		}
+		_, err = copyVerified(f, rc, h)
+		rc.Close()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing layer %s: %w", h, err)
+		}
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return err
+	}
+	if err := writeBlob(cfgName, img.RawConfigFile); err != nil {
+		return err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	if err := writeBlob(d, img.RawManifest); err != nil {
+		return err
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	size, err := img.Size()
+	if err != nil {
+		return err
+	}
+	index := v1.IndexManifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIImageIndex,
+		Manifests: []v1.Descriptor{{
+			MediaType:   mt,
+			Digest:      d,
+			Size:        size,
+			Annotations: map[string]string{"org.opencontainers.image.ref.name": tag},
+		}},
+	}
+	ib, err := json.MarshalIndent(index, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := afero.WriteFile(fsys, path.Join(dir, "index.json"), append(ib, '\n'), 0o644); err != nil {
+		return err
+	}
+	return afero.WriteFile(fsys, path.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"), 0o644)
+}
+
+const osCreate = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+
+// copyVerified copies a blob and checks that what was written has the
+// digest it is stored under: a layer streamed from a registry is checked
+// once more on its way to disk.
+func copyVerified(w io.Writer, r io.Reader, want v1.Hash) (int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), r)
+	if err != nil {
+		return n, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
+		return n, fmt.Errorf("blob has digest sha256:%s, not %s", got, want)
+	}
+	return n, nil
+}
