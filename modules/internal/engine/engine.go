@@ -71,6 +71,11 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 	u.Set("Unit", "Requires", units.CDIService)
 	u.Set("Unit", "After", units.CDIService)
 	if !opt.NoModelStore {
+		// The weights unit fetches or checks the model before any engine
+		// reads it; if it fails, the engine does not start on missing or
+		// corrupted weights.
+		u.Set("Unit", "Requires", units.ModelService(eng.Model.Name))
+		u.Set("Unit", "After", units.ModelService(eng.Model.Name))
 		// Without weights the engine would exit and restart forever; an
 		// assertion fails the unit once, visibly, until they are there.
 		u.Set("Unit", "AssertDirectoryNotEmpty", modelDir)
