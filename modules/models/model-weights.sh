@@ -195,12 +195,13 @@ fetch_file() {
 		if ((after > before)); then
 			failures=0
 			delay=$retry_delay
+		else
+			failures=$((failures + 1))
 		fi
-		failures=$((failures + 1))
 		if ((failures >= attempts)); then
 			die "giving up on $path after $attempts attempts in a row without progress (curl exit $rc, HTTP $code). The $after bytes fetched so far are kept in $staging and resumed next time; nothing was moved into $dir."
 		fi
-		log "$path: interrupted at $after bytes (curl exit $rc, HTTP $code); resuming in ${delay}s"
+		log "$path: stopped at $after bytes (curl exit $rc, HTTP $code); trying again in ${delay}s"
 		sleep "$delay"
 		delay=$((delay * 2 > 300 ? 300 : delay * 2))
 	done

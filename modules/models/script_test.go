@@ -80,7 +80,9 @@ type modelServer struct {
 	// then closes the connection: once per file.
 	drop map[string]int
 	// status answers a file with an HTTP error, every time.
-	status   map[string]int
+	status map[string]int
+	// noRange serves whole files only, as a server without Range support.
+	noRange  bool
 	requests []string // "PATH RANGE"
 }
 
@@ -101,6 +103,7 @@ func (s *modelServer) serve(w http.ResponseWriter, r *http.Request) {
 	data, ok := s.files[p]
 	status := s.status[p]
 	drop, dropping := s.drop[p]
+	noRange := s.noRange
 	delete(s.drop, p)
 	s.mu.Unlock()
 	switch {
@@ -117,6 +120,9 @@ func (s *modelServer) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/octet-stream\r\n\r\n", len(data))
 		buf.Write(data[:drop])
 		buf.Flush()
+	case noRange:
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.Write(data)
 	default:
 		http.ServeContent(w, r, p, time.Time{}, bytes.NewReader(data))
 	}
@@ -458,7 +464,7 @@ func TestFetchResumesDroppedConnection(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests mismatch (-want +got):\n%s", diff)
 	}
-	wantLog(t, log, "interrupted at 100000 bytes")
+	wantLog(t, log, "stopped at 100000 bytes")
 }
 
 func TestFetchResumesAfterReboot(t *testing.T) {
@@ -506,6 +512,21 @@ func TestFetchResumesAfterReboot(t *testing.T) {
 		t.Errorf("requests mismatch (-want +got):\n%s", diff)
 	}
 	wantLog(t, log, "removing "+staging+"/tokenizer.json", "removing "+staging+"/pytorch_model.bin")
+}
+
+func TestFetchWithoutRangeSupport(t *testing.T) {
+	model := fakeModel()
+	s := newModelServer(t, model)
+	a := newAppliance(t, model)
+	s.noRange = true
+	s.drop["model-00001-of-00002.safetensors"] = 100_000
+
+	code, log := a.fetch(t, s)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	sameModel(t, a.dir, model)
+	wantLog(t, log, "the server cannot resume a download; fetching model-00001-of-00002.safetensors from the start")
 }
 
 func TestFetchRestartsResumeOfOtherBytes(t *testing.T) {
