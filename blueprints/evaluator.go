@@ -58,6 +58,37 @@ func (e *evaluator) attrs(content *hcl.BodyContent) *attrs {
 
 func (a *attrs) has(name string) bool { _, ok := a.all[name]; return ok }
 
+// refsDeclared reports references to variables and locals that the
+// blueprint (or module) does not declare, naming the closest declared one;
+// hcl alone would say only that an object has no such attribute.
+func (a *attrs) refsDeclared(at *hcl.Attribute) bool {
+	ok := true
+	for _, ref := range at.Expr.Variables() {
+		root := ref.RootName()
+		what := map[string]string{"var": "variable", "local": "local value"}[root]
+		obj, known := a.ev.ctx.Variables[root]
+		if what == "" || !known || len(ref) < 2 || !obj.Type().IsObjectType() {
+			continue
+		}
+		step, isAttr := ref[1].(hcl.TraverseAttr)
+		if !isAttr || obj.Type().HasAttribute(step.Name) {
+			continue
+		}
+		var names []string
+		for n := range obj.Type().AttributeTypes() {
+			names = append(names, n)
+		}
+		a.diags = append(a.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to undeclared " + what,
+			Detail:   fmt.Sprintf("No %s named %q is declared here.%s", what, step.Name, suggest(step.Name, names)),
+			Subject:  ref.SourceRange().Ptr(),
+		})
+		ok = false
+	}
+	return ok
+}
+
 // rng is the range of an attribute's value, or def when it is not set.
 func (a *attrs) rng(name string, def hcl.Range) hcl.Range {
 	if at, ok := a.all[name]; ok {
@@ -86,6 +117,9 @@ func (a *attrs) errorf(name, summary, format string, args ...any) {
 func (a *attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 	at, ok := a.all[name]
 	if !ok {
+		return cty.NilVal, false
+	}
+	if !a.refsDeclared(at) {
 		return cty.NilVal, false
 	}
 	val, diags := at.Expr.Value(a.ev.ctx)
@@ -267,6 +301,9 @@ func (a *attrs) size(name string) int64 {
 func (a *attrs) secret(name string) *spec.Secret {
 	at, ok := a.all[name]
 	if !ok {
+		return nil
+	}
+	if !a.refsDeclared(at) {
 		return nil
 	}
 	val, diags := at.Expr.Value(a.ev.ctx)

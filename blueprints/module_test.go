@@ -131,7 +131,7 @@ module "c" {
 				"bp.hcl":  testAppliance + "variable \"x\" {\n  default = \"h\"\n}\nmodule \"a\" {\n  source = \"./m\"\n}\n",
 				"m/m.hcl": testModel + "engine \"vllm\" \"e\" {\n  model = model.qwen3\n  image = \"" + testImage + "\"\n  tool_call_parser = var.x\n}\n",
 			},
-			want: []string{"m/m.hcl:9,25: Unsupported attribute"},
+			want: []string{"m/m.hcl:9,22: Reference to undeclared variable"},
 		},
 		{
 			name: "same engine name in the blueprint and the module",
