@@ -80,6 +80,10 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		bp.Engines = append(bp.Engines, eng)
 	}
 
+	gw, moreDiags := e.gateway(src.gateways, bp.Engines)
+	diags = append(diags, moreDiags...)
+	bp.Gateway = gw
+
 	sort.Slice(bp.Models, func(i, j int) bool { return bp.Models[i].Name < bp.Models[j].Name })
 	sort.Slice(bp.Engines, func(i, j int) bool { return bp.Engines[i].Name < bp.Engines[j].Name })
 	return bp, diags

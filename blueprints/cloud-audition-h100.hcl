@@ -13,6 +13,12 @@ variable "hostname" {
   default     = "sovereign-audition"
 }
 
+variable "domain" {
+  description = "The name members reach the appliance by (TLS certificate, sign-in callback)."
+  type        = string
+  default     = "sovereign-audition.example.org"
+}
+
 variable "admin_ssh_key_file" {
   description = "Public SSH key of the first admin, relative to this file."
   type        = string
@@ -51,4 +57,36 @@ engine "vllm" "main" {
   min_sessions           = 5
 
   tool_call_parser = "hermes"
+}
+
+# The appliance's only door to the network: nginx with TLS in front of the
+# engine, members signing in through the collective's identity provider
+# (oauth2-proxy) or calling with their own API key, each with a rate limit.
+# The secrets under gateway/ are EXAMPLES published with sovereign so that
+# this blueprint builds offline; `sovereign init` writes fresh ones.
+gateway {
+  domain        = var.domain
+  cookie_secret = secret_file("gateway/cookie.secret")
+
+  tls {
+    certificate = file("gateway/tls/cert.pem")
+    key         = secret_file("gateway/tls/key.pem")
+  }
+
+  oidc {
+    issuer        = "https://id.example.org"
+    client_id     = "sovereign"
+    client_secret = secret_file("gateway/oidc-client.secret")
+  }
+
+  # All members together, a backstop behind each member's own limit.
+  rate_limit {
+    requests_per_minute = 300
+  }
+
+  members_file = "gateway/members.hcl"
+
+  route "/v1/" {
+    engine = engine.vllm.main
+  }
 }

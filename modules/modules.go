@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/host"
 	"github.com/sovereign-collective/sovereign/modules/models"
 	"github.com/sovereign-collective/sovereign/modules/nim"
@@ -29,6 +30,9 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 		case "nim":
 			parts = append(parts, nim.Compile(eng, bp.Appliance))
 		}
+	}
+	if bp.Gateway != nil {
+		parts = append(parts, gateway.Compile(bp.Gateway))
 	}
 	return units.Merge(parts...)
 }

@@ -36,8 +36,8 @@ type blueprintCase struct {
 }
 
 var referenceCases = []blueprintCase{
-	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 3},
-	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 3},
+	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 5},
+	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 5},
 	// Everything the reference blueprints leave out: a data disk, two
 	// engines, a secret API key, extra arguments that need quoting.
 	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 5},

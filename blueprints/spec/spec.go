@@ -19,6 +19,8 @@ type Blueprint struct {
 	Appliance *Appliance
 	Models    []*Model
 	Engines   []*Engine
+	// Gateway is nil when the blueprint has no gateway block.
+	Gateway *Gateway
 }
 
 // Appliance is the host: which machine it is and how it is reached.

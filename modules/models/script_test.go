@@ -21,7 +21,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/models"
+	"github.com/sovereign-collective/sovereign/units"
 )
 
 // The tests below run model-weights for real, with bash, coreutils and curl,
@@ -712,5 +714,86 @@ func TestScriptUsesOnlyHostTools(t *testing.T) {
 	}
 	if !bytes.Contains(models.Script, []byte("set -euo pipefail\n")) {
 		t.Error("the script does not set -euo pipefail")
+	}
+}
+
+// TestUnitRunsScript runs what each compiled unit's ExecStart says, with
+// the appliance's folders moved into a scratch root, so the arguments the
+// Go side renders are the ones the script reads.
+func TestUnitRunsScript(t *testing.T) {
+	model := fakeModel()
+	s := newModelServer(t, model)
+	root := t.TempDir()
+	app := &spec.Appliance{Storage: spec.Storage{StateDir: root, ModelsDir: filepath.Join(root, "models")}}
+	fetched := &spec.Model{Name: "fetched", Source: "hf://Qwen/Qwen3-30B-A3B", Revision: revision, Files: digests(model), Mirror: s.URL}
+	staged := &spec.Model{Name: "staged", Files: digests(model)}
+	bare := &spec.Model{Name: "bare"}
+	tree, diags := units.Merge(models.Compile([]*spec.Model{fetched, staged, bare}, app))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	// Install the manifests under the scratch root.
+	for _, f := range tree.Files {
+		if f.Path == models.ScriptPath {
+			continue
+		}
+		p := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Contents, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	execStart := func(name string) []string {
+		t.Helper()
+		for _, u := range tree.Units {
+			if u.Name == units.ModelService(name) {
+				args := strings.Fields(u.Get("Service", "ExecStart")[0])
+				if args[0] != models.ScriptPath {
+					t.Fatalf("%s runs %s, not the script", u.Name, args[0])
+				}
+				for i, a := range args {
+					if strings.HasPrefix(a, models.ManifestDir+"/") {
+						args[i] = filepath.Join(root, a)
+					}
+				}
+				return args[1:]
+			}
+		}
+		t.Fatalf("no unit for model %s", name)
+		return nil
+	}
+	stage := func(dir string) {
+		for p, b := range model {
+			f := filepath.Join(dir, p)
+			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	if code, _ := run(t, execStart("fetched")...); code != 0 {
+		t.Fatalf("fetched: exit %d", code)
+	}
+	sameModel(t, filepath.Join(app.Storage.ModelsDir, "fetched"), model)
+
+	if code, _ := run(t, execStart("staged")...); code == 0 {
+		t.Error("staged: the unit passes without the weights")
+	}
+	stage(filepath.Join(app.Storage.ModelsDir, "staged"))
+	if code, log := run(t, execStart("staged")...); code != 0 || !strings.Contains(log, "verified") {
+		t.Errorf("staged: exit %d", code)
+	}
+
+	if code, _ := run(t, execStart("bare")...); code == 0 {
+		t.Error("bare: the unit passes without the weights")
+	}
+	stage(filepath.Join(app.Storage.ModelsDir, "bare"))
+	if code, _ := run(t, execStart("bare")...); code != 0 {
+		t.Errorf("bare: exit %d", code)
 	}
 }

@@ -2,12 +2,14 @@ package commands
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -71,11 +73,24 @@ Existing files are never overwritten unless --force is given.`,
 				return err
 			}
 			files := []struct {
-				name string
-				data []byte
+				name   string
+				data   []byte
+				secret bool
 			}{
-				{"blueprint.hcl", blueprints.Starter()},
-				{filepath.Join("keys", "admin.pub"), key},
+				{"blueprint.hcl", blueprints.Starter(), false},
+				{filepath.Join("keys", "admin.pub"), key, false},
+			}
+			// The gateway's secrets, fresh: the repository's are examples.
+			gw, err := blueprints.StarterGatewayFiles(rand.Reader, blueprints.StarterDomain, time.Now())
+			if err != nil {
+				return externalError(err)
+			}
+			for _, f := range gw {
+				files = append(files, struct {
+					name   string
+					data   []byte
+					secret bool
+				}{filepath.FromSlash(f.Path), f.Data, f.Secret})
 			}
 			if !force {
 				for _, f := range files {
@@ -89,7 +104,15 @@ Existing files are never overwritten unless --force is given.`,
 				if err := e.fs.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					return externalError(err)
 				}
-				if err := afero.WriteFile(e.fs, p, f.data, 0o644); err != nil {
+				mode := fs.FileMode(0o644)
+				if f.secret {
+					mode = 0o600
+				}
+				if err := afero.WriteFile(e.fs, p, f.data, mode); err != nil {
+					return externalError(err)
+				}
+				// WriteFile keeps an existing file's mode; a secret must not.
+				if err := e.fs.Chmod(p, mode); err != nil {
 					return externalError(err)
 				}
 				fmt.Fprintf(e.stdout, "wrote %s\n", p)

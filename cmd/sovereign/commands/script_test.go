@@ -91,7 +91,7 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// copyReferenceBlueprints copies blueprints/*.hcl and blueprints/keys/ into
+// copyReferenceBlueprints copies blueprints/*.hcl, blueprints/keys/ and blueprints/gateway/ into
 // dst, leaving alone any file the script's archive already put there.
 func copyReferenceBlueprints(src, dst string) error {
 	copyFile := func(from, to string) error {
@@ -115,6 +115,18 @@ func copyReferenceBlueprints(src, dst string) error {
 	if err != nil {
 		return err
 	}
+	// The gateway's members file and example secrets, in their subfolders.
+	var gateway []string
+	err = filepath.WalkDir(filepath.Join(src, "gateway"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			gateway = append(gateway, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	keys = append(keys, gateway...)
 	for _, f := range append(hcls, keys...) {
 		rel, _ := filepath.Rel(src, f)
 		if err := copyFile(f, filepath.Join(dst, rel)); err != nil {

@@ -1,0 +1,468 @@
+package blueprints
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
+
+var gatewaySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "domain", Required: true},
+		{Name: "https_port"},
+		{Name: "http_port"},
+		{Name: "auth_port"},
+		{Name: "cookie_secret", Required: true},
+		{Name: "members_file"},
+		{Name: "max_body_size"},
+		{Name: "stream_timeout"},
+		{Name: "drain_retry_after"},
+		{Name: "nginx_image"},
+		{Name: "oauth2_proxy_image"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "tls"},
+		{Type: "oidc"},
+		{Type: "rate_limit"},
+		{Type: "member", LabelNames: []string{"name"}},
+		{Type: "route", LabelNames: []string{"path"}},
+	},
+}
+
+var (
+	gatewayTLSSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "certificate", Required: true},
+		{Name: "key", Required: true},
+	}}
+	gatewayOIDCSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "issuer", Required: true},
+		{Name: "client_id", Required: true},
+		{Name: "client_secret", Required: true},
+	}}
+	rateLimitSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "requests_per_minute", Required: true},
+		{Name: "burst"},
+	}}
+	memberSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "email", Required: true},
+		{Name: "api_key"},
+		{Name: "requests_per_minute"},
+		{Name: "burst"},
+		{Name: "models"},
+	}}
+	routeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "engine", Required: true},
+	}}
+	// membersFileSchema is a members_file: member blocks and nothing else.
+	membersFileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "member", LabelNames: []string{"name"}},
+	}}
+)
+
+// The gateway's images when the blueprint names none: digests of multi-arch
+// indexes (linux/amd64 and linux/arm64) observed in public pins; see
+// IMAGE_PINS in the project notes. `sovereign lock` refreshes them.
+const (
+	DefaultNginxImage       = "docker.io/library/nginx:1.27.4-alpine@sha256:4ff102c5d78d254a6f0da062b3cf39eaf07f01eec0927fd21e219d0af8bc0591"
+	DefaultOAuth2ProxyImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3@sha256:10a1165743a192e1940b4708fb9647027185ce11a681a1c5519b442ff7f1f561"
+)
+
+// Gateway defaults: a member gets one request a second on average with room
+// for an agent's burst of tool calls; the collective as a whole gets ten.
+const (
+	defaultMemberRPM   = 60
+	defaultMemberBurst = 20
+	defaultGlobalRPM   = 600
+)
+
+var (
+	// apiKey is what a member key may be made of: enough characters to be
+	// unguessable, and none that nginx's config syntax or a regular
+	// expression would read specially (keys are matched case-sensitively
+	// by a regex, because nginx's map matches plain strings ignoring case).
+	apiKey = regexp.MustCompile(`^[A-Za-z0-9_-]{32,256}$`)
+	// domainName is a DNS name or an IPv4 address: it goes into nginx's
+	// server_name and into URLs unquoted.
+	domainName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+	routePath  = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]*)*/v1/$`)
+	clientID   = regexp.MustCompile(`^[A-Za-z0-9._:@/-]{1,256}$`)
+)
+
+// gateway decodes the gateway block, if any, and gives every engine it routes
+// to the internal key the gateway sends it: an engine behind the gateway
+// answers nobody else on the host.
+func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.Gateway, hcl.Diagnostics) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	var diags hcl.Diagnostics
+	for _, extra := range blocks[1:] {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "More than one gateway",
+			Detail:   fmt.Sprintf("An appliance has one gateway; the first is at %s. Put every route and member in it.", blocks[0].DefRange),
+			Subject:  extra.DefRange.Ptr(),
+		})
+	}
+	b := blocks[0]
+	content, moreDiags := b.Body.Content(gatewaySchema)
+	diags = append(diags, moreDiags...)
+	a := e.attrs(content)
+	gw := &spec.Gateway{DeclRange: b.DefRange}
+
+	gw.Domain = a.str("domain", "")
+	if gw.Domain != "" && !domainName.MatchString(gw.Domain) {
+		a.errorf("domain", "Invalid domain", "%q is not a host name: use the DNS name members reach the appliance by, such as \"llm.example.org\", without a scheme or port.", gw.Domain)
+	}
+	gw.HTTPSPort = a.integer("https_port", 443, 1, 65535)
+	gw.HTTPPort = a.integer("http_port", 80, 1, 65535)
+	gw.AuthPort = a.integer("auth_port", 4180, 1024, 65535)
+	ports := map[int]string{}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"https_port", gw.HTTPSPort}, {"http_port", gw.HTTPPort}, {"auth_port", gw.AuthPort}} {
+		if prev, ok := ports[p.port]; ok {
+			a.errorf(p.name, "Port already in use", "%s and %s are both %d; each needs its own port.", prev, p.name, p.port)
+		}
+		ports[p.port] = p.name
+	}
+	for _, eng := range engines {
+		for port, name := range ports {
+			if eng.Port == port {
+				a.errorf(name, "Port already in use", "Engine %q listens on port %d (%s), which the gateway's %s would take too.", eng.Name, port, eng.DeclRange, name)
+			}
+		}
+	}
+	gw.CookieSecret = a.secret("cookie_secret")
+	if s := gw.CookieSecret; s != nil {
+		if n := len(cookieSecretBytes(s.Value)); n != 16 && n != 24 && n != 32 {
+			a.errorf("cookie_secret", "Invalid cookie secret", "oauth2-proxy needs a cookie secret of 16, 24 or 32 bytes, or their base64url encoding; this one is %d bytes. `openssl rand -base64 32 | tr -- '+/' '-_'` makes one (sovereign init writes one).", n)
+		}
+	}
+	gw.MaxBodySize = 64 << 20
+	if a.has("max_body_size") {
+		gw.MaxBodySize = a.size("max_body_size")
+		if gw.MaxBodySize < 1<<20 && !a.diags.HasErrors() {
+			a.errorf("max_body_size", "Value out of range", "max_body_size must be at least 1MiB: long prompts and images are bigger than nginx's 1MiB default already.")
+		}
+	}
+	gw.StreamTimeout = a.duration("stream_timeout", time.Hour)
+	gw.DrainRetryAfter = a.duration("drain_retry_after", time.Minute)
+	gw.NginxImage = spec.Image{Ref: a.str("nginx_image", DefaultNginxImage), Range: a.rng("nginx_image", b.DefRange)}
+	gw.OAuth2ProxyImage = spec.Image{Ref: a.str("oauth2_proxy_image", DefaultOAuth2ProxyImage), Range: a.rng("oauth2_proxy_image", b.DefRange)}
+	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultGlobalRPM / 4}
+
+	var memberBlocks []*hcl.Block
+	seen := map[string]int{}
+	for _, blk := range content.Blocks {
+		if n := seen[blk.Type]; n > 0 && blk.Type != "member" && blk.Type != "route" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate " + blk.Type + " block",
+				Detail:   fmt.Sprintf("A gateway has at most one %s block.", blk.Type),
+				Subject:  blk.DefRange.Ptr(),
+			})
+			continue
+		}
+		seen[blk.Type]++
+		switch blk.Type {
+		case "tls":
+			c, d := blk.Body.Content(gatewayTLSSchema)
+			diags = append(diags, d...)
+			ta := e.attrs(c)
+			gw.Certificate = ta.str("certificate", "")
+			if gw.Certificate != "" && !strings.Contains(gw.Certificate, "-----BEGIN CERTIFICATE-----") {
+				ta.errorf("certificate", "Invalid certificate", "certificate must be a PEM certificate chain, such as file(\"tls/cert.pem\").")
+			}
+			gw.Key = ta.secret("key")
+			if gw.Key != nil && !strings.Contains(gw.Key.Value, "PRIVATE KEY-----") {
+				ta.errorf("key", "Invalid private key", "key must be a PEM private key, such as secret_file(\"tls/key.pem\").")
+			}
+			diags = append(diags, ta.diags...)
+		case "oidc":
+			c, d := blk.Body.Content(gatewayOIDCSchema)
+			diags = append(diags, d...)
+			oa := e.attrs(c)
+			gw.OIDC = spec.OIDC{
+				Issuer:       oa.str("issuer", ""),
+				ClientID:     oa.str("client_id", ""),
+				ClientSecret: oa.secret("client_secret"),
+				DeclRange:    blk.DefRange,
+			}
+			if gw.OIDC.Issuer != "" {
+				if msg := checkIssuer(gw.OIDC.Issuer); msg != "" {
+					oa.errorf("issuer", "Invalid issuer", "%s", msg)
+				}
+			}
+			if gw.OIDC.ClientID != "" && !clientID.MatchString(gw.OIDC.ClientID) {
+				oa.errorf("client_id", "Invalid client ID", "%q has characters a client ID cannot have here (spaces, quotes).", gw.OIDC.ClientID)
+			}
+			if s := gw.OIDC.ClientSecret; s != nil && strings.ContainsAny(s.Value, "\n\r") {
+				oa.errorf("client_secret", "Invalid client secret", "The client secret is one line of text.")
+			}
+			diags = append(diags, oa.diags...)
+		case "rate_limit":
+			gw.Global, moreDiags = e.rateLimit(blk, gw.Global)
+			diags = append(diags, moreDiags...)
+		case "member":
+			memberBlocks = append(memberBlocks, blk)
+		case "route":
+			r, d := e.route(blk, engines)
+			diags = append(diags, d...)
+			if r != nil {
+				gw.Routes = append(gw.Routes, r)
+			}
+		}
+	}
+	for _, need := range []string{"tls", "oidc"} {
+		if seen[need] == 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing " + need + " block",
+				Detail:   fmt.Sprintf("A gateway needs a %s block: %s.", need, map[string]string{"tls": "tls { certificate = file(\"tls/cert.pem\")  key = secret_file(\"tls/key.pem\") }", "oidc": "oidc { issuer = \"https://id.example.org\"  client_id = \"sovereign\"  client_secret = secret_file(\"oidc-client.secret\") }"}[need]),
+				Subject:  b.DefRange.Ptr(),
+			})
+		}
+	}
+	if p := a.str("members_file", ""); p != "" {
+		blocks, d := e.membersFile(p, a.rng("members_file", b.DefRange))
+		diags = append(diags, d...)
+		memberBlocks = append(memberBlocks, blocks...)
+	}
+
+	served := map[string]bool{}
+	for _, r := range gw.Routes {
+		served[r.Engine.ServedModelName] = true
+	}
+	names := map[string]*spec.Member{}
+	emails := map[string]*spec.Member{}
+	keys := map[string]*spec.Member{}
+	for _, blk := range memberBlocks {
+		m, d := e.member(blk, keysOf(served))
+		diags = append(diags, d...)
+		if m == nil {
+			continue
+		}
+		if prev, ok := names[m.Name]; ok {
+			diags = append(diags, duplicateDiag("member", m.Name, blk.LabelRanges[0], prev.DeclRange))
+			continue
+		}
+		if prev, ok := emails[strings.ToLower(m.Email)]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate member email",
+				Detail:   fmt.Sprintf("Member %q already signs in as %s (%s); one address is one member.", prev.Name, m.Email, prev.DeclRange),
+				Subject:  blk.DefRange.Ptr(),
+			})
+			continue
+		}
+		if m.APIKey != nil {
+			if prev, ok := keys[m.APIKey.Value]; ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Two members share an API key",
+					Detail:   fmt.Sprintf("This key is also member %q's; a key must name one member. Give each member a key of their own.", prev.Name),
+					Subject:  m.APIKey.Range.Ptr(),
+				})
+				continue
+			}
+			keys[m.APIKey.Value] = m
+		}
+		names[m.Name] = m
+		emails[strings.ToLower(m.Email)] = m
+		gw.Members = append(gw.Members, m)
+	}
+	if len(gw.Members) == 0 && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No members",
+			Detail:   "A gateway lets members in and nobody else, so it needs at least one member \"NAME\" { email = \"…\" } block (in the gateway or in its members_file).",
+			Subject:  b.DefRange.Ptr(),
+		})
+	}
+	if len(gw.Routes) == 0 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No routes",
+			Detail:   "A gateway needs at least one route: route \"/v1/\" { engine = engine.vllm.main }.",
+			Subject:  b.DefRange.Ptr(),
+		})
+	}
+	paths := map[string]*spec.Route{}
+	for _, r := range gw.Routes {
+		if prev, ok := paths[r.Path]; ok {
+			diags = append(diags, duplicateDiag("route", r.Path, r.DeclRange, prev.DeclRange))
+		}
+		paths[r.Path] = r
+	}
+	sort.Slice(gw.Members, func(i, j int) bool { return gw.Members[i].Name < gw.Members[j].Name })
+	sort.Slice(gw.Routes, func(i, j int) bool { return gw.Routes[i].Path < gw.Routes[j].Path })
+	diags = append(diags, a.diags...)
+	if diags.HasErrors() {
+		return gw, diags
+	}
+	wireEngineKeys(gw)
+	return gw, diags
+}
+
+func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit, hcl.Diagnostics) {
+	c, diags := b.Body.Content(rateLimitSchema)
+	a := e.attrs(c)
+	rl := spec.RateLimit{RequestsPerMinute: a.integer("requests_per_minute", def.RequestsPerMinute, 1, 60_000)}
+	rl.Burst = a.integer("burst", rl.RequestsPerMinute/4, 0, 100_000)
+	return rl, append(diags, a.diags...)
+}
+
+func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hcl.Diagnostics) {
+	c, diags := b.Body.Content(routeSchema)
+	a := e.attrs(c)
+	r := &spec.Route{Path: b.Labels[0], DeclRange: b.DefRange}
+	if !routePath.MatchString(r.Path) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid route path",
+			Detail:   fmt.Sprintf("%q is not a route path: a route is \"/v1/\", or a lowercase prefix before it such as \"/fast/v1/\" (the prefix is removed before the engine sees the request).", r.Path),
+			Subject:  &b.LabelRanges[0],
+		})
+	}
+	if ref, _, ok := a.reference("engine", "engine", 2); ok {
+		for _, eng := range engines {
+			if eng.Kind == ref[0] && eng.Name == ref[1] {
+				r.Engine = eng
+			}
+		}
+		if r.Engine == nil {
+			var names []string
+			for _, eng := range engines {
+				names = append(names, eng.Kind+"."+eng.Name)
+			}
+			a.errorf("engine", "Reference to undeclared engine", "No engine %q %q is declared.%s", ref[0], ref[1], suggest(ref[0]+"."+ref[1], names))
+		}
+	}
+	diags = append(diags, a.diags...)
+	if r.Engine == nil {
+		return nil, diags
+	}
+	return r, diags
+}
+
+func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Diagnostics) {
+	c, diags := b.Body.Content(memberSchema)
+	name := b.Labels[0]
+	if !blockName.MatchString(name) {
+		diags = append(diags, invalidNameDiag("member", name, b.LabelRanges[0]))
+	}
+	a := e.attrs(c)
+	m := &spec.Member{Name: name, DeclRange: b.DefRange}
+	m.Email = a.str("email", "")
+	if m.Email != "" {
+		if addr, err := mail.ParseAddress(m.Email); err != nil || addr.Address != m.Email || strings.ContainsAny(m.Email, "\"'\\ ;{}$") {
+			a.errorf("email", "Invalid email address", "%q is not a plain email address such as \"alice@example.org\".", m.Email)
+		}
+	}
+	m.APIKey = a.secret("api_key")
+	if m.APIKey != nil && !apiKey.MatchString(m.APIKey.Value) {
+		a.errorf("api_key", "Invalid API key", "An API key is 32 to 256 letters, digits, '-' or '_' (sovereign init writes keys like sk-<48 hex digits>); this one is %d characters or has others.", len(m.APIKey.Value))
+	}
+	m.Limit.RequestsPerMinute = a.integer("requests_per_minute", defaultMemberRPM, 1, 60_000)
+	def := defaultMemberBurst
+	if a.has("requests_per_minute") {
+		def = m.Limit.RequestsPerMinute / 3
+	}
+	m.Limit.Burst = a.integer("burst", def, 0, 100_000)
+	m.Models = a.strings("models")
+	for _, model := range m.Models {
+		if !contains(served, model) {
+			a.errorf("models", "Unknown model", "No route serves a model named %q; the gateway's routes serve %s.%s", model, quoteList(served), suggest(model, served))
+		}
+	}
+	return m, append(diags, a.diags...)
+}
+
+// membersFile reads the member blocks of a members_file, so that the list of
+// people can live apart from the machine's blueprint. Its expressions see
+// the blueprint's variables and functions, and its paths are relative to
+// the blueprint's folder too.
+func (e *evaluator) membersFile(p string, rng hcl.Range) ([]*hcl.Block, hcl.Diagnostics) {
+	f, diags := e.parser.parseFile(cleanRel(e.baseDir, p))
+	if f == nil {
+		for _, d := range diags {
+			if d.Subject == nil {
+				d.Subject = rng.Ptr()
+			}
+		}
+		return nil, diags
+	}
+	content, moreDiags := f.Body.Content(membersFileSchema)
+	return content.Blocks, append(diags, moreDiags...)
+}
+
+// checkIssuer returns why issuer cannot be an OIDC issuer URL, or "".
+// Plain http is allowed only on loopback, where a test issuer runs.
+func checkIssuer(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Sprintf("%q is not an issuer URL such as \"https://id.example.org\" (no query, fragment or user).", issuer)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if h := u.Hostname(); h != "localhost" && !isLoopback(h) {
+			return fmt.Sprintf("%q is plain http: sign-in tokens would cross the network in clear text. Use https (http is allowed only for a loopback test issuer).", issuer)
+		}
+	default:
+		return fmt.Sprintf("%q must start with https://.", issuer)
+	}
+	if strings.ContainsAny(issuer, "\"\\ ") {
+		return fmt.Sprintf("%q has quotes, backslashes or spaces.", issuer)
+	}
+	return ""
+}
+
+func isLoopback(h string) bool {
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// cookieSecretBytes is the key oauth2-proxy makes of a cookie secret: the
+// base64url decoding when that is 16, 24 or 32 bytes, else the raw string.
+func cookieSecretBytes(s string) []byte {
+	if b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")); err == nil {
+		if n := len(b); n == 16 || n == 24 || n == 32 {
+			return b
+		}
+	}
+	return []byte(s)
+}
+
+// wireEngineKeys gives each routed engine without an api_key of its own the
+// key the gateway will send it, derived from the gateway's cookie secret
+// (HMAC-SHA256, one key per engine). Only the gateway and the engine hold
+// it, so nothing else on the host can call an engine directly. The engine's
+// module renders it as it renders any api_key; the gateway module reads the
+// same value from the route. An engine with its own api_key keeps it, and
+// the gateway sends that one.
+func wireEngineKeys(gw *spec.Gateway) {
+	for _, r := range gw.Routes {
+		if r.Engine.APIKey != nil {
+			continue
+		}
+		mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
+		mac.Write([]byte("sovereign gateway engine key\x00" + r.Engine.Kind + "\x00" + r.Engine.Name))
+		r.Engine.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
+	}
+}

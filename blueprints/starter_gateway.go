@@ -1,0 +1,104 @@
+package blueprints
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+
+	_ "embed"
+)
+
+//go:embed gateway/members.hcl
+var starterMembers []byte
+
+// StarterDomain is the starter blueprint's default domain, which init's
+// self-signed certificate is for.
+const StarterDomain = "sovereign.example.org"
+
+// StarterFile is a file sovereign init writes beside the starter blueprint.
+type StarterFile struct {
+	Path   string // slash-separated, relative to the blueprint's folder
+	Data   []byte
+	Secret bool // written 0600
+}
+
+// StarterGatewayFiles are the files the starter's gateway block reads, with
+// fresh secrets from rand: the repository's copies are published examples
+// that must never guard a real appliance. The certificate is self-signed
+// for domain (valid from now for a year) until a real one replaces it; the
+// OIDC client secret is a placeholder, because only the identity provider
+// can issue it.
+func StarterGatewayFiles(rand io.Reader, domain string, now time.Time) ([]StarterFile, error) {
+	secret := func(n int) (string, error) {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(rand, b); err != nil {
+			return "", fmt.Errorf("generating a secret: %w", err)
+		}
+		return hex.EncodeToString(b), nil
+	}
+	cookie := make([]byte, 32)
+	if _, err := io.ReadFull(rand, cookie); err != nil {
+		return nil, fmt.Errorf("generating the cookie secret: %w", err)
+	}
+	files := []StarterFile{
+		{Path: "gateway/members.hcl", Data: starterMembers},
+		{Path: "gateway/cookie.secret", Data: []byte(base64.RawURLEncoding.EncodeToString(cookie)), Secret: true},
+		{Path: "gateway/oidc-client.secret", Data: []byte("REPLACE-with-the-client-secret-your-identity-provider-issued\n"), Secret: true},
+	}
+	for _, member := range []string{"alice", "bob"} {
+		k, err := secret(24)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, StarterFile{Path: "gateway/keys/" + member + ".key", Data: []byte("sk-" + k + "\n"), Secret: true})
+	}
+	cert, key, err := selfSigned(rand, domain, now)
+	if err != nil {
+		return nil, err
+	}
+	return append(files,
+		StarterFile{Path: "gateway/tls/cert.pem", Data: cert},
+		StarterFile{Path: "gateway/tls/key.pem", Data: key, Secret: true},
+	), nil
+}
+
+func selfSigned(rand io.Reader, domain string, now time.Time) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating the TLS key: %w", err)
+	}
+	serial := make([]byte, 16)
+	if _, err := io.ReadFull(rand, serial); err != nil {
+		return nil, nil, fmt.Errorf("generating the certificate serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          new(big.Int).SetBytes(serial),
+		Subject:               pkix.Name{CommonName: domain},
+		DNSNames:              []string{domain},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing the TLS certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the TLS key: %w", err)
+	}
+	certPEM = append([]byte("Self-signed by sovereign init: replace it with a certificate for "+domain+" that members' browsers trust.\n"),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return certPEM, keyPEM, nil
+}
