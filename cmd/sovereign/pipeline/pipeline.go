@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/afero"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -32,6 +33,9 @@ type Result struct {
 	// Plans are the capacity plans of the engines; Plan is out/plan.json.
 	Plans []plan.EnginePlan
 	Plan  []byte
+	// WriteExtra, when set, writes more of the output (the image layout of
+	// an image-mode build) into the folder that becomes out/.
+	WriteExtra func(fsys afero.Fs, dir string) error
 }
 
 // Load evaluates the blueprint at target. Diagnostics print with p.Files().

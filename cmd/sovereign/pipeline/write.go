@@ -104,6 +104,9 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 			return err
 		}
 	}
+	if res.WriteExtra != nil {
+		return res.WriteExtra(fsys, root)
+	}
 	return nil
 }
 

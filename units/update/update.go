@@ -1,0 +1,197 @@
+// Package update is the appliance's image-mode update path: the
+// sovereign-update oneshot that switches the host to another appliance image
+// by digest and reboots, the health gate that rolls back a boot whose
+// gateway and engines are not healthy in time, the optional timer that
+// follows a tag, and the small first-boot tree that image-mode Ignition
+// carries (what must exist before the host switches to the image).
+//
+// The scripts are plain sh so that they run on any Fedora CoreOS; they use
+// bootc when the OS has it and rpm-ostree otherwise, and keep their state in
+// /var/lib/sovereign/update, which no deployment change touches:
+//
+//	pending          the image an update switched to, until the gate passes
+//	current          the image the gate last found healthy
+//	failed/HEX       an image that failed the gate, with the reason; neither
+//	                 the update nor the first-boot switch goes to it again
+package update
+
+import (
+	_ "embed"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/units"
+)
+
+//go:embed update.sh
+var updateScript []byte
+
+//go:embed health-gate.sh
+var gateScript []byte
+
+// Paths on the appliance. The scripts live in /usr: they are part of the
+// image and change with it.
+const (
+	UpdateScript = "/usr/libexec/sovereign/update"
+	GateScript   = "/usr/libexec/sovereign/health-gate"
+	GateConf     = "/usr/lib/sovereign/health-gate.conf"
+	FollowConf   = "/etc/sovereign/update.conf"
+	StateDir     = "/var/lib/sovereign/update"
+
+	UpdateService = "sovereign-update.service"
+	UpdateTimer   = "sovereign-update.timer"
+	GateService   = "sovereign-health-gate.service"
+	// SwitchService is the first-boot unit of image-mode Ignition.
+	SwitchService = "sovereign-switch.service"
+)
+
+// Options configure the update path of an image-mode build.
+type Options struct {
+	// Image is where the appliance image is pushed: REPOSITORY[:TAG].
+	Image string
+	// Timer, when set, is the OnCalendar= of a timer that switches to
+	// whatever Image's tag points to (and so trusts whoever can push it).
+	Timer string
+}
+
+// Contribution is the update path's part of the appliance tree. The health
+// gate watches every container the tree runs (the gateway and the engines).
+func Contribution(tree *units.Tree, opt Options, at hcl.Range) *units.Tree {
+	t := &units.Tree{
+		Files: []*units.File{
+			{Path: UpdateScript, Mode: 0o755, Contents: updateScript, Origin: at},
+			{Path: GateScript, Mode: 0o755, Contents: gateScript, Origin: at},
+			{Path: GateConf, Mode: 0o644, Contents: gateConf(tree), Origin: at},
+		},
+		Directories: []*units.Directory{{Path: StateDir, Mode: 0o700, Origin: at}},
+	}
+
+	svc := &units.Unit{Name: UpdateService, Origin: at}
+	svc.Set("Unit", "Description", "Switch the appliance to the image its tag now points to, and reboot")
+	svc.Set("Unit", "Wants", "network-online.target")
+	svc.Set("Unit", "After", "network-online.target")
+	svc.Set("Unit", "ConditionPathExists", FollowConf)
+	svc.Set("Service", "Type", "oneshot")
+	svc.Set("Service", "ExecStart", UpdateScript+" --follow")
+	t.Units = append(t.Units, svc)
+
+	gate := &units.Unit{Name: GateService, Enabled: true, Origin: at}
+	gate.Set("Unit", "Description", "Roll back an update whose gateway and engines are not healthy in time")
+	gate.Set("Unit", "Wants", "network-online.target")
+	gate.Set("Unit", "After", "network-online.target")
+	gate.Set("Unit", "ConditionPathExists", path.Join(StateDir, "pending"))
+	// exec, not oneshot: waiting for a 235B model to load must not hold up
+	// multi-user.target.
+	gate.Set("Service", "Type", "exec")
+	gate.Set("Service", "ExecStart", GateScript)
+	gate.Set("Install", "WantedBy", "multi-user.target")
+	t.Units = append(t.Units, gate)
+
+	if opt.Timer != "" {
+		t.Files = append(t.Files, &units.File{Path: FollowConf, Mode: 0o644, Origin: at,
+			Contents: []byte("# The image sovereign-update.timer follows (written by sovereign build --update-timer).\nFOLLOW=" + opt.Image + "\n")})
+		timer := &units.Unit{Name: UpdateTimer, Enabled: true, Origin: at}
+		timer.Set("Unit", "Description", "Follow "+opt.Image)
+		timer.Set("Timer", "OnCalendar", opt.Timer)
+		timer.Set("Timer", "RandomizedDelaySec", "10min")
+		timer.Set("Timer", "Persistent", "true")
+		timer.Set("Install", "WantedBy", "timers.target")
+		t.Units = append(t.Units, timer)
+	}
+	return t
+}
+
+// gateConf names what the health gate waits for: the service of every
+// container, the container names to run health checks in, and a deadline
+// past the slowest start the units allow.
+func gateConf(tree *units.Tree) []byte {
+	var services, containers []string
+	deadline := 0
+	for _, u := range tree.Units {
+		if path.Ext(u.Name) != ".container" {
+			continue
+		}
+		base := strings.TrimSuffix(u.Name, ".container")
+		services = append(services, base+".service")
+		if len(u.Get("Container", "HealthCmd")) > 0 {
+			name := "systemd-" + base // Quadlet's default
+			if n := u.Get("Container", "ContainerName"); len(n) > 0 {
+				name = n[len(n)-1]
+			}
+			containers = append(containers, name)
+		}
+		for _, v := range u.Get("Service", "TimeoutStartSec") {
+			if s, err := strconv.Atoi(v); err == nil && s > deadline {
+				deadline = s
+			}
+		}
+	}
+	sort.Strings(services)
+	sort.Strings(containers)
+	// A quarter of an hour past the slowest allowed start, and never less
+	// than an hour: pulling a 20 GB engine image comes first.
+	deadline += 900
+	if deadline < 3600 {
+		deadline = 3600
+	}
+	return fmt.Appendf(nil, "# Generated by sovereign: what sovereign-health-gate waits for after an update.\n"+
+		"UNITS=%q\nCONTAINERS=%q\nDEADLINE=%d\nINTERVAL=10\n",
+		strings.Join(services, " "), strings.Join(containers, " "), deadline)
+}
+
+// Bootstrap is what image-mode Ignition carries: what must exist before the
+// host switches to the appliance image, and the unit that switches. The
+// admins and their SSH keys, the data disk and the folders, the secrets
+// (which the image never holds), the config that keeps Zincati from
+// updating the host first, and sovereign-switch.service pinned to pinned
+// (REPOSITORY@sha256:…). Everything else comes with the image. Files Ignition
+// writes to /etc stay as local files across deployments, which is why
+// nothing the image carries is written here, except the Zincati config,
+// identical in both.
+func Bootstrap(tree *units.Tree, pinned string, at hcl.Range) (*units.Tree, error) {
+	hex, ok := strings.CutPrefix(pinned[strings.LastIndex(pinned, "@")+1:], "sha256:")
+	if !ok || len(hex) != 64 || !strings.Contains(pinned, "@") {
+		return nil, fmt.Errorf("bug: the appliance image %q is not pinned by digest", pinned)
+	}
+	t := &units.Tree{
+		Users:       tree.Users,
+		Filesystems: tree.Filesystems,
+		Directories: tree.Directories,
+	}
+	for _, f := range tree.Files {
+		if f.Secret || strings.HasPrefix(f.Path, "/etc/zincati/") {
+			t.Files = append(t.Files, f)
+		}
+	}
+	failed := path.Join(StateDir, "failed", hex)
+	u := &units.Unit{Name: SwitchService, Enabled: true, Origin: at}
+	u.Comment = []string{"Written by image-mode Ignition: switches this host to its appliance image once."}
+	u.Set("Unit", "Description", "Switch to the appliance image "+pinned)
+	u.Set("Unit", "Wants", "network-online.target")
+	u.Set("Unit", "After", "network-online.target")
+	u.Set("Unit", "Before", "zincati.service")
+	// Inert once the host runs an appliance image, and after the image
+	// failed its health gate (which rolled back to here).
+	u.Set("Unit", "ConditionPathExists", "!"+UpdateScript)
+	u.Set("Unit", "ConditionPathExists", "!"+failed)
+	u.Set("Service", "Type", "oneshot")
+	// The first appliance boot is checked by the health gate like any
+	// update.
+	u.Set("Service", "ExecStart", "/usr/bin/mkdir -p "+StateDir)
+	u.Set("Service", "ExecStart", "/usr/bin/sh -c 'echo "+pinned+" >"+path.Join(StateDir, "pending")+"'")
+	u.Set("Service", "ExecStart", "/usr/bin/rpm-ostree rebase ostree-unverified-registry:"+pinned)
+	u.Set("Service", "ExecStart", "/usr/bin/systemctl reboot")
+	// The first pull (the base OS and the layer) can take long and fail on
+	// a flaky network; try again.
+	u.Set("Service", "TimeoutStartSec", "7200")
+	u.Set("Service", "Restart", "on-failure")
+	u.Set("Service", "RestartSec", "60")
+	u.Set("Install", "WantedBy", "multi-user.target")
+	t.Units = []*units.Unit{u}
+	return t, nil
+}
