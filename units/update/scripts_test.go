@@ -148,7 +148,9 @@ func TestUpdateScript(t *testing.T) {
 		{name: "a short digest is refused", stubs: allStubs, args: []string{"registry.example.org/coop/appliance@sha256:abc"},
 			wantCode: 2, inOutput: "64 lowercase hex"},
 		{name: "an image that failed the gate is refused", stubs: allStubs, args: []string{target},
-			setup:    func(s string) { writeState(s, "failed/"+strings.TrimPrefix(digestA, "sha256:"), "vllm-main.service failed") },
+			setup: func(s string) {
+				writeState(s, "failed/"+strings.TrimPrefix(digestA, "sha256:"), "vllm-main.service failed")
+			},
 			wantCode: 1, inOutput: "failed the health gate before (vllm-main.service failed)"},
 		{name: "already current", stubs: allStubs, args: []string{target},
 			setup: func(s string) { writeState(s, "current", target) }, inOutput: "already running"},
