@@ -80,6 +80,8 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		bp.Engines = append(bp.Engines, eng)
 	}
 
+	bp.WAN, bp.UPS, diags = e.resilience(src, bp.Appliance, diags)
+
 	gw, moreDiags := e.gateway(src.gateways, bp.Engines)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw

@@ -21,6 +21,9 @@ type Blueprint struct {
 	Engines   []*Engine
 	// Gateway is nil when the blueprint has no gateway block.
 	Gateway *Gateway
+	// WAN and UPS are optional: nil when the blueprint has no such block.
+	WAN *WAN
+	UPS *UPS
 }
 
 // Appliance is the host: which machine it is and how it is reached.
