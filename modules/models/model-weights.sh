@@ -187,6 +187,10 @@ fetch_file() {
 			esac
 			return 1
 		fi
+		if ((rc == 23)); then
+			# Retrying cannot help a full disk.
+			die "cannot write $part (curl exit 23): is the disk full? The files fetched so far are kept in $staging; nothing was moved into $dir."
+		fi
 		if ((rc == 33)); then
 			log "$url: the server cannot resume a download; fetching $path from the start"
 			rm -f -- "$part"

@@ -117,6 +117,14 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 		// in place, so starting an engine later does not run it again.
 		u.Set("Service", "RemainAfterExit", "yes")
 		u.Set("Service", "ExecStart", units.QuoteCommand(cmd))
+		// The script runs as root with the network: let it write only the
+		// models folder, where the model, its staging folder and its record
+		// of verification live.
+		u.Set("Service", "ProtectSystem", "strict")
+		u.Set("Service", "ReadWritePaths", app.Storage.ModelsDir)
+		u.Set("Service", "ProtectHome", "yes")
+		u.Set("Service", "PrivateTmp", "yes")
+		u.Set("Service", "NoNewPrivileges", "yes")
 		timeout := VerifyTimeout
 		if cmd[1] == "fetch" {
 			timeout = FetchTimeout

@@ -531,6 +531,32 @@ func TestFetchWithoutRangeSupport(t *testing.T) {
 	wantLog(t, log, "the server cannot resume a download; fetching model-00001-of-00002.safetensors from the start")
 }
 
+func TestFetchStopsWhenItCannotWrite(t *testing.T) {
+	model := fakeModel()
+	s := newModelServer(t, model)
+	a := newAppliance(t, model)
+	// A folder where the download goes makes every write fail, as a full
+	// disk does (permissions would not stop root, who runs the tests here).
+	part := filepath.Join(a.models, ".qwen3.partial", "config.json.part")
+	if err := os.MkdirAll(part, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, log := a.fetch(t, s)
+	if code == 0 {
+		t.Fatal("fetch succeeded")
+	}
+	wantLog(t, log, "cannot write "+part+" (curl exit 23): is the disk full?", "nothing was moved into "+a.dir)
+	n := 0
+	for _, r := range s.took() {
+		if r == "config.json" {
+			n++
+		}
+	}
+	if n > 1 {
+		t.Errorf("config.json requested %d times: a write error is not retried", n)
+	}
+}
+
 func TestFetchRestartsResumeOfOtherBytes(t *testing.T) {
 	model := fakeModel()
 	s := newModelServer(t, model)

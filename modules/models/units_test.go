@@ -83,6 +83,10 @@ func TestEveryModelHasItsUnit(t *testing.T) {
 		if !u.Enabled || strings.Join(u.Get("Service", "Type"), ",") != "oneshot" || strings.Join(u.Get("Service", "RemainAfterExit"), ",") != "yes" {
 			t.Errorf("%s: enabled %v, Type %q, RemainAfterExit %q; want an enabled oneshot that remains active", u.Name, u.Enabled, u.Get("Service", "Type"), u.Get("Service", "RemainAfterExit"))
 		}
+		// The script writes beside the model folder: staging and record.
+		if got := u.Get("Service", "ReadWritePaths"); len(got) != 1 || got[0] != testApp.Storage.ModelsDir {
+			t.Errorf("%s: ReadWritePaths %q, want the models folder %s", u.Name, got, testApp.Storage.ModelsDir)
+		}
 		fetches := strings.Contains(strings.Join(u.Get("Service", "ExecStart"), ""), " fetch ")
 		online := strings.Join(u.Get("Unit", "After"), " ") == "network-online.target"
 		if fetches != online {
