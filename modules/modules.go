@@ -13,7 +13,9 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/models"
 	"github.com/sovereign-collective/sovereign/modules/nim"
 	"github.com/sovereign-collective/sovereign/modules/sglang"
+	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/modules/vllm"
+	"github.com/sovereign-collective/sovereign/modules/wan"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -34,5 +36,6 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 	if bp.Gateway != nil {
 		parts = append(parts, gateway.Compile(bp.Gateway))
 	}
+	parts = append(parts, wan.Compile(bp.WAN), ups.Compile(bp.UPS, bp.Engines))
 	return units.Merge(parts...)
 }
