@@ -1,6 +1,8 @@
 package blueprints
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -48,6 +50,7 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 		diags = append(diags, invalidNameDiag("model", m.Name, b.LabelRanges[0]))
 	}
 	a := e.attrs(content)
+	var configText string
 	switch {
 	case a.has("catalog") && a.has("config"):
 		a.errorf("config", "Conflicting model architecture", "Give either catalog (a built-in model) or config (a Hugging Face config.json), not both.")
@@ -60,6 +63,7 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 		m.Architecture = arch
 	case a.has("config"):
 		text := a.str("config", "")
+		configText = text
 		if text != "" {
 			arch, err := catalog.ParseHFConfig(m.Name, []byte(text))
 			if err != nil {
@@ -80,6 +84,13 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 		a.errorf("revision", "Invalid model revision", "%q must be a full 40-character commit hash: a branch or tag can move, and then a rebuild would serve different weights.", m.Revision)
 	}
 	modelWeights(m, a)
+	// The planner sizes the model from config; the appliance must fetch or
+	// find that same config.json, or the plan is of another model.
+	if pinned, ok := m.Files["config.json"]; ok && configText != "" {
+		if sum := sha256.Sum256([]byte(configText)); hex.EncodeToString(sum[:]) != pinned {
+			a.errorf("config", "Model config differs from its files", "The config.json given here has sha256 %x, but files pins config.json at %s: the plan would be made for other weights than those on the appliance. Read config.json from the same revision.", sum, pinned)
+		}
+	}
 	return m, append(diags, a.diags...)
 }
 

@@ -1,6 +1,9 @@
 package blueprints_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"strings"
 	"testing"
 
@@ -154,5 +157,40 @@ func TestModelWeightErrors(t *testing.T) {
 				t.Errorf("errors mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestModelConfigMatchesItsFiles: when the blueprint gives the planner a
+// config.json and pins the model's files, the two must be the same file, or
+// the plan is made for other weights than the appliance serves.
+func TestModelConfigMatchesItsFiles(t *testing.T) {
+	config, err := os.ReadFile("catalog/testdata/configs/qwen3-30b-a3b.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(config)
+	model := func(digest string) string {
+		return `
+model "qwen3" {
+  config  = file("config.json")
+  weights = "bf16"
+  files = {
+    "config.json" = "sha256:` + digest + `"
+  }
+}
+`
+	}
+	engine := testEngine
+
+	bp := mustLoad(t, map[string]string{"bp.hcl": testAppliance + model(hex.EncodeToString(sum[:])) + engine, "config.json": string(config)}, "bp.hcl", blueprints.Inputs{})
+	if bp.Models[0].Architecture.Family == "" {
+		t.Error("the config was not read")
+	}
+
+	other := strings.Repeat("0", 64)
+	p := testParser(t, map[string]string{"bp.hcl": testAppliance + model(other) + engine, "config.json": string(config)})
+	_, diags := p.Load("bp.hcl", blueprints.Inputs{})
+	if diff := cmp.Diff([]string{"bp.hcl:12,13: Model config differs from its files"}, errorList(diags)); diff != "" {
+		t.Errorf("errors mismatch (-want +got):\n%s", diff)
 	}
 }
