@@ -104,3 +104,45 @@ gateway {
     engine = engine.vllm.main
   }
 }
+
+# Australian broadband drops several times a day (guide §11.3): the NBN on
+# the first ethernet port carries the traffic, a 5G modem takes over within
+# 15 seconds when the NBN is up but dead upstream, and hands back when it
+# recovers. NetworkManager's own check (every 30 s) is too slow for 15 s,
+# so an active probe pings through each uplink.
+wan {
+  failover_time = "15s"
+
+  uplink "nbn" {
+    interface = "enp1s0"
+    priority  = 1
+  }
+
+  uplink "5g" {
+    type     = "gsm"
+    apn      = "telstra.internet"
+    priority = 2
+  }
+
+  check {
+    interval = "30s"
+    timeout  = "10s"
+    targets  = ["1.1.1.1", "9.9.9.9"]
+  }
+}
+
+# A 3 kVA / 2700 W USB UPS under the 1600 W machine (guide §1.3). On battery
+# for a minute, the gateway drains; engines stop once idle (two minutes at
+# most); five minutes in, the host powers off — well inside the 9 minutes
+# the UPS's runtime chart gives at 1600 W.
+ups "main" {
+  driver  = "usbhid-ups"
+  watts   = 2700
+  runtime = "9m"
+
+  on_battery {
+    drain_after         = "60s"
+    stop_engines_within = "120s"
+    shutdown_after      = "300s"
+  }
+}
