@@ -102,6 +102,9 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 	if err := e.printPlans(plans, asJSON); err != nil {
 		return err
 	}
+	if !asJSON {
+		e.printResilience(bp)
+	}
 	return e.printDiagnostics(diags, p.Files())
 }
 
