@@ -32,6 +32,10 @@ func NewParser(fsys afero.Fs) *Parser {
 	return &Parser{fs: fsys, parser: hclparse.NewParser()}
 }
 
+// Fs is the filesystem the parser reads from; the build reads the lock file
+// beside the blueprint through it.
+func (p *Parser) Fs() afero.Fs { return p.fs }
+
 // Files is the map hcl's diagnostic writer needs to show source snippets.
 func (p *Parser) Files() map[string]*hcl.File { return p.parser.Files() }
 

@@ -26,8 +26,11 @@ func TestLayering(t *testing.T) {
 		{"modules", []string{module + "/images", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 		{"units/ignition", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 		// Building never pushes or pulls: no registry client below cmd/.
-		{"images", []string{module + "/blueprints", module + "/modules", "github.com/coreos/butane", "github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
-		{"cmd/sovereign/pipeline", []string{"github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
+		{"images", []string{module + "/blueprints", module + "/modules", module + "/images/resolve", "github.com/coreos/butane", "github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
+		{"cmd/sovereign/pipeline", []string{"github.com/spf13/cobra", module + "/images/resolve", "github.com/google/go-containerregistry/pkg/v1/remote"}},
+		// Resolving and bundling images is a library for the command line:
+		// it knows images and the lock, not blueprints, modules or cobra.
+		{"images/resolve", []string{module + "/blueprints", module + "/modules", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/spf13/cobra"}},
 	}
 	for _, r := range rules {
 		t.Run(r.pkg, func(t *testing.T) {

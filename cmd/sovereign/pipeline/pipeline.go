@@ -15,7 +15,6 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
-	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/modules"
 	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/units"
@@ -46,7 +45,7 @@ func Load(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Blue
 // Build runs every phase up to, not including, writing the output. Each phase
 // runs only when the ones before it had no errors, so that one mistake is not
 // reported again as a confusing consequence further down.
-func Build(p *blueprints.Parser, target string, in blueprints.Inputs) (*Result, hcl.Diagnostics) {
+func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Option) (*Result, hcl.Diagnostics) {
 	bp, diags := p.Load(target, in)
 	if diags.HasErrors() {
 		return nil, diags
@@ -65,7 +64,8 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs) (*Result, 
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	diags = append(diags, images.Pin(tree)...)
+	tree, moreDiags = pinImages(p.Fs(), target, bp, tree, opts)
+	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
