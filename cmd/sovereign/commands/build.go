@@ -37,6 +37,7 @@ func (f *inputFlags) inputs(environ []string) (blueprints.Inputs, error) {
 func newBuild(e *env) *cobra.Command {
 	var in inputFlags
 	var outDir string
+	var extras buildExtras
 	cmd := &cobra.Command{
 		Use:   "build BLUEPRINT -o DIR",
 		Short: "Compile a blueprint into an Ignition config, units and a root filesystem",
@@ -55,12 +56,23 @@ inputs give byte-identical output. DIR is replaced as a whole only when the
 build succeeds; a failed build leaves the previous output untouched.
 
 Provision a machine with:
-  coreos-installer install /dev/nvme0n1 --ignition-file DIR/ignition.json`,
+  coreos-installer install /dev/nvme0n1 --ignition-file DIR/ignition.json
+
+Image mode (--image REPOSITORY[:TAG]) also builds the appliance OCI image —
+the pinned base OS plus one layer holding rootfs/ without its secrets — into
+DIR/image (an OCI layout) and DIR/image.json; it fetches the base image, so
+it needs the registry. ignition.json then only prepares the host (admins,
+storage, secrets) and switches it to the image by digest: push the image
+(--push) before provisioning. Updates are a new image, sovereign-update on
+the host and a reboot, rolled back when the engines are not healthy in time.`,
 		Example: "  sovereign build blueprints/dgx-station-gb300.hcl -o out\n  sovereign build ./coop -o out -var domain=ai.example.org",
 		Args:    exactArgs(1, "one BLUEPRINT (a .hcl file or a folder)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if outDir == "" {
 				return usageErrorf("build needs -o DIR, the folder to write the appliance to")
+			}
+			if err := extras.check(); err != nil {
+				return err
 			}
 			inputs, err := in.inputs(e.environ)
 			if err != nil {
@@ -71,16 +83,21 @@ Provision a machine with:
 			if err := e.printDiagnostics(diags, p.Files()); err != nil {
 				return err
 			}
+			info, err := extras.imageMode(e, res, p.Files())
+			if err != nil {
+				return err
+			}
 			if err := pipeline.Write(e.fs, outDir, res); err != nil {
 				return externalError(fmt.Errorf("writing %s: %w", outDir, err))
 			}
 			app := res.Blueprint.Appliance
 			fmt.Fprintf(e.stdout, "Built appliance %q (%s, %s) into %s: %d files in rootfs/, %d engine(s), %d unit(s).\n",
 				app.Name, app.Hardware.Name, app.Hardware.Platform(), filepath.Clean(outDir), len(res.Rootfs), len(res.Blueprint.Engines), len(res.Tree.Units))
-			return nil
+			return extras.after(e, outDir, info)
 		},
 	}
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "folder to write the appliance to (replaced only on success)")
+	addBuildExtras(cmd, &extras)
 	addInputFlags(cmd, &in)
 	return cmd
 }
