@@ -316,7 +316,12 @@ func NginxConfig(gw *spec.Gateway) string {
 		w(2, "limit_req zone=sovereign_member_%d burst=%d nodelay;", i, tr.limit.Burst)
 	}
 	w(2, "limit_req zone=sovereign_everyone burst=%d nodelay;", gw.Global.Burst)
+	w(2, "# At server level only: a location with an error_page of its own would")
+	w(2, "# inherit none of these, and a limited request would get nginx's HTML 429.")
 	w(2, "error_page 429 = @sovereign_limited;")
+	w(2, "error_page 403 = @sovereign_forbidden;")
+	w(2, "# The outer hop logs each request with its member.")
+	w(2, "access_log off;")
 	w(0, "")
 	w(2, "location = /_sovereign/whoami {")
 	w(3, "if ($http_x_sovereign_member = \"\") {")
@@ -339,7 +344,6 @@ func NginxConfig(gw *spec.Gateway) string {
 			w(4, "return 403;")
 			w(3, "}")
 		}
-		w(3, "error_page 403 = @sovereign_forbidden;")
 		w(3, "proxy_pass %s;", upstream)
 		w(3, "proxy_set_header Connection \"\";")
 		w(3, "proxy_set_header Host 127.0.0.1:%d;", r.Engine.Port)

@@ -85,7 +85,9 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 			}
 			u.Comment = append(u.Comment,
 				"Fetched at first boot from "+base,
-				"and every file verified against "+Manifest(m.Name)+".")
+				"and every file verified against "+Manifest(m.Name)+".",
+				"TimeoutStartSec="+span(FetchTimeout)+": 130 GB over NBN 12 (12 Mbit/s) take about 24 hours;",
+				"the rest is room for outages. An interrupted download resumes where it stopped.")
 			u.Set("Unit", "Description", fmt.Sprintf("Fetch and verify the weights of model %s", m.Name))
 			u.Set("Unit", "Documentation", treeURL(m))
 			u.Set("Unit", "Wants", "network-online.target")

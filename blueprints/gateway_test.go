@@ -1,0 +1,228 @@
+package blueprints_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+)
+
+const (
+	testCert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	testTLS  = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+	aliceKey = "sk-alice-0123456789abcdef0123456789abcdef"
+	bobKey   = "sk-bob-0123456789abcdef0123456789abcdef01"
+)
+
+// gatewayFiles is a blueprint with a gateway whose body is body, plus the
+// secret files it reads.
+func gatewayFiles(body string) map[string]string {
+	return map[string]string{
+		"bp/main.hcl": testAppliance + testModel + testEngine + `
+gateway {
+  domain        = "llm.example.org"
+  cookie_secret = secret_file("cookie.secret")
+  tls {
+    certificate = file("cert.pem")
+    key         = secret_file("key.pem")
+  }
+  oidc {
+    issuer        = "https://id.example.org"
+    client_id     = "sovereign"
+    client_secret = secret_file("client.secret")
+  }
+  route "/v1/" {
+    engine = engine.vllm.main
+  }
+` + body + `
+}
+`,
+		"bp/cookie.secret": "0123456789abcdef0123456789abcdef\n",
+		"bp/cert.pem":      testCert,
+		"bp/key.pem":       testTLS,
+		"bp/client.secret": "client-secret\n",
+		"bp/alice.key":     aliceKey + "\n",
+		"bp/bob.key":       bobKey + "\n",
+		"bp/short.key":     "sk-short\n",
+		"bp/members.hcl": `
+member "dora" {
+  email   = "dora@example.org"
+  api_key = secret_file("alice.key")
+}
+`,
+	}
+}
+
+const alice = `
+  member "alice" {
+    email   = "alice@example.org"
+    api_key = secret_file("alice.key")
+  }
+`
+
+func TestGatewayLoads(t *testing.T) {
+	bp := mustLoad(t, gatewayFiles(alice+`
+  member "bob" {
+    email               = "bob@example.org"
+    api_key             = secret_file("bob.key")
+    requests_per_minute = 6
+    models              = ["qwen3"]
+  }
+  rate_limit {
+    requests_per_minute = 100
+  }
+`), "bp/main.hcl", blueprints.Inputs{})
+	gw := bp.Gateway
+	if gw == nil {
+		t.Fatal("no gateway")
+	}
+	var got []string
+	for _, m := range gw.Members {
+		got = append(got, m.Name+" "+m.Email+" "+m.APIKey.Value)
+	}
+	if diff := cmp.Diff([]string{"alice alice@example.org " + aliceKey, "bob bob@example.org " + bobKey}, got); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	if l := gw.Members[1].Limit; l.RequestsPerMinute != 6 || l.Burst != 2 {
+		t.Errorf("bob's limit %+v, want 6/min with a burst of a third", l)
+	}
+	if l := gw.Members[0].Limit; l.RequestsPerMinute != 60 || l.Burst != 20 {
+		t.Errorf("alice's default limit %+v, want 60/min burst 20", l)
+	}
+	if gw.Global.RequestsPerMinute != 100 || gw.Global.Burst != 25 {
+		t.Errorf("global limit %+v", gw.Global)
+	}
+	if gw.HTTPSPort != 443 || gw.HTTPPort != 80 || gw.AuthPort != 4180 || gw.MaxBodySize != 64<<20 {
+		t.Errorf("defaults: %+v", gw)
+	}
+	// The routed engine gets the internal key the gateway sends it.
+	eng := bp.Engines[0]
+	if len(gw.Routes) != 1 || gw.Routes[0].Engine != eng {
+		t.Fatalf("routes %+v", gw.Routes)
+	}
+	if eng.APIKey == nil || !strings.HasPrefix(eng.APIKey.Value, "sk-gw-") || len(eng.APIKey.Value) != 6+64 {
+		t.Fatalf("engine key %v", eng.APIKey)
+	}
+	// It is derived from the cookie secret: another secret, another key;
+	// the same secret, the same key (builds stay reproducible).
+	files := gatewayFiles(alice)
+	again := mustLoad(t, files, "bp/main.hcl", blueprints.Inputs{})
+	if again.Engines[0].APIKey.Value != eng.APIKey.Value {
+		t.Error("the engine key changed between two loads")
+	}
+	files["bp/cookie.secret"] = "fedcba9876543210fedcba9876543210"
+	other := mustLoad(t, files, "bp/main.hcl", blueprints.Inputs{})
+	if other.Engines[0].APIKey.Value == eng.APIKey.Value {
+		t.Error("the engine key does not depend on the cookie secret")
+	}
+}
+
+func TestGatewayEngineKeepsItsOwnKey(t *testing.T) {
+	files := gatewayFiles(alice)
+	files["bp/main.hcl"] = strings.Replace(files["bp/main.hcl"], `image = "`+testImage+`"`, `image = "`+testImage+`"
+  api_key = secret_file("bob.key")`, 1)
+	bp := mustLoad(t, files, "bp/main.hcl", blueprints.Inputs{})
+	if got := bp.Engines[0].APIKey.Value; got != bobKey {
+		t.Errorf("engine key %q, want its own api_key", got)
+	}
+}
+
+func TestGatewayMembersFile(t *testing.T) {
+	bp := mustLoad(t, gatewayFiles(`  members_file = "members.hcl"`), "bp/main.hcl", blueprints.Inputs{})
+	if len(bp.Gateway.Members) != 1 || bp.Gateway.Members[0].Name != "dora" || bp.Gateway.Members[0].APIKey.Value != aliceKey {
+		t.Errorf("members from the file: %+v", bp.Gateway.Members)
+	}
+}
+
+func TestGatewayErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		edit       func(map[string]string)
+		want       string
+	}{
+		{name: "literal cookie secret", body: alice, want: "Secret given as a literal",
+			edit: func(f map[string]string) {
+				f["bp/main.hcl"] = strings.Replace(f["bp/main.hcl"], `secret_file("cookie.secret")`, `"0123456789abcdef"`, 1)
+			}},
+		{name: "cookie secret length", body: alice, want: "Invalid cookie secret",
+			edit: func(f map[string]string) { f["bp/cookie.secret"] = "too-short" }},
+		{name: "short api key", want: "Invalid API key", body: `
+  member "alice" {
+    email   = "alice@example.org"
+    api_key = secret_file("short.key")
+  }`},
+		{name: "literal api key", want: "Secret given as a literal", body: `
+  member "alice" {
+    email   = "alice@example.org"
+    api_key = "` + aliceKey + `"
+  }`},
+		{name: "duplicate email", want: "Duplicate member email", body: alice + `
+  member "alice2" {
+    email = "Alice@example.org"
+  }`},
+		{name: "shared key", want: "Two members share an API key", body: alice + `
+  member "bob" {
+    email   = "bob@example.org"
+    api_key = secret_file("alice.key")
+  }`},
+		{name: "duplicate member", want: "Duplicate member", body: alice + alice},
+		{name: "no members", want: "No members"},
+		{name: "bad email", want: "Invalid email address", body: `
+  member "alice" {
+    email = "Alice <alice@example.org>"
+  }`},
+		{name: "unknown model", want: "Unknown model", body: `
+  member "alice" {
+    email  = "alice@example.org"
+    models = ["gpt-4"]
+  }`},
+		{name: "undeclared engine", want: "Reference to undeclared engine", body: alice + `
+  route "/fast/v1/" {
+    engine = engine.vllm.fast
+  }`},
+		{name: "route path", want: "Invalid route path", body: alice + `
+  route "/api/" {
+    engine = engine.vllm.main
+  }`},
+		{name: "duplicate route", want: "Duplicate route", body: alice + `
+  route "/v1/" {
+    engine = engine.vllm.main
+  }`},
+		{name: "port taken by the engine", want: "Port already in use", body: alice + `
+  http_port = 8000`},
+		{name: "plain http issuer", body: alice, want: "Invalid issuer",
+			edit: func(f map[string]string) {
+				f["bp/main.hcl"] = strings.Replace(f["bp/main.hcl"], "https://id.example.org", "http://id.example.org", 1)
+			}},
+		{name: "missing tls", body: alice, want: "Missing tls block",
+			edit: func(f map[string]string) {
+				f["bp/main.hcl"] = strings.Replace(f["bp/main.hcl"], "tls {", "unused_tls = {", 1)
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := gatewayFiles(tc.body)
+			if tc.edit != nil {
+				tc.edit(files)
+			}
+			p := testParser(t, files)
+			bp, diags := p.Load("bp/main.hcl", blueprints.Inputs{})
+			if bp != nil || !diags.HasErrors() {
+				t.Fatalf("loaded without errors, want %q", tc.want)
+			}
+			found := false
+			for _, d := range diags {
+				if d.Summary == tc.want {
+					found = true
+					if d.Subject == nil {
+						t.Errorf("%q has no subject", d.Summary)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no %q diagnostic in:\n%s", tc.want, formatDiags(p, diags))
+			}
+		})
+	}
+}

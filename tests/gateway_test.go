@@ -1,0 +1,775 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/gateway"
+	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units"
+)
+
+// The paths of the rendered gateway configs that cannot stay as they are in
+// a test: the appliance's folders, the nginx image's temp folder, the
+// inner hop's socket and the drain flag move into the test's folder, and
+// listeners bind 127.0.0.1 instead of every address. Nothing else changes.
+const gwInnerSocket = "/run/sovereign-gateway-inner.sock"
+
+var gwListenPort = regexp.MustCompile(`(?m)^(\s*listen )(\d+)( |;)`)
+
+// stagedGateway is a build's gateway files written into a scratch folder
+// with those paths rewritten, ready for nginx and oauth2-proxy to run.
+type stagedGateway struct {
+	dir        string
+	nginxConf  string
+	oauth2Conf string
+	oauth2Env  []string
+	drainFlag  string
+	rootfs     map[string][]byte // by absolute appliance path
+}
+
+func stageGateway(t *testing.T, res *pipeline.Result) *stagedGateway {
+	t.Helper()
+	dir := t.TempDir()
+	// nginx's workers run unprivileged: they must reach the inner socket
+	// and stat the drain flag in here (t.TempDir makes folders 0700).
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sg := &stagedGateway{dir: dir, drainFlag: filepath.Join(dir, "drain"), rootfs: map[string][]byte{}}
+	root := filepath.Join(dir, "root")
+	for _, f := range res.Rootfs {
+		sg.rootfs[f.Path] = f.Contents
+		if !strings.HasPrefix(f.Path, "/etc/sovereign/") {
+			continue
+		}
+		p := filepath.Join(root, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		contents := f.Contents
+		switch f.Path {
+		case gateway.NginxConf:
+			s := string(contents)
+			s = gwReplace(t, s, "/etc/sovereign/", root+"/etc/sovereign/")
+			s = gwReplace(t, s, "/var/cache/nginx/", filepath.Join(dir, "cache")+"/")
+			s = gwReplace(t, s, gwInnerSocket, filepath.Join(dir, "inner.sock"))
+			s = gwReplace(t, s, units.DrainFlag, sg.drainFlag)
+			if !gwListenPort.MatchString(s) {
+				t.Fatal("nginx.conf has no TCP listen directive to bind to 127.0.0.1")
+			}
+			s = gwListenPort.ReplaceAllString(s, "${1}127.0.0.1:${2}${3}")
+			contents = []byte(s)
+			sg.nginxConf = p
+		case gateway.OAuth2Conf:
+			contents = []byte(gwReplace(t, string(contents), "/etc/sovereign/", root+"/etc/sovereign/"))
+			sg.oauth2Conf = p
+		case gateway.OAuth2Env:
+			for _, line := range strings.Split(strings.TrimSpace(string(contents)), "\n") {
+				sg.oauth2Env = append(sg.oauth2Env, line)
+			}
+		}
+		if err := os.WriteFile(p, contents, os.FileMode(f.Mode)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sg.nginxConf == "" || sg.oauth2Conf == "" || len(sg.oauth2Env) != 2 {
+		t.Fatalf("the build has no complete gateway (nginx.conf %q, oauth2-proxy.cfg %q, %d secrets)", sg.nginxConf, sg.oauth2Conf, len(sg.oauth2Env))
+	}
+	if err := os.Mkdir(filepath.Join(dir, "cache"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return sg
+}
+
+func gwReplace(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if !strings.Contains(s, old) {
+		t.Fatalf("rendered config does not contain %q; the test's rewrite list is stale", old)
+	}
+	return strings.ReplaceAll(s, old, new)
+}
+
+// nginxArgs runs nginx on the staged config: prefix, error log and pid in
+// the scratch folder.
+func (sg *stagedGateway) nginxArgs(extra ...string) []string {
+	global := "pid " + filepath.Join(sg.dir, "nginx.pid") + ";"
+	if len(extra) > 0 {
+		global += " " + strings.Join(extra, " ")
+	}
+	return []string{"-p", sg.dir, "-e", filepath.Join(sg.dir, "error.log"), "-c", sg.nginxConf, "-g", global}
+}
+
+// checkGatewayConfigs runs `nginx -t` (Debian's nginx) and `oauth2-proxy
+// --config-test` over a build's gateway.
+func checkGatewayConfigs(t *testing.T, res *pipeline.Result) {
+	t.Helper()
+	sg := stageGateway(t, res)
+	nginx := peers.Tool(t, "nginx")
+	out, err := exec.Command(nginx, append(sg.nginxArgs(), "-t")...).CombinedOutput()
+	t.Logf("peer check: nginx -t %s", sg.nginxConf)
+	if err != nil || !strings.Contains(string(out), "test is successful") {
+		t.Errorf("nginx -t: %v\n%s", err, out)
+	}
+	oauth2 := peers.Tool(t, "oauth2-proxy")
+	cmd := exec.Command(oauth2, "--config", sg.oauth2Conf, "--config-test")
+	cmd.Env = append(os.Environ(), sg.oauth2Env...)
+	out, err = cmd.CombinedOutput()
+	t.Logf("peer check: oauth2-proxy --config-test %s", sg.oauth2Conf)
+	if err != nil || !strings.Contains(string(out), "configuration is valid") {
+		t.Errorf("oauth2-proxy --config-test: %v\n%s", err, out)
+	}
+}
+
+// TestGatewayConfigsValidate runs the real nginx and oauth2-proxy checks over
+// the gateways of the reference blueprints and of the end-to-end blueprint
+// (which restricts a member to some models, a branch the references lack).
+func TestGatewayConfigsValidate(t *testing.T) {
+	for _, c := range referenceCases {
+		t.Run(c.name, func(t *testing.T) {
+			_, res := build(t, c)
+			if res.Blueprint.Gateway == nil {
+				t.Skip("no gateway")
+			}
+			checkGatewayConfigs(t, res)
+		})
+	}
+	t.Run("end-to-end", func(t *testing.T) {
+		fx := newGatewayBlueprint(t, "http://127.0.0.1:1", 0)
+		_, res := build(t, blueprintCase{name: "gateway", path: fx.path})
+		checkGatewayConfigs(t, res)
+	})
+}
+
+// gatewayBlueprint is a blueprint written for the end-to-end test: one engine
+// (the fake one), three members, loopback ports and a test certificate.
+type gatewayBlueprint struct {
+	path                      string
+	httpsPort, httpPort, auth int
+	alice, bob                string // API keys
+	caCert                    []byte
+	clientID, clientSecret    string
+}
+
+func gwPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func newGatewayBlueprint(t *testing.T, issuer string, enginePort int) *gatewayBlueprint {
+	t.Helper()
+	dir := t.TempDir()
+	if enginePort == 0 {
+		enginePort = 18000
+	}
+	fx := &gatewayBlueprint{
+		httpsPort: gwPort(t), httpPort: gwPort(t), auth: gwPort(t),
+		alice:    "sk-test-alice-" + gwRandomHex(t),
+		bob:      "sk-test-bob-" + gwRandomHex(t),
+		clientID: "sovereign-test", clientSecret: "client-secret-" + gwRandomHex(t),
+	}
+	cert, key := gwSelfSignedCert(t)
+	fx.caCert = cert
+	files := map[string]string{
+		"cert.pem":      string(cert),
+		"key.pem":       string(key),
+		"cookie.secret": gwRandomHex(t), // 32 hex characters: 32 bytes raw, 24 decoded
+		"client.secret": fx.clientSecret,
+		"alice.key":     fx.alice,
+		"bob.key":       fx.bob,
+		"main.hcl": fmt.Sprintf(`
+appliance "gw" {
+  hardware = "h100-80gb-sxm"
+  hostname = "gateway-test"
+
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGatewayTestKey000000000000000000000000000 test"]
+  }
+}
+
+model "m" {
+  catalog = "qwen3-30b-a3b"
+  weights = "fp8"
+}
+
+engine "vllm" "main" {
+  model             = model.m
+  served_model_name = "qwen3-30b"
+  image             = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  port              = %d
+  max_model_len     = 32768
+}
+
+gateway {
+  domain            = "127.0.0.1"
+  https_port        = %d
+  http_port         = %d
+  auth_port         = %d
+  cookie_secret     = secret_file("cookie.secret")
+  drain_retry_after = "45s"
+
+  tls {
+    certificate = file("cert.pem")
+    key         = secret_file("key.pem")
+  }
+  oidc {
+    issuer        = %q
+    client_id     = %q
+    client_secret = secret_file("client.secret")
+  }
+  rate_limit {
+    requests_per_minute = 6000
+    burst               = 1000
+  }
+
+  member "alice" {
+    email               = "alice@example.org"
+    api_key             = secret_file("alice.key")
+    requests_per_minute = 6000
+    burst               = 100
+  }
+  # Bob's bucket holds two requests and refills once a minute.
+  member "bob" {
+    email               = "bob@example.org"
+    api_key             = secret_file("bob.key")
+    requests_per_minute = 1
+    burst               = 1
+    models              = ["qwen3-30b"]
+  }
+  member "carol" {
+    email = "carol@example.org"
+  }
+
+  route "/v1/" {
+    engine = engine.vllm.main
+  }
+}
+`, enginePort, fx.httpsPort, fx.httpPort, fx.auth, issuer, fx.clientID),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fx.path = filepath.Join(dir, "main.hcl")
+	return fx
+}
+
+func gwRandomHex(t *testing.T) string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+func gwSelfSignedCert(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+}
+
+// gwEngine stands in for vLLM: it answers /v1/ only with the internal key
+// (as vLLM's --api-key does), and streams chat completions as SSE. A request
+// with X-Test-Stream: ID is held after each event until the test calls
+// release(ID), so the test can prove that events cross the gateway one at a
+// time, and keep a stream in flight while it raises the drain flag.
+type gwEngine struct {
+	key string
+	srv *http.Server
+	url string
+
+	mu    sync.Mutex
+	seen  []gwEngineRequest
+	gates map[string]chan struct{}
+}
+
+type gwEngineRequest struct {
+	Path, Member, Authorization string
+}
+
+const gwStreamEvents = 3
+
+func gwStartEngine(t *testing.T, key string) *gwEngine {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := &gwEngine{key: key, gates: map[string]chan struct{}{}, url: "http://" + l.Addr().String()}
+	fe.srv = &http.Server{Handler: http.HandlerFunc(fe.serve), ReadHeaderTimeout: 10 * time.Second}
+	go fe.srv.Serve(l)
+	t.Cleanup(func() { fe.srv.Close() })
+	return fe
+}
+
+func (fe *gwEngine) port() int {
+	_, p, _ := net.SplitHostPort(strings.TrimPrefix(fe.url, "http://"))
+	var n int
+	fmt.Sscan(p, &n)
+	return n
+}
+
+func (fe *gwEngine) gate(id string) chan struct{} {
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	if fe.gates[id] == nil {
+		fe.gates[id] = make(chan struct{}, gwStreamEvents)
+	}
+	return fe.gates[id]
+}
+
+func (fe *gwEngine) release(id string) { fe.gate(id) <- struct{}{} }
+
+func (fe *gwEngine) requests() []gwEngineRequest {
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	return append([]gwEngineRequest(nil), fe.seen...)
+}
+
+func (fe *gwEngine) serve(w http.ResponseWriter, r *http.Request) {
+	fe.mu.Lock()
+	fe.seen = append(fe.seen, gwEngineRequest{Path: r.URL.Path, Member: r.Header.Get("X-Sovereign-Member"), Authorization: r.Header.Get("Authorization")})
+	fe.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, "/v1/") && r.Header.Get("Authorization") != "Bearer "+fe.key {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"Unauthorized"}`)
+		return
+	}
+	switch r.URL.Path {
+	case "/v1/models":
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"object":"list","data":[{"id":"qwen3-30b","object":"model"}]}`)
+	case "/v1/chat/completions":
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		id := r.Header.Get("X-Test-Stream")
+		for i := 0; i < gwStreamEvents; i++ {
+			if i > 0 && id != "" {
+				select {
+				case <-fe.gate(id):
+				case <-r.Context().Done():
+					return
+				case <-time.After(30 * time.Second): // a bound, so a broken test ends
+					return
+				}
+			}
+			fmt.Fprintf(w, "data: {\"choices\":[{\"delta\":{\"content\":\"token %d\"}}]}\n\n", i)
+			w.(http.Flusher).Flush()
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	default: // /health, /metrics: must never be reached through the gateway
+		io.WriteString(w, "engine internals\n")
+	}
+}
+
+// gwProcess runs a peer in the background until the test ends.
+type gwProcess struct {
+	cmd *exec.Cmd
+	log string
+}
+
+func gwStart(t *testing.T, logPath string, env []string, name string, args ...string) *gwProcess {
+	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &gwProcess{cmd: cmd, log: logPath}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		// nginx's master stops its workers on SIGTERM; the group kill is
+		// the backstop, limited to the group this test started.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("%s log:\n%s", filepath.Base(name), b)
+		}
+	})
+	return p
+}
+
+// gwWaitReady polls url until it answers 200, at most 200 times 50 ms apart.
+func gwWaitReady(t *testing.T, c *http.Client, url string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered 200", url)
+}
+
+type gwCall struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func gwDo(t *testing.T, c *http.Client, method, url string, header map[string]string, body string) gwCall {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gwCall{resp.StatusCode, resp.Header, string(b)}
+}
+
+func gwErrorCode(t *testing.T, c gwCall) string {
+	t.Helper()
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(c.body), &e); err != nil {
+		t.Errorf("body is not JSON (status %d): %q", c.status, c.body)
+	}
+	return e.Error.Code
+}
+
+const gwChatBody = `{"model":"qwen3-30b","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+
+// TestGatewayEndToEnd runs the rendered gateway — Debian's nginx and the
+// pinned oauth2-proxy on the configs sovereign wrote — in front of a fake
+// streaming engine and an in-gwProcess OIDC issuer, all on 127.0.0.1, and
+// checks what members and strangers get.
+func TestGatewayEndToEnd(t *testing.T) {
+	nginx := peers.Tool(t, "nginx")
+	oauth2 := peers.Tool(t, "oauth2-proxy")
+
+	// The engine's key is only known after the build; the fake engine
+	// learns it then.
+	fe := gwStartEngine(t, "")
+	is := newTestIssuer(t, "sovereign-test", "")
+	fx := newGatewayBlueprint(t, is.URL, fe.port())
+	is.ClientSecret = fx.clientSecret
+	_, res := build(t, blueprintCase{name: "gateway", path: fx.path})
+	sg := stageGateway(t, res)
+
+	// The engine's key: what the vLLM unit reads (VLLM_API_KEY), and what
+	// only the gateway's inner hop sends.
+	env := string(sg.rootfs[units.SecretsDir+"/vllm-main.env"])
+	key, ok := strings.CutPrefix(strings.TrimSpace(env), "VLLM_API_KEY=")
+	if !ok || len(key) < 32 {
+		t.Fatalf("the engine has no internal key: %q", env)
+	}
+	if !bytes.Contains(sg.rootfs["/etc/containers/systemd/vllm-main.container"], []byte("EnvironmentFile="+units.SecretsDir+"/vllm-main.env")) {
+		t.Fatal("the vLLM unit does not read its key file")
+	}
+	fe.key = key
+
+	oauthProc := gwStart(t, filepath.Join(sg.dir, "oauth2-proxy.log"), append(os.Environ(), sg.oauth2Env...), oauth2, "--config", sg.oauth2Conf)
+	nginxProc := gwStart(t, filepath.Join(sg.dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
+	_ = oauthProc
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(fx.caCert)
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	t.Cleanup(transport.CloseIdleConnections)
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	api := &http.Client{Transport: transport, CheckRedirect: noRedirect, Timeout: 30 * time.Second}
+	plain := &http.Client{CheckRedirect: noRedirect, Timeout: 30 * time.Second}
+	gw := fmt.Sprintf("https://127.0.0.1:%d", fx.httpsPort)
+	gwWaitReady(t, plain, fmt.Sprintf("http://127.0.0.1:%d/ping", fx.auth))
+	gwWaitReady(t, api, gw+"/health")
+
+	bearer := func(k string) map[string]string { return map[string]string{"Authorization": "Bearer " + k} }
+
+	t.Run("health is public, engine internals are not", func(t *testing.T) {
+		c := gwDo(t, api, "GET", gw+"/health", nil, "")
+		if c.status != 200 || c.body != "ok\n" {
+			t.Errorf("GET /health: %d %q", c.status, c.body)
+		}
+		if c.header.Get("Strict-Transport-Security") == "" {
+			t.Error("no HSTS header")
+		}
+		for _, p := range []string{"/metrics", "/v1/../metrics", "/engine/metrics", "/v1/../health"} {
+			c := gwDo(t, api, "GET", gw+p, bearer(fx.alice), "")
+			want := 404
+			if strings.HasSuffix(p, "/health") {
+				want = 200 // the gateway's own, as for /health
+			}
+			if c.status != want || strings.Contains(c.body, "engine internals") {
+				t.Errorf("GET %s with a member key: %d %q, want %d from the gateway itself", p, c.status, c.body, want)
+			}
+		}
+	})
+
+	t.Run("plain http redirects to https", func(t *testing.T) {
+		c := gwDo(t, plain, "GET", fmt.Sprintf("http://127.0.0.1:%d/v1/models", fx.httpPort), nil, "")
+		if want := gw + "/v1/models"; c.status != 301 || c.header.Get("Location") != want {
+			t.Errorf("got %d Location %q, want 301 %q", c.status, c.header.Get("Location"), want)
+		}
+	})
+
+	t.Run("anonymous browser is sent to sign in", func(t *testing.T) {
+		c := gwDo(t, api, "GET", gw+"/", map[string]string{"Accept": "text/html"}, "")
+		if c.status != 302 || !strings.Contains(c.header.Get("Location"), "/oauth2/start") {
+			t.Errorf("got %d Location %q, want 302 to /oauth2/start", c.status, c.header.Get("Location"))
+		}
+	})
+
+	t.Run("strangers get 401 JSON", func(t *testing.T) {
+		for name, h := range map[string]map[string]string{
+			"no key":          nil,
+			"wrong key":       bearer("sk-not-a-member-key-0000000000000000000000"),
+			"key, case bent":  bearer(strings.ToUpper(fx.alice)),
+			"key as a prefix": bearer(fx.alice[:len(fx.alice)-1]),
+			"forged member":   {"Authorization": "Bearer sk-wrong-wrong-wrong-wrong-wrong-wrong", "X-Sovereign-Member": "alice"},
+		} {
+			c := gwDo(t, api, "POST", gw+"/v1/chat/completions", h, gwChatBody)
+			if c.status != 401 || gwErrorCode(t, c) != "invalid_api_key" || !strings.HasPrefix(c.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s: %d %q (WWW-Authenticate %q), want 401 invalid_api_key", name, c.status, c.body, c.header.Get("WWW-Authenticate"))
+			}
+		}
+	})
+
+	t.Run("a member key streams tokens unbuffered", func(t *testing.T) {
+		arrivals := gwStream(t, api, gw, fx.alice, fe, "unbuffered", nil)
+		t.Logf("SSE events arrived at %v after the request (each only after the test released the engine)", arrivals)
+	})
+
+	t.Run("the engine sees the member and only the internal key", func(t *testing.T) {
+		before := len(fe.requests())
+		c := gwDo(t, api, "GET", gw+"/v1/models", map[string]string{"Authorization": "Bearer " + fx.bob, "X-Sovereign-Member": "alice"}, "")
+		if c.status != 200 {
+			t.Fatalf("bob GET /v1/models: %d %q", c.status, c.body)
+		}
+		got := fe.requests()[before:]
+		if len(got) != 1 || got[0].Member != "bob" || got[0].Authorization != "Bearer "+key {
+			t.Errorf("engine saw %+v, want one request from member bob with the internal key", got)
+		}
+		// Directly, without the internal key, the engine refuses.
+		for _, h := range []map[string]string{nil, bearer(fx.alice)} {
+			if c := gwDo(t, plain, "GET", fe.url+"/v1/models", h, ""); c.status != 401 {
+				t.Errorf("engine port without the internal key (%v): %d, want 401", h, c.status)
+			}
+		}
+	})
+
+	t.Run("browser sign-in gives a session that works for the API", func(t *testing.T) {
+		jar, _ := cookiejar.New(nil)
+		browser := &http.Client{Transport: transport, Jar: jar, Timeout: 30 * time.Second}
+		is.SignInAs("carol@example.org")
+		c := gwDo(t, browser, "GET", gw+"/", nil, "")
+		if c.status != 200 || !strings.Contains(c.body, "as carol.") {
+			t.Fatalf("after sign-in: %d %q, want the landing page for carol", c.status, c.body)
+		}
+		before := len(fe.requests())
+		c = gwDo(t, browser, "POST", gw+"/v1/chat/completions", nil, gwChatBody)
+		if c.status != 200 || !strings.Contains(c.body, "[DONE]") {
+			t.Fatalf("carol's session on the API: %d %q", c.status, c.body)
+		}
+		if got := fe.requests()[before:]; len(got) != 1 || got[0].Member != "carol" {
+			t.Errorf("engine saw %+v, want member carol", got)
+		}
+		// Someone the identity provider vouches for but who is no member
+		// cannot finish signing in.
+		jar2, _ := cookiejar.New(nil)
+		stranger := &http.Client{Transport: transport, Jar: jar2, Timeout: 30 * time.Second}
+		is.SignInAs("mallory@example.org")
+		if c := gwDo(t, stranger, "GET", gw+"/", nil, ""); c.status == 200 {
+			t.Errorf("a non-member signed in: %d %q", c.status, c.body)
+		}
+	})
+
+	t.Run("a member over their limit gets 429, others gwDo not", func(t *testing.T) {
+		var limited *gwCall
+		statuses := []int{}
+		// Bob's bucket: burst 1 plus one request per minute. The earlier
+		// subtest spent one; at most three more requests reach the limit.
+		for i := 0; i < 3 && limited == nil; i++ {
+			c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.bob), "")
+			statuses = append(statuses, c.status)
+			if c.status == 429 {
+				limited = &c
+			}
+		}
+		if limited == nil {
+			t.Fatalf("bob was never limited: %v", statuses)
+		}
+		if limited.header.Get("Retry-After") != "60" || gwErrorCode(t, *limited) != "rate_limit_exceeded" {
+			t.Errorf("429 with Retry-After %q and body %q, want 60 and rate_limit_exceeded", limited.header.Get("Retry-After"), limited.body)
+		}
+		if c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.alice), ""); c.status != 200 {
+			t.Errorf("alice while bob is limited: %d, want 200", c.status)
+		}
+	})
+
+	t.Run("drain: new requests 503, the stream in flight finishes", func(t *testing.T) {
+		drained := false
+		gwStream(t, api, gw, fx.alice, fe, "in-flight", func() {
+			if err := os.WriteFile(sg.drainFlag, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), gwChatBody)
+			if c.status != 503 || c.header.Get("Retry-After") != "45" || gwErrorCode(t, c) != "draining" {
+				t.Errorf("while draining: %d Retry-After %q %q, want 503, 45, draining", c.status, c.header.Get("Retry-After"), c.body)
+			}
+			if c := gwDo(t, api, "GET", gw+"/health", nil, ""); c.status != 200 {
+				t.Errorf("health while draining: %d", c.status)
+			}
+			drained = true
+		})
+		if !drained {
+			t.Fatal("the drain check did not run")
+		}
+		if err := os.Remove(sg.drainFlag); err != nil {
+			t.Fatal(err)
+		}
+		if c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.alice), ""); c.status != 200 {
+			t.Errorf("after the drain flag is gone: %d, want 200", c.status)
+		}
+	})
+
+	// Nothing reached the engine but /v1/, and no log holds a member key.
+	for _, r := range fe.requests() {
+		if !strings.HasPrefix(r.Path, "/v1/") {
+			t.Errorf("the engine was reached at %s through the gateway", r.Path)
+		}
+	}
+	for _, p := range []*gwProcess{nginxProc, oauthProc} {
+		b, _ := os.ReadFile(p.log)
+		for _, k := range []string{fx.alice, fx.bob, key} {
+			if bytes.Contains(b, []byte(k)) {
+				t.Errorf("%s holds a secret key", p.log)
+			}
+		}
+		if p == nginxProc && !bytes.Contains(b, []byte("member=alice ")) {
+			t.Errorf("nginx's access log does not name the member:\n%s", b)
+		}
+	}
+}
+
+// gwStream sends a held streaming request as member key and reads it
+// event by event: the engine sends event i+1 only after the test has read
+// event i through the gateway, so a buffering gateway would never deliver
+// the first event (and the read would hit the client's timeout). During
+// runs after the first event, while the stream is in flight. It returns
+// when each event arrived, for the record.
+func gwStream(t *testing.T, c *http.Client, gw, key string, fe *gwEngine, id string, during func()) []time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", gw+"/v1/chat/completions", strings.NewReader(gwChatBody))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("X-Test-Stream", id)
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("stream: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	r := bufio.NewReader(resp.Body)
+	var arrivals []time.Duration
+	for i := 0; i <= gwStreamEvents; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("event %d: %v (buffered by the gateway?)", i, err)
+		}
+		if _, err := r.ReadString('\n'); err != nil { // the blank line
+			t.Fatal(err)
+		}
+		arrivals = append(arrivals, time.Since(start).Round(time.Millisecond))
+		if i == gwStreamEvents {
+			if strings.TrimSpace(line) != "data: [DONE]" {
+				t.Fatalf("last event %q, want [DONE]", line)
+			}
+			break
+		}
+		if want := fmt.Sprintf("token %d", i); !strings.Contains(line, want) {
+			t.Fatalf("event %d is %q, want %q", i, line, want)
+		}
+		if i == 0 && during != nil {
+			during()
+		}
+		fe.release(id)
+	}
+	return arrivals
+}
