@@ -284,7 +284,7 @@ func compare(o, n *tree) *Report {
 	}
 
 	for _, p := range union(keys(o.plan), keys(n.plan)) {
-		if strings.Contains(p, ".assumptions.") && strings.HasSuffix(p, ".why") {
+		if strings.HasSuffix(p, ".why") && (strings.HasPrefix(p, "assumptions.") || strings.Contains(p, ".assumptions.")) {
 			continue // prose; its value beside it is compared
 		}
 		ov, nv := o.plan[p], n.plan[p]
