@@ -162,7 +162,7 @@ func TestGatewayConfigsValidate(t *testing.T) {
 		})
 	}
 	t.Run("end-to-end", func(t *testing.T) {
-		fx := newGatewayBlueprint(t, "http://127.0.0.1:1", 0)
+		fx := newGatewayBlueprint(t, "http://127.0.0.1:1", 0, 0)
 		_, res := build(t, blueprintCase{name: "gateway", path: fx.path})
 		checkGatewayConfigs(t, res)
 	})
@@ -188,11 +188,11 @@ func gwPort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func newGatewayBlueprint(t *testing.T, issuer string, enginePort int) *gatewayBlueprint {
+func newGatewayBlueprint(t *testing.T, issuer string, enginePort, fastPort int) *gatewayBlueprint {
 	t.Helper()
 	dir := t.TempDir()
 	if enginePort == 0 {
-		enginePort = 18000
+		enginePort, fastPort = 18000, 18001
 	}
 	fx := &gatewayBlueprint{
 		httpsPort: gwPort(t), httpPort: gwPort(t), auth: gwPort(t),
@@ -211,7 +211,7 @@ func newGatewayBlueprint(t *testing.T, issuer string, enginePort int) *gatewayBl
 		"bob.key":       fx.bob,
 		"main.hcl": fmt.Sprintf(`
 appliance "gw" {
-  hardware = "h100-80gb-sxm"
+  hardware = "dgx-station-gb300"
   hostname = "gateway-test"
 
   admin "ops" {
@@ -225,11 +225,21 @@ model "m" {
 }
 
 engine "vllm" "main" {
-  model             = model.m
-  served_model_name = "qwen3-30b"
-  image             = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
-  port              = %d
-  max_model_len     = 32768
+  model                  = model.m
+  served_model_name      = "qwen3-30b"
+  image                  = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  port                   = %d
+  max_model_len          = 32768
+  gpu_memory_utilization = 0.45
+}
+
+engine "vllm" "fast" {
+  model                  = model.m
+  served_model_name      = "qwen3-30b-fast"
+  image                  = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  port                   = %d
+  max_model_len          = 32768
+  gpu_memory_utilization = 0.45
 }
 
 gateway {
@@ -275,8 +285,12 @@ gateway {
   route "/v1/" {
     engine = engine.vllm.main
   }
+  # The second engine by path: /fast/v1/… reaches it as /v1/….
+  route "/fast/v1/" {
+    engine = engine.vllm.fast
+  }
 }
-`, enginePort, fx.httpsPort, fx.httpPort, fx.auth, issuer, fx.clientID),
+`, enginePort, fastPort, fx.httpsPort, fx.httpPort, fx.auth, issuer, fx.clientID),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
@@ -513,7 +527,7 @@ const gwChatBody = `{"model":"qwen3-30b","stream":true,"messages":[{"role":"user
 
 // TestGatewayEndToEnd runs the rendered gateway — Debian's nginx and the
 // pinned oauth2-proxy on the configs sovereign wrote — in front of a fake
-// streaming engine and an in-gwProcess OIDC issuer, all on 127.0.0.1, and
+// streaming engine and an in-process OIDC issuer, all on 127.0.0.1, and
 // checks what members and strangers get.
 func TestGatewayEndToEnd(t *testing.T) {
 	nginx := peers.Tool(t, "nginx")
@@ -522,8 +536,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 	// The engine's key is only known after the build; the fake engine
 	// learns it then.
 	fe := gwStartEngine(t, "")
+	fast := gwStartEngine(t, "")
 	is := newTestIssuer(t, "sovereign-test", "")
-	fx := newGatewayBlueprint(t, is.URL, fe.port())
+	fx := newGatewayBlueprint(t, is.URL, fe.port(), fast.port())
 	is.ClientSecret = fx.clientSecret
 	_, res := build(t, blueprintCase{name: "gateway", path: fx.path})
 	sg := stageGateway(t, res)
@@ -539,6 +554,11 @@ func TestGatewayEndToEnd(t *testing.T) {
 		t.Fatal("the vLLM unit does not read its key file")
 	}
 	fe.key = key
+	fastEnv := strings.TrimSpace(string(sg.rootfs[units.SecretsDir+"/vllm-fast.env"]))
+	fast.key = strings.TrimPrefix(fastEnv, "VLLM_API_KEY=")
+	if fast.key == key || len(fast.key) < 32 {
+		t.Fatalf("engine fast's key %q: each engine needs its own", fast.key)
+	}
 
 	oauthProc := gwStart(t, filepath.Join(sg.dir, "oauth2-proxy.log"), append(os.Environ(), sg.oauth2Env...), oauth2, "--config", sg.oauth2Conf)
 	nginxProc := gwStart(t, filepath.Join(sg.dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
@@ -629,6 +649,27 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("routes by path, and a member limited to some models", func(t *testing.T) {
+		before := len(fast.requests())
+		c := gwDo(t, api, "GET", gw+"/fast/v1/models", bearer(fx.alice), "")
+		if c.status != 200 {
+			t.Fatalf("alice GET /fast/v1/models: %d %q", c.status, c.body)
+		}
+		got := fast.requests()[before:]
+		if len(got) != 1 || got[0].Path != "/v1/models" || got[0].Member != "alice" || got[0].Authorization != "Bearer "+fast.key {
+			t.Errorf("engine fast saw %+v, want /v1/models from alice with its own key", got)
+		}
+		// Bob may use qwen3-30b only, which engine main serves.
+		before = len(fast.requests())
+		c = gwDo(t, api, "GET", gw+"/fast/v1/models", bearer(fx.bob), "")
+		if c.status != 403 || gwErrorCode(t, c) != "model_not_allowed" {
+			t.Errorf("bob on engine fast: %d %q, want 403 model_not_allowed", c.status, c.body)
+		}
+		if n := len(fast.requests()) - before; n != 0 {
+			t.Errorf("engine fast was reached %d times by bob", n)
+		}
+	})
+
 	t.Run("browser sign-in gives a session that works for the API", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Transport: transport, Jar: jar, Timeout: 30 * time.Second}
@@ -655,7 +696,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("a member over their limit gets 429, others gwDo not", func(t *testing.T) {
+	t.Run("a member over their limit gets 429, others do not", func(t *testing.T) {
 		var limited *gwCall
 		statuses := []int{}
 		// Bob's bucket: burst 1 plus one request per minute. The earlier
@@ -726,7 +767,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 // gwStream sends a held streaming request as member key and reads it
 // event by event: the engine sends event i+1 only after the test has read
 // event i through the gateway, so a buffering gateway would never deliver
-// the first event (and the read would hit the client's timeout). During
+// the first event (and the read would hit the client's timeout). during
 // runs after the first event, while the stream is in flight. It returns
 // when each event arrived, for the record.
 func gwStream(t *testing.T, c *http.Client, gw, key string, fe *gwEngine, id string, during func()) []time.Duration {
