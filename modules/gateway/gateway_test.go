@@ -21,9 +21,9 @@ func twoEngines() *spec.Gateway {
 	fast := &spec.Engine{Kind: "sglang", Name: "fast", Port: 30000, ServedModelName: "qwen3-30b", APIKey: secret("sk-gw-fast")}
 	return &spec.Gateway{
 		Domain: "llm.example.org", HTTPSPort: 8443, HTTPPort: 8080, AuthPort: 4181,
-		Certificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-		Key:         secret("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"),
-		OIDC:        spec.OIDC{Issuer: "https://id.example.org/realms/coop", ClientID: "sovereign", ClientSecret: secret("client-secret")},
+		Certificate:  "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+		Key:          secret("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"),
+		OIDC:         spec.OIDC{Issuer: "https://id.example.org/realms/coop", ClientID: "sovereign", ClientSecret: secret("client-secret")},
 		CookieSecret: secret("0123456789abcdef0123456789abcdef"),
 		Members: []*spec.Member{
 			{Name: "alice", Email: "alice@example.org", APIKey: secret("sk-alice-0123456789abcdef0123456789abcdef"), Limit: spec.RateLimit{RequestsPerMinute: 120, Burst: 40}},
