@@ -102,6 +102,10 @@ type Error struct {
 	// not be reached; the others (401, 404, a missing platform) say the
 	// blueprint or the credentials need a change.
 	Retryable bool
+	// Blueprint failures (no such tag, no image for the platform) need a
+	// change to the blueprint; the others are the registry's or the
+	// credentials'.
+	Blueprint bool
 	Err       error
 }
 
@@ -124,6 +128,17 @@ func (es Errors) Error() string {
 func (es Errors) Unreachable() bool {
 	for _, e := range es {
 		if e.Retryable {
+			return true
+		}
+	}
+	return false
+}
+
+// External reports whether any failure was outside the blueprint: the
+// registry, the network or the credentials.
+func (es Errors) External() bool {
+	for _, e := range es {
+		if !e.Blueprint {
 			return true
 		}
 	}
@@ -367,7 +382,7 @@ func (e *platformError) Unwrap() error { return e.err }
 func explain(ref string, err error, timedOut bool, timeout time.Duration) *Error {
 	var pe *platformError
 	if errors.As(err, &pe) {
-		return &Error{Ref: ref, Err: pe}
+		return &Error{Ref: ref, Blueprint: true, Err: pe}
 	}
 	if timedOut {
 		return &Error{Ref: ref, Retryable: true, Err: fmt.Errorf("the registry did not answer within %s", timeout)}
@@ -380,7 +395,7 @@ func explain(ref string, err error, timedOut bool, timeout time.Duration) *Error
 			return &Error{Ref: ref, Err: fmt.Errorf("the registry refused access (%d %s). Log in with `podman login %s` or `docker login %s`: sovereign uses those credentials",
 				te.StatusCode, http.StatusText(te.StatusCode), host, host)}
 		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
-			return &Error{Ref: ref, Err: fmt.Errorf("no such image or tag in the registry (%d). Check the spelling of the repository and the tag", te.StatusCode)}
+			return &Error{Ref: ref, Blueprint: true, Err: fmt.Errorf("no such image or tag in the registry (%d). Check the spelling of the repository and the tag", te.StatusCode)}
 		case te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout || te.StatusCode >= 500:
 			return &Error{Ref: ref, Retryable: true, Err: fmt.Errorf("the registry failed (%d %s)", te.StatusCode, http.StatusText(te.StatusCode))}
 		}

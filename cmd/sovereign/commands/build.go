@@ -38,6 +38,7 @@ func newBuild(e *env) *cobra.Command {
 	var in inputFlags
 	var outDir string
 	var extras buildExtras
+	var bundleLabel string
 	cmd := &cobra.Command{
 		Use:   "build BLUEPRINT -o DIR",
 		Short: "Compile a blueprint into an Ignition config, units and a root filesystem",
@@ -79,7 +80,11 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 				return err
 			}
 			p := blueprints.NewParser(e.fs)
-			res, diags := pipeline.Build(p, args[0], inputs)
+			opts, err := imageBundleOptions(bundleLabel)
+			if err != nil {
+				return err
+			}
+			res, diags := pipeline.Build(p, args[0], inputs, opts...)
 			if err := e.printDiagnostics(diags, p.Files()); err != nil {
 				return err
 			}
@@ -98,6 +103,7 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 	}
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "folder to write the appliance to (replaced only on success)")
 	addBuildExtras(cmd, &extras)
+	addImageBundleFlag(cmd, &bundleLabel)
 	addInputFlags(cmd, &in)
 	return cmd
 }

@@ -1,0 +1,421 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/afero"
+	"github.com/spf13/cobra"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/images"
+	"github.com/sovereign-collective/sovereign/images/resolve"
+	"github.com/sovereign-collective/sovereign/modules"
+)
+
+// registryFlags tune how sovereign talks to registries (lock, bundle).
+type registryFlags struct {
+	parallel int
+	timeout  time.Duration
+	attempts int
+}
+
+func addRegistryFlags(cmd *cobra.Command, f *registryFlags) {
+	cmd.Flags().IntVar(&f.parallel, "parallel", 8, "images to work on at once")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "give up on one attempt at one image after this long")
+	cmd.Flags().IntVar(&f.attempts, "attempts", 3, "attempts per image when the registry fails or times out")
+}
+
+func (f *registryFlags) resolver(e *env) (*resolve.Resolver, *progress, error) {
+	if f.parallel < 1 || f.attempts < 1 || f.timeout <= 0 {
+		return nil, nil, usageErrorf("--parallel and --attempts must be at least 1 and --timeout positive")
+	}
+	p := newProgress(e.stderr, 5*time.Second)
+	return &resolve.Resolver{Parallel: f.parallel, Timeout: f.timeout, Attempts: f.attempts, Progress: p}, p, nil
+}
+
+func newLock(e *env) *cobra.Command {
+	var in inputFlags
+	var rf registryFlags
+	var updates []string
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "lock BLUEPRINT [--update REF]... [--check]",
+		Short: "Pin every image of the blueprint to a digest in its lock file (needs the registry)",
+		Long: `Lock resolves every container image the blueprint runs to the digest its tag
+points to now, for the platform of the blueprint's host (a GB300 is
+linux/arm64, an H100 cloud host linux/amd64), and writes the lock file beside
+the blueprint: NAME.lock.hcl for NAME.hcl, sovereign.lock.hcl in a folder
+blueprint. Build reads only the lock, never the network.
+
+An image whose index has no image for the host's platform, or a
+single-platform image built for another, is an error here, not at first boot.
+Credentials are those of 'podman login' or 'docker login'.
+
+  --update REF   re-resolve only REF (repo:tag as the lock names it); the
+                 other pins stay as they are
+  --check        resolve and compare without writing: exit 1 when a tag has
+                 moved or an image is not locked, 0 when the lock still holds
+
+Exit codes: 0 ok, 1 the blueprint names an image that cannot be locked or
+(--check) the lock is out of date, 2 usage, 3 the registry could not be
+reached or refused the credentials. Nothing is written unless every image
+resolved.`,
+		Example: "  sovereign lock blueprints/dgx-station-gb300.hcl\n  sovereign lock blueprints/dgx-station-gb300.hcl --check\n  sovereign lock ./coop --update docker.io/vllm/vllm-openai:v0.14.0",
+		Args:    exactArgs(1, "one BLUEPRINT (a .hcl file or a folder)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if check && len(updates) > 0 {
+				return usageErrorf("--check verifies every pin; it takes no --update")
+			}
+			inputs, err := in.inputs(e.environ)
+			if err != nil {
+				return err
+			}
+			r, prog, err := rf.resolver(e)
+			if err != nil {
+				return err
+			}
+			return e.lock(args[0], inputs, r, prog, updates, check)
+		},
+	}
+	cmd.Flags().StringArrayVar(&updates, "update", nil, "re-resolve only this image, repo:tag as the lock names it (repeatable)")
+	cmd.Flags().BoolVar(&check, "check", false, "verify the lock against the registry without writing it; exit 1 if a tag moved")
+	addRegistryFlags(cmd, &rf)
+	addInputFlags(cmd, &in)
+	return cmd
+}
+
+// blueprintImages loads and compiles the blueprint (without pinning: the
+// lock may not exist yet) and returns its images by lock key, each with the
+// place the blueprint names it.
+type blueprintImage struct {
+	ref    images.Ref
+	origin hcl.Range
+}
+
+func (e *env) blueprintImages(target string, in blueprints.Inputs) (*spec.Blueprint, []blueprintImage, map[string]*hcl.File, error) {
+	p := blueprints.NewParser(e.fs)
+	bp, diags := pipeline.Load(p, target, in)
+	if !diags.HasErrors() {
+		var tree, moreDiags = modules.Compile(bp)
+		diags = append(diags, moreDiags...)
+		if !diags.HasErrors() {
+			seen := map[string]bool{}
+			var out []blueprintImage
+			for _, img := range tree.Images() {
+				ref, err := images.ParseRef(img.Ref)
+				if err != nil {
+					re := err.(*images.RefError)
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: re.Summary, Detail: re.Detail, Subject: img.Origin.Ptr()})
+					continue
+				}
+				if !seen[ref.String()] {
+					seen[ref.String()] = true
+					out = append(out, blueprintImage{ref: ref, origin: img.Origin})
+				}
+			}
+			if !diags.HasErrors() {
+				sort.Slice(out, func(i, j int) bool { return out[i].ref.String() < out[j].ref.String() })
+				return bp, out, p.Files(), e.printDiagnostics(diags, p.Files())
+			}
+		}
+	}
+	return nil, nil, p.Files(), e.printDiagnostics(diags, p.Files())
+}
+
+func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, prog *progress, updates []string, check bool) error {
+	bp, imgs, files, err := e.blueprintImages(target, in)
+	if err != nil {
+		return err
+	}
+	platform := bp.Appliance.Hardware.Platform()
+	old, lockFile, diags := images.ReadLock(e.fs, target)
+	if lockFile != nil {
+		files[lockFile.Body.MissingItemRange().Filename] = lockFile
+	}
+	if err := e.printDiagnostics(diags, files); err != nil {
+		return err
+	}
+	byKey := map[string]blueprintImage{}
+	for _, img := range imgs {
+		if img.ref.Digest == "" {
+			byKey[img.ref.Key()] = img
+		}
+	}
+	for _, u := range updates {
+		if _, ok := byKey[u]; !ok {
+			return usageErrorf("--update %s: the blueprint has no image %s (it has %s)", u, u, keysOf(byKey))
+		}
+	}
+
+	// What to resolve: every image (--check, or a full lock), or the
+	// updated ones plus any the lock does not yet pin for this platform.
+	var todo []images.Ref
+	for _, img := range imgs {
+		entry := old.Images[img.ref.Key()]
+		switch {
+		case img.ref.Digest != "":
+			// An inline digest pins itself; resolving it checks that it
+			// exists for the platform.
+			todo = append(todo, img.ref)
+		case entry != nil && entry.Unpinned != "" && !contains(updates, img.ref.Key()):
+			// An explicit opt-out stays until someone names the image.
+		case check || len(updates) == 0 || contains(updates, img.ref.Key()):
+			todo = append(todo, img.ref)
+		case entry == nil || entry.Platforms[platform] == "":
+			todo = append(todo, img.ref)
+		}
+	}
+	fmt.Fprintf(e.stderr, "Resolving %d image(s) for %s...\n", len(todo), platform)
+	prog.run()
+	resolved, err := r.Resolve(e.ctx, todo, []string{platform})
+	prog.stop()
+	if err != nil {
+		return e.resolveFailed(err, imgs, files, "nothing was written")
+	}
+
+	if check {
+		return e.checkLock(old, imgs, resolved, platform)
+	}
+	next := images.NewLock(old.Path)
+	for key := range byKey {
+		switch {
+		case resolved[key] != nil:
+			next.Images[key] = resolved[key]
+		case old.Images[key] != nil:
+			next.Images[key] = old.Images[key]
+		}
+	}
+	b := next.Bytes()
+	if old.Exists && string(b) == string(old.Bytes()) {
+		fmt.Fprintf(e.stdout, "%s is up to date: %d image(s) pinned for %s.\n", old.Path, len(next.Images), platform)
+		return nil
+	}
+	if err := writeFileAtomic(e.fs, old.Path, b); err != nil {
+		return externalError(fmt.Errorf("writing %s: %w", old.Path, err))
+	}
+	for _, key := range sortedKeys(next.Images) {
+		was, now := old.Images[key], next.Images[key]
+		switch {
+		case was == nil:
+			fmt.Fprintf(e.stdout, "  + %s  %s\n", key, now.Digest)
+		case was.Digest != now.Digest:
+			fmt.Fprintf(e.stdout, "  ~ %s  %s -> %s\n", key, orUnpinned(was.Digest), now.Digest)
+		}
+	}
+	for _, key := range sortedKeys(old.Images) {
+		if next.Images[key] == nil {
+			fmt.Fprintf(e.stdout, "  - %s  (no longer in the blueprint)\n", key)
+		}
+	}
+	fmt.Fprintf(e.stdout, "Wrote %s: %d image(s) pinned for %s.\n", old.Path, len(next.Images), platform)
+	return nil
+}
+
+// checkLock compares the lock with what the registry says now.
+func (e *env) checkLock(old *images.Lock, imgs []blueprintImage, resolved map[string]*images.Entry, platform string) error {
+	var stale int
+	for _, img := range imgs {
+		if img.ref.Digest != "" {
+			continue
+		}
+		key := img.ref.Key()
+		was, now := old.Images[key], resolved[key]
+		switch {
+		case was == nil:
+			stale++
+			fmt.Fprintf(e.stdout, "  not locked  %s (the registry has %s)\n", key, now.Digest)
+		case was.Unpinned != "":
+			fmt.Fprintf(e.stdout, "  UNPINNED    %s (opted out: %s)\n", key, was.Unpinned)
+		case was.Digest != now.Digest:
+			stale++
+			fmt.Fprintf(e.stdout, "  MOVED       %s %s -> %s\n", key, was.Digest, now.Digest)
+		case was.Platforms[platform] == "":
+			stale++
+			fmt.Fprintf(e.stdout, "  no %s  %s\n", platform, key)
+		case was.Platforms[platform] != now.Platforms[platform]:
+			if was.Platforms[platform] == images.Unresolved {
+				fmt.Fprintf(e.stdout, "  ok          %s (%s %s, unresolved in the lock; `sovereign lock` records it)\n", key, platform, now.Platforms[platform])
+			} else {
+				stale++
+				fmt.Fprintf(e.stdout, "  MOVED       %s %s %s -> %s\n", key, platform, was.Platforms[platform], now.Platforms[platform])
+			}
+		case was.Source != images.SourceRegistry:
+			fmt.Fprintf(e.stdout, "  ok          %s (pinned from %s; the registry agrees)\n", key, was.Source)
+		default:
+			fmt.Fprintf(e.stdout, "  ok          %s\n", key)
+		}
+	}
+	if stale > 0 {
+		fmt.Fprintf(e.stdout, "%s is out of date: %d image(s) moved or not locked. Run `sovereign lock` to update it, and review the change.\n", old.Path, stale)
+		return &exitError{ExitInvalid, fmt.Errorf("the lock file is out of date")}
+	}
+	fmt.Fprintf(e.stdout, "%s holds: every image is pinned for %s as the registry says.\n", old.Path, platform)
+	return nil
+}
+
+// resolveFailed prints each failing image as a diagnostic at the place the
+// blueprint names it, and picks the exit code: 1 when only the blueprint
+// is to blame (no such tag, no image for the platform), 3 otherwise.
+func (e *env) resolveFailed(err error, imgs []blueprintImage, files map[string]*hcl.File, what string) error {
+	var es resolve.Errors
+	if !errors.As(err, &es) {
+		return externalError(err)
+	}
+	var diags hcl.Diagnostics
+	for _, fe := range es {
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot resolve image", Detail: fe.Error() + "."}
+		for _, img := range imgs {
+			if img.ref.String() == fe.Ref || img.ref.Key() == fe.Ref {
+				d.Subject = img.origin.Ptr()
+				break
+			}
+		}
+		diags = append(diags, d)
+	}
+	wr := hcl.NewDiagnosticTextWriter(e.stderr, files, 100, false)
+	_ = wr.WriteDiagnostics(diags)
+	if es.External() {
+		return externalError(fmt.Errorf("%d image(s) could not be resolved; %s", len(es), what))
+	}
+	fmt.Fprintf(e.stderr, "%d error(s); %s.\n", len(es), what)
+	return errDiagnostics
+}
+
+func writeFileAtomic(fsys afero.Fs, path string, b []byte) error {
+	tmp, err := afero.TempFile(fsys, filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		fsys.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		fsys.Remove(tmp.Name())
+		return err
+	}
+	if err := fsys.Chmod(tmp.Name(), 0o644); err != nil {
+		fsys.Remove(tmp.Name())
+		return err
+	}
+	return fsys.Rename(tmp.Name(), path)
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func keysOf[V any](m map[string]V) string {
+	ks := sortedKeys(m)
+	if len(ks) == 0 {
+		return "no image pinned by tag"
+	}
+	return strings.Join(ks, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func orUnpinned(d string) string {
+	if d == "" {
+		return "unpinned"
+	}
+	return d
+}
+
+// progress reports on stderr what a slow registry is doing: each retry,
+// each image done, and every few seconds the images still waited for.
+type progress struct {
+	w     io.Writer
+	after time.Duration
+	mu    sync.Mutex
+	start map[string]time.Time
+	done  chan struct{}
+	wg    sync.WaitGroup
+	now   func() time.Time
+}
+
+var _ resolve.Progress = (*progress)(nil)
+
+func newProgress(w io.Writer, after time.Duration) *progress {
+	return &progress{w: w, after: after, start: map[string]time.Time{}, now: time.Now}
+}
+
+func (p *progress) Start(ref string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start[ref] = p.now()
+}
+
+func (p *progress) Retry(ref string, next int, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "  %s: %v; trying again (attempt %d)\n", ref, err, next)
+}
+
+func (p *progress) Done(ref string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	took := p.now().Sub(p.start[ref]).Round(100 * time.Millisecond)
+	delete(p.start, ref)
+	if err == nil {
+		fmt.Fprintf(p.w, "  %s done (%s)\n", ref, took)
+	}
+}
+
+// tick reports every image that has been waited for longer than after.
+func (p *progress) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	for _, ref := range sortedKeys(p.start) {
+		if waited := now.Sub(p.start[ref]); waited >= p.after {
+			fmt.Fprintf(p.w, "  %s: still waiting for the registry (%s)\n", ref, waited.Round(time.Second))
+		}
+	}
+}
+
+func (p *progress) run() {
+	p.done = make(chan struct{})
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(p.after)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.tick()
+			case <-p.done:
+				return
+			}
+		}
+	}()
+}
+
+func (p *progress) stop() {
+	close(p.done)
+	p.wg.Wait()
+}
