@@ -24,10 +24,24 @@ const imagePinned = "registry.example.org/coop/appliance@sha256:0123456789abcdef
 // ignition-validate, butane over config.bu, and the real Ignition files
 // stage — and Ignition writes only what must exist before the switch.
 func TestImageModeValidators(t *testing.T) {
-	c := referenceCases[2]
-	if c.name != "kitchen-sink" {
-		t.Fatalf("referenceCases[2] is %s", c.name)
+	for _, c := range referenceCases {
+		extra := map[string]int{
+			// update, health gate, timer, switch
+			"kitchen-sink": 4,
+			// and the presets unit for the WAN and UPS presets
+			"dgx-station-gb300": 5,
+		}[c.name]
+		if extra == 0 {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			testImageMode(t, c, extra)
+		})
 	}
+}
+
+func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
 	_, res := build(t, c)
 	quadlets := 0
 	for _, u := range res.Tree.Units {
@@ -55,8 +69,7 @@ func TestImageModeValidators(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rootfs, "etc/systemd/system", update.SwitchService), []byte(switchUnit), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The kitchen-sink's units plus update, health gate, timer and switch.
-	if n, want := peers.VerifyUnits(t, rootfs), c.wantUnits+4; n != want {
+	if n, want := peers.VerifyUnits(t, rootfs), c.wantUnits+extraUnits; n != want {
 		t.Errorf("systemd-analyze verified %d units, want %d", n, want)
 	}
 	os.Remove(filepath.Join(rootfs, "etc/systemd/system", update.SwitchService))
@@ -67,8 +80,10 @@ func TestImageModeValidators(t *testing.T) {
 	if diff := cmp.Diff(canonicalJSON(t, res.Ignition), canonicalJSON(t, fromButane)); diff != "" {
 		t.Errorf("butane --strict config.bu differs from ignition.json (-ours +butane):\n%s", diff)
 	}
-	if strings.Contains(string(res.Butane), "sk-kitchen-sink-secret") {
-		t.Error("config.bu carries the secret")
+	for _, f := range res.Rootfs {
+		if f.Secret && strings.Contains(string(res.Butane), string(f.Contents)) {
+			t.Errorf("config.bu carries the secret %s", f.Path)
+		}
 	}
 
 	sysroot := peers.ApplyIgnition(t, ign)
@@ -111,7 +126,12 @@ func TestImageModeValidators(t *testing.T) {
 		t.Fatal("kitchen-sink runs no container; the health gate config would be empty")
 	}
 	gate := string(rootfsFile(t, res, update.GateConf))
-	if !strings.Contains(gate, "UNITS=\"vllm-big.service vllm-fast.service\"\nCONTAINERS=\"vllm-big vllm-fast\"\n") {
+	for _, u := range res.Tree.Units {
+		if strings.HasSuffix(u.Name, ".container") && !strings.Contains(gate, strings.TrimSuffix(u.Name, ".container")+".service") {
+			t.Errorf("the health gate does not wait for %s:\n%s", u.Name, gate)
+		}
+	}
+	if c.name == "kitchen-sink" && !strings.Contains(gate, "UNITS=\"vllm-big.service vllm-fast.service\"\nCONTAINERS=\"vllm-big vllm-fast\"\n") {
 		t.Errorf("the health gate does not wait for the engines:\n%s", gate)
 	}
 }

@@ -92,6 +92,10 @@ func Contribution(tree *units.Tree, opt Options, at hcl.Range) *units.Tree {
 	gate.Set("Install", "WantedBy", "multi-user.target")
 	t.Units = append(t.Units, gate)
 
+	if names := presetEnabled(tree); len(names) > 0 {
+		t.Units = append(t.Units, presetUnit(names, at))
+	}
+
 	if opt.Timer != "" {
 		t.Files = append(t.Files, &units.File{Path: FollowConf, Mode: 0o644, Origin: at,
 			Contents: []byte("# The image sovereign-update.timer follows (written by sovereign build --update-timer).\nFOLLOW=" + opt.Image + "\n")})
@@ -104,6 +108,48 @@ func Contribution(tree *units.Tree, opt Options, at hcl.Range) *units.Tree {
 		t.Units = append(t.Units, timer)
 	}
 	return t
+}
+
+// PresetService enables, on every boot of an image, the units that the
+// tree's preset files enable. Presets are applied at a host's first boot
+// only; a host that switches to an image has booted before, so the image's
+// presets would never apply. For the tree's own units the image carries the
+// enable symlinks; the units the presets name are the OS's (NUT,
+// ModemManager), whose [Install] sections only the OS image knows, so
+// systemctl reads them on the host.
+const PresetService = "sovereign-presets.service"
+
+// presetEnabled lists the units the tree's preset files enable, in order.
+func presetEnabled(tree *units.Tree) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, f := range tree.Files {
+		dir, file := path.Split(f.Path)
+		if path.Ext(file) != ".preset" || (dir != "/etc/systemd/system-preset/" && dir != "/usr/lib/systemd/system-preset/") {
+			continue
+		}
+		for _, line := range strings.Split(string(f.Contents), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) == 2 && fields[0] == "enable" && !strings.ContainsAny(fields[1], "*?[") && !seen[fields[1]] {
+				seen[fields[1]] = true
+				names = append(names, fields[1])
+			}
+		}
+	}
+	return names
+}
+
+func presetUnit(names []string, at hcl.Range) *units.Unit {
+	u := &units.Unit{Name: PresetService, Enabled: true, Origin: at}
+	u.Set("Unit", "Description", "Enable what sovereign's presets enable (presets apply only at first boot, not on an image switch)")
+	u.Set("Service", "Type", "oneshot")
+	u.Set("Service", "RemainAfterExit", "yes")
+	list := strings.Join(names, " ")
+	// "-": a unit the OS image lacks must not stop the others.
+	u.Set("Service", "ExecStart", "-/usr/bin/systemctl preset "+list)
+	u.Set("Service", "ExecStart", "-/usr/bin/systemctl --no-block start "+list)
+	u.Set("Install", "WantedBy", "multi-user.target")
+	return u
 }
 
 // gateConf names what the health gate waits for: the service of every
