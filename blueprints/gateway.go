@@ -315,8 +315,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	if diags.HasErrors() {
 		return gw, diags
 	}
-	wireEngineKeys(gw)
-	return gw, diags
+	return gw, append(diags, wireEngineKeys(gw)...)
 }
 
 func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit, hcl.Diagnostics) {
@@ -455,14 +454,26 @@ func cookieSecretBytes(s string) []byte {
 // it, so nothing else on the host can call an engine directly. The engine's
 // module renders it as it renders any api_key; the gateway module reads the
 // same value from the route. An engine with its own api_key keeps it, and
-// the gateway sends that one.
-func wireEngineKeys(gw *spec.Gateway) {
+// the gateway sends that one. NVIDIA NIM checks no key at all: routing to it
+// is allowed with a warning that it stays open to the host.
+func wireEngineKeys(gw *spec.Gateway) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	for _, r := range gw.Routes {
 		if r.Engine.APIKey != nil {
+			continue
+		}
+		if r.Engine.Kind == "nim" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Engine open to the host",
+				Detail:   fmt.Sprintf("NVIDIA NIM checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", r.Engine.Name, r.Engine.Port),
+				Subject:  r.DeclRange.Ptr(),
+			})
 			continue
 		}
 		mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
 		mac.Write([]byte("sovereign gateway engine key\x00" + r.Engine.Kind + "\x00" + r.Engine.Name))
 		r.Engine.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
 	}
+	return diags
 }

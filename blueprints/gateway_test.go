@@ -226,3 +226,33 @@ func TestGatewayErrors(t *testing.T) {
 		})
 	}
 }
+
+// NIM checks no API key: the gateway still routes to it, warns that it stays
+// open to the host, and gives it no key that would suggest otherwise.
+func TestGatewayWarnsAboutNIM(t *testing.T) {
+	files := gatewayFiles(alice)
+	files["bp/main.hcl"] = strings.Replace(files["bp/main.hcl"], "engine = engine.vllm.main", "engine = engine.nim.ops", 1) + `
+engine "nim" "ops" {
+  model         = model.qwen3
+  image         = "nvcr.io/nim/qwen/qwen3:1.0.0@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  port          = 8003
+  model_from    = "image"
+  air_gapped    = true
+}
+`
+	p := testParser(t, files)
+	bp, diags := p.Load("bp/main.hcl", blueprints.Inputs{})
+	if diags.HasErrors() {
+		t.Fatalf("load:\n%s", formatDiags(p, diags))
+	}
+	var warned bool
+	for _, d := range diags {
+		warned = warned || (d.Summary == "Engine open to the host" && d.Subject != nil)
+	}
+	if !warned {
+		t.Errorf("no warning about the NIM engine:\n%s", formatDiags(p, diags))
+	}
+	if k := bp.Gateway.Routes[0].Engine.APIKey; k != nil {
+		t.Errorf("the NIM engine got a key it cannot check: %v", k)
+	}
+}

@@ -114,3 +114,26 @@ func indexOf(t *testing.T, files []*units.File, path string) int {
 	t.Fatalf("%s not rendered", path)
 	return -1
 }
+
+// An engine that checks no key (NIM) gets none: no key file, and the inner
+// hop clears the Authorization header instead of including one.
+func TestEngineWithoutKey(t *testing.T) {
+	gw := twoEngines()
+	gw.Routes[0].Engine.APIKey = nil // fast
+	tree := gateway.Compile(gw)
+	for _, f := range tree.Files {
+		if strings.HasSuffix(f.Path, "/engine-fast.conf") {
+			t.Errorf("%s rendered for an engine without a key", f.Path)
+		}
+	}
+	conf := gateway.NginxConfig(gw)
+	if strings.Contains(conf, "engine-fast.conf") || !strings.Contains(conf, "engine-main.conf") {
+		t.Error("nginx.conf includes the wrong engine key files")
+	}
+	inner := conf[strings.Index(conf, "listen unix:"):]
+	fast := inner[strings.Index(inner, "location /fast/v1/ {"):]
+	fast = fast[:strings.Index(fast, "\n        }\n")]
+	if !strings.Contains(fast, `proxy_set_header Authorization "";`) {
+		t.Errorf("the fast route does not clear Authorization:\n%s", fast)
+	}
+}

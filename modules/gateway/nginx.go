@@ -349,7 +349,11 @@ func NginxConfig(gw *spec.Gateway) string {
 		w(3, "proxy_set_header Host 127.0.0.1:%d;", r.Engine.Port)
 		w(3, "proxy_set_header Cookie \"\";")
 		w(3, "proxy_set_header X-Sovereign-Member $http_x_sovereign_member;")
-		w(3, "include %s;", EngineAuthFile(r.Engine))
+		if r.Engine.APIKey != nil {
+			w(3, "include %s;", EngineAuthFile(r.Engine))
+		} else {
+			w(3, "proxy_set_header Authorization \"\";")
+		}
 		streaming(3)
 		w(2, "}")
 	}
