@@ -3,14 +3,19 @@ package commands
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 
+	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
+	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 )
 
 func newDiff(e *env) *cobra.Command {
 	var asJSON bool
+	var in inputFlags
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Show what an update changes between two build outputs",
@@ -27,19 +32,54 @@ runs and as it would be after the update — and prints:
 
 Secret files are compared by their contents and shown only as changed:
 no contents, digest or size of a secret is printed. With --json the same
-report is printed as JSON.`,
-		Example: "  sovereign build coop -o out.new\n  sovereign diff out out.new",
-		Args:    exactArgs(2, "OLD and NEW output folders"),
+report is printed as JSON.
+
+OLD or NEW may also be a blueprint (a folder without manifest.json, or a
+.hcl file): it is built in memory, with -var and -var-file, and compared
+as it would be written. Nothing is written.`,
+		Example: "  sovereign build coop -o out.new\n  sovereign diff out out.new\n  sovereign diff out coop",
+		Args:    exactArgs(2, "OLD and NEW output folders (or blueprints)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := diff.Dirs(e.fs, args[0], args[1])
+			inputs, err := in.inputs(e.environ)
+			if err != nil {
+				return err
+			}
+			var fss [2]afero.Fs
+			var dirs [2]string
+			for i, arg := range args {
+				if fss[i], dirs[i], err = diffSide(e, arg, inputs); err != nil {
+					return err
+				}
+			}
+			r, err := diff.Compare(fss[0], dirs[0], fss[1], dirs[1])
 			if err != nil {
 				return &exitError{ExitInvalid, err}
 			}
+			r.Old, r.New = filepath.Clean(args[0]), filepath.Clean(args[1])
 			return printDiff(e, r, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	addInputFlags(cmd, &in)
 	return cmd
+}
+
+// diffSide is an output folder as it is, or a blueprint built in memory
+// (Ignition-only: no image is built, so no appliance digest is compared).
+func diffSide(e *env, arg string, inputs blueprints.Inputs) (afero.Fs, string, error) {
+	if diff.IsOutput(e.fs, arg) {
+		return e.fs, arg, nil
+	}
+	p := blueprints.NewParser(e.fs)
+	res, diags := pipeline.Build(p, arg, inputs)
+	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+		return nil, "", err
+	}
+	mem := afero.NewMemMapFs()
+	if err := pipeline.Write(mem, "/out", res); err != nil {
+		return nil, "", err
+	}
+	return mem, "/out", nil
 }
 
 func printDiff(e *env, r *diff.Report, asJSON bool) error {

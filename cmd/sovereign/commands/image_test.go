@@ -228,7 +228,7 @@ func TestBuildImageErrors(t *testing.T) {
 			}
 		})
 	}
-	if r := runCLI(t, "diff", t.TempDir(), out); r.code != ExitInvalid || !strings.Contains(r.stderr, "is not a sovereign output") {
+	if r := runCLI(t, "diff", t.TempDir(), out); r.code != ExitInvalid || !strings.Contains(r.stderr, "Empty blueprint folder") {
 		t.Errorf("diff of non-outputs: exit %d\n%s", r.code, r.stderr)
 	}
 }

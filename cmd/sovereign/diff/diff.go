@@ -112,11 +112,24 @@ type imageInfo struct {
 
 // Dirs compares the output folders old and new, read through fsys.
 func Dirs(fsys afero.Fs, oldDir, newDir string) (*Report, error) {
-	o, err := read(fsys, oldDir)
+	return Compare(fsys, oldDir, fsys, newDir)
+}
+
+// IsOutput reports whether dir looks like an output folder (it has a
+// manifest.json).
+func IsOutput(fsys afero.Fs, dir string) bool {
+	_, err := fsys.Stat(filepath.Join(dir, "manifest.json"))
+	return err == nil
+}
+
+// Compare compares the output folder oldDir of oldFs with newDir of newFs
+// (one may be a build held in memory).
+func Compare(oldFs afero.Fs, oldDir string, newFs afero.Fs, newDir string) (*Report, error) {
+	o, err := read(oldFs, oldDir)
 	if err != nil {
 		return nil, err
 	}
-	n, err := read(fsys, newDir)
+	n, err := read(newFs, newDir)
 	if err != nil {
 		return nil, err
 	}
