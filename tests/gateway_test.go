@@ -176,6 +176,7 @@ type gatewayBlueprint struct {
 	alice, bob                string // API keys
 	caCert                    []byte
 	clientID, clientSecret    string
+	cookieSecret, tlsKey      string
 }
 
 func gwPort(t *testing.T) int {
@@ -202,10 +203,12 @@ func newGatewayBlueprint(t *testing.T, issuer string, enginePort, fastPort int) 
 	}
 	cert, key := gwSelfSignedCert(t)
 	fx.caCert = cert
+	// The cookie secret, and a line from the middle of the TLS key.
+	fx.cookieSecret, fx.tlsKey = gwRandomHex(t), strings.Split(string(key), "\n")[1]
 	files := map[string]string{
 		"cert.pem":      string(cert),
 		"key.pem":       string(key),
-		"cookie.secret": gwRandomHex(t), // 32 hex characters: 32 bytes raw, 24 decoded
+		"cookie.secret": fx.cookieSecret, // 32 hex characters: 32 bytes raw, 24 decoded
 		"client.secret": fx.clientSecret,
 		"alice.key":     fx.alice,
 		"bob.key":       fx.bob,
@@ -554,6 +557,13 @@ func TestGatewayEndToEnd(t *testing.T) {
 		t.Fatal("the vLLM unit does not read its key file")
 	}
 	fe.key = key
+	// config.bu and the manifest are for people to read and diff: no secret
+	// of the gateway may show there.
+	for _, secret := range []string{fx.alice, fx.bob, key, fx.clientSecret, fx.cookieSecret, fx.tlsKey} {
+		if bytes.Contains(res.Butane, []byte(secret)) || bytes.Contains(res.Manifest, []byte(secret)) {
+			t.Errorf("config.bu or manifest.json shows the secret %q", secret)
+		}
+	}
 	fastEnv := strings.TrimSpace(string(sg.rootfs[units.SecretsDir+"/vllm-fast.env"]))
 	fast.key = strings.TrimPrefix(fastEnv, "VLLM_API_KEY=")
 	if fast.key == key || len(fast.key) < 32 {
