@@ -45,6 +45,7 @@ func TestUPSOnBattery(t *testing.T) {
 	if _, err := user.Lookup("nut"); err != nil {
 		missingPeer(t, "no nut user (apt-get install nut-server)")
 	}
+	lockUPSTests(t)
 
 	t.Run("power stays out", func(t *testing.T) {
 		r := startNUT(t, nut, upsc)
@@ -81,8 +82,48 @@ func TestUPSOnBattery(t *testing.T) {
 		if d := tShutdown.Sub(t0); d < r.shutdownAfter {
 			t.Errorf("shutdown after %s, before shutdown_after %s", d, r.shutdownAfter)
 		}
+		if at := r.event("upsmon -c fsd"); at == nil || at.Before(*tStop) || at.After(tShutdown) {
+			t.Errorf("upsmon -c fsd at %v: want it between the engine stop and the shutdown", at)
+		}
 		if n := r.engine.maxRunning.Load(); n != 1 {
 			t.Errorf("the fake engine saw %d requests at once, want 1", n)
+		}
+	})
+
+	t.Run("busy engine stopped at the deadline", func(t *testing.T) {
+		r := startNUT(t, nut, upsc)
+		stuck := r.engine.stuck(t) // a stream that does not end by itself
+		t0 := r.setStatus(t, "OB DISCHRG")
+		tDrain := waitFor(t, "the drain flag", 30*time.Second, func() bool { return exists(r.drainFlag) })
+		// A gateway restarting mid-drain takes the flag's folder with it;
+		// the drain puts the flag back.
+		if err := os.RemoveAll(filepath.Dir(r.drainFlag)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the drain flag to be put back", 10*time.Second, func() bool { return exists(r.drainFlag) })
+		tStop := waitFor(t, "the engine stop", r.stopWithin+30*time.Second, func() bool { return r.event("stop vllm-main.service") != nil })
+		t.Logf("on battery at 0s: drain flag %s, busy engine stopped %s", since(t0, tDrain), since(t0, tStop))
+		if d := tStop.Sub(tDrain); d < r.stopWithin-time.Second {
+			t.Errorf("the busy engine was stopped %s after the drain began, before stop_engines_within %s", d, r.stopWithin)
+		}
+		select {
+		case <-stuck:
+			t.Fatal("the stuck request ended before the engine stop")
+		default:
+		}
+		waitFor(t, "the shutdown command", 60*time.Second, func() bool { return r.event("shutdown") != nil })
+	})
+
+	t.Run("low battery shuts down before shutdown_after", func(t *testing.T) {
+		r := startNUT(t, nut, upsc)
+		t0 := r.setStatus(t, "OB DISCHRG")
+		waitFor(t, "the drain flag", 30*time.Second, func() bool { return exists(r.drainFlag) })
+		tLow := r.setStatus(t, "OB LB")
+		tShutdown := waitFor(t, "the shutdown command", 30*time.Second, func() bool { return r.event("shutdown") != nil })
+		t.Logf("on battery at 0s: low battery %s, shutdown command %s (shutdown_after %s)", since(t0, tLow), since(t0, tShutdown), r.shutdownAfter)
+		// upsmon's own critical-state shutdown, not the poweroff timer.
+		if at := r.event("upsmon -c fsd"); at != nil {
+			t.Errorf("upsmon -c fsd ran at %s: the shutdown should come from low battery", since(t0, *at))
 		}
 	})
 
@@ -116,6 +157,7 @@ type nutRun struct {
 	upsName, upsc, addr               string
 	engine                            *fakeEngine
 	drainAfter, shutdownAfter         time.Duration
+	stopWithin                        time.Duration
 	drainSeen                         atomic.Int64 // unix nanos of the first sight of the drain flag
 }
 
@@ -136,7 +178,7 @@ func startNUT(t *testing.T, nut map[string]string, upsc string) *nutRun {
 	r := &nutRun{
 		dir: dir, drainFlag: filepath.Join(dir, "run", "drain"), eventLog: filepath.Join(dir, "events.log"),
 		devFile: filepath.Join(dir, "etc", spec.Name+".dev"), upsName: spec.Name, upsc: upsc, engine: eng,
-		drainAfter: spec.OnBattery.DrainAfter, shutdownAfter: spec.OnBattery.ShutdownAfter,
+		drainAfter: spec.OnBattery.DrainAfter, shutdownAfter: spec.OnBattery.ShutdownAfter, stopWithin: spec.OnBattery.StopEnginesWithin,
 	}
 	eng.flag.Store(r.drainFlag)
 	etc, state, pid, bin := filepath.Join(dir, "etc"), filepath.Join(dir, "state"), filepath.Join(dir, "pid"), filepath.Join(dir, "bin")
@@ -182,13 +224,14 @@ func startNUT(t *testing.T, nut map[string]string, upsc string) *nutRun {
 	writeFile(t, filepath.Join(bin, "ups-event"), renderedFile(t, out, ups.EventScript), 0o755)
 	writeFile(t, filepath.Join(bin, "ups-config"), renderedFile(t, out, ups.ConfigScript), 0o755)
 	writeFile(t, filepath.Join(bin, "systemctl"), "#!/bin/sh\necho \"$(date +%s.%N) $*\" >>"+r.eventLog+"\n", 0o755)
+	writeFile(t, filepath.Join(bin, "upsmon"), "#!/bin/sh\necho \"$(date +%s.%N) upsmon $*\" >>"+r.eventLog+"\nexec "+nut["upsmon"]+" \"$@\"\n", 0o755)
 	writeFile(t, filepath.Join(bin, "shutdown"), "#!/bin/sh\necho \"$(date +%s.%N) shutdown uid=$(id -u)\" >>"+r.eventLog+"\n", 0o755)
 	writeFile(t, r.devFile, "ups.status: OL\nbattery.charge: 100\nbattery.charge.low: 20\nbattery.runtime: 300\nups.load: 40\n", 0o644)
 
 	env := append(os.Environ(),
 		"NUT_CONFPATH="+etc, "NUT_STATEPATH="+state, "NUT_ALTPIDPATH="+pid,
 		"SOVEREIGN_DRAIN_FLAG="+r.drainFlag, "SOVEREIGN_UPS_STATE="+filepath.Join(dir, "ups-state"),
-		"SOVEREIGN_SYSTEMCTL="+filepath.Join(bin, "systemctl"), "SOVEREIGN_UPSMON="+nut["upsmon"],
+		"SOVEREIGN_SYSTEMCTL="+filepath.Join(bin, "systemctl"), "SOVEREIGN_UPSMON="+filepath.Join(bin, "upsmon"),
 	)
 	// The rendered first-boot script writes upsd.users and upsmon.conf
 	// with the blueprint's password, 0640 root:nut.
@@ -230,8 +273,8 @@ func startNUT(t *testing.T, nut map[string]string, upsc string) *nutRun {
 			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL) // the process group: upsmon's child too
 			_ = p.Wait()
 			// upsmon's pid file is compiled in (/run/nut); remove ours.
-			if pf := "/run/nut/upsmon.pid"; strings.TrimSpace(readOr(pf)) == strconv.Itoa(p.Process.Pid) {
-				_ = os.Remove(pf)
+			if strings.TrimSpace(readOr(upsmonPidFile)) == strconv.Itoa(p.Process.Pid) {
+				_ = os.Remove(upsmonPidFile)
 			}
 		}
 		// upssched exits by itself once its timers are done or cancelled;
@@ -389,6 +432,15 @@ func startFakeEngine(t *testing.T) *fakeEngine {
 		}
 		fmt.Fprintln(w, `{"choices":[{"message":{"content":"done"}}]}`)
 	})
+	release := make(chan struct{})
+	mux.HandleFunc("/v1/stuck", func(w http.ResponseWriter, r *http.Request) {
+		e.running.Add(1)
+		defer e.running.Add(-1)
+		select {
+		case <-release:
+		case <-time.After(2 * time.Minute):
+		}
+	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -396,8 +448,21 @@ func startFakeEngine(t *testing.T) *fakeEngine {
 	e.port = l.Addr().(*net.TCPAddr).Port
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { close(release); srv.Close() })
 	return e
+}
+
+// stuck starts a request that only ends when the test does.
+func (e *fakeEngine) stuck(t *testing.T) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/stuck", e.port)); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "the stuck request to reach the fake engine", 10*time.Second, func() bool { return e.running.Load() > 0 })
+	return done
 }
 
 // request starts one chat request and reports when it completes.
@@ -415,4 +480,32 @@ func (e *fakeEngine) request(t *testing.T) <-chan requestResult {
 	}()
 	waitFor(t, "the request to reach the fake engine", 10*time.Second, func() bool { return e.running.Load() > before })
 	return ch
+}
+
+// upsmonPidFile is where Debian's upsmon keeps its pid; it is compiled in,
+// so two upsmons on one machine collide there whatever their folders.
+const upsmonPidFile = "/run/nut/upsmon.pid"
+
+// lockUPSTests makes UPS tests of concurrent `go test` runs on one machine
+// (several worktrees, say) take turns, and clears a pid file left by a
+// killed run. A real upsmon running here makes the test skip, or fail
+// under CI=true: it would be told to shut the machine down.
+func lockUPSTests(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "sovereign-ups-test.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "other UPS tests on this machine to finish", 5*time.Minute, func() bool {
+		return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+	})
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+	pid, err := strconv.Atoi(strings.TrimSpace(readOr(upsmonPidFile)))
+	if err != nil {
+		return
+	}
+	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "upsmon" {
+		missingPeer(t, fmt.Sprintf("an upsmon (pid %d) is running on this machine", pid))
+	}
+	_ = os.Remove(upsmonPidFile)
 }

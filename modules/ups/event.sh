@@ -10,7 +10,9 @@
 set -u
 
 DRAIN_FLAG=${SOVEREIGN_DRAIN_FLAG:-{{.DrainFlag}}}
-STATE=${SOVEREIGN_UPS_STATE:-/run/sovereign/ups}
+# Not under the drain flag's folder: the gateway owns that one and systemd
+# removes it whenever the gateway stops.
+STATE=${SOVEREIGN_UPS_STATE:-/run/sovereign-ups}
 SYSTEMCTL=${SOVEREIGN_SYSTEMCTL:-systemctl}
 UPSMON=${SOVEREIGN_UPSMON:-upsmon}
 STOP_WITHIN={{.StopWithin}}
@@ -36,16 +38,24 @@ busy() {
 	return 1
 }
 
+# draining: on battery since drain, until online. Kept in STATE, not read
+# from the drain flag, which a restarting gateway may take down with its
+# folder; the flag is put back while draining.
+draining() {
+	[ -e "$STATE/draining" ] || return 1
+	[ -e "$DRAIN_FLAG" ] || { mkdir -p "$(dirname "$DRAIN_FLAG")" && touch "$DRAIN_FLAG"; }
+}
+
 # stop_engines: wait for idle engines or the deadline, unless power comes
-# back first (the flag is gone), then stop every engine.
+# back first, then stop every engine.
 stop_engines() {
 	deadline=$(($(date +%s) + STOP_WITHIN))
-	while [ -e "$DRAIN_FLAG" ] && busy && [ "$(date +%s)" -lt "$deadline" ]; do
+	while draining && busy && [ "$(date +%s)" -lt "$deadline" ]; do
 		sleep "$POLL"
 	done
 	exec 9>"$STATE/lock"
 	flock 9
-	if [ ! -e "$DRAIN_FLAG" ]; then
+	if ! draining; then
 		log "power back while draining: engines keep running"
 		return
 	fi
@@ -61,7 +71,7 @@ stop_engines() {
 mkdir -p "$STATE" "$(dirname "$DRAIN_FLAG")"
 case ${1:-} in
 drain)
-	touch "$DRAIN_FLAG"
+	touch "$STATE/draining" "$DRAIN_FLAG"
 	log "on battery for {{.DrainAfter}}s: draining (new requests get 503)"
 	# upssched waits for this script: stop the engines in the background.
 	stop_engines </dev/null &
@@ -74,7 +84,7 @@ poweroff)
 online)
 	exec 9>"$STATE/lock"
 	flock 9
-	rm -f "$DRAIN_FLAG"
+	rm -f "$STATE/draining" "$DRAIN_FLAG"
 	log "power back: drain lifted"
 	if [ -e "$STATE/stopped" ]; then
 		for unit in $(sort -u "$STATE/stopped"); do
