@@ -11,6 +11,9 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -431,5 +434,81 @@ func TestFetchBaseNeedsDigest(t *testing.T) {
 	_, base := newRegistry(t)
 	if _, err := appliance.FetchBase(context.Background(), base, "linux/s390x"); err == nil {
 		t.Fatal("a base without the host's platform was accepted")
+	}
+}
+
+// TestTmpfilesApply applies the layer's tmpfiles config with the real
+// systemd-tmpfiles into a scratch root holding the layer, as Fedora CoreOS
+// does at every boot: each /usr/local file becomes a link to its copy in the
+// deployment, and the /var folders exist with their modes.
+func TestTmpfilesApply(t *testing.T) {
+	tmpfiles, err := exec.LookPath("systemd-tmpfiles")
+	if err != nil {
+		t.Skip("systemd-tmpfiles not installed")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("systemd-tmpfiles chowns what it creates; needs root")
+	}
+	tree := &units.Tree{
+		Files: []*units.File{
+			{Path: "/usr/local/libexec/sovereign/wan-probe", Mode: 0o755, Contents: []byte("#!/bin/sh\n")},
+			{Path: "/var/lib/sovereign/seed.conf", Mode: 0o644, Contents: []byte("x\n")},
+		},
+		Directories: []*units.Directory{{Path: "/var/lib/sovereign", Mode: 0o755}, {Path: "/var/lib/sovereign/update", Mode: 0o700}},
+	}
+	rootfs, err := tree.Rootfs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := appliance.Entries(tree, rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	// Fedora CoreOS: /usr/local is a link into /var.
+	os.MkdirAll(filepath.Join(root, "var/usrlocal"), 0o755)
+	os.MkdirAll(filepath.Join(root, "usr"), 0o755)
+	os.Symlink("../var/usrlocal", filepath.Join(root, "usr/local"))
+	for _, e := range entries {
+		p := filepath.Join(root, e.Path)
+		switch e.Type {
+		case tar.TypeDir:
+			os.MkdirAll(p, os.FileMode(e.Mode))
+		case tar.TypeReg:
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, e.Data, os.FileMode(e.Mode)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out, err := exec.Command(tmpfiles, "--root="+root, "--create", filepath.Join(root, appliance.TmpfilesConf)).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("systemd-tmpfiles: %v\n%s", err, out)
+	}
+	for link, want := range map[string]string{
+		"var/usrlocal/libexec/sovereign/wan-probe": "/usr/lib/sovereign/var/usrlocal/libexec/sovereign/wan-probe",
+		"var/lib/sovereign/seed.conf":              "/usr/lib/sovereign/var/lib/sovereign/seed.conf",
+	} {
+		got, err := os.Readlink(filepath.Join(root, link))
+		if err != nil || got != want {
+			t.Errorf("/%s → %q (%v), want → %q", link, got, err, want)
+		}
+		if _, err := os.Stat(filepath.Join(root, want)); err != nil {
+			t.Errorf("the link target %s is not in the layer: %v", want, err)
+		}
+	}
+	// Through Fedora CoreOS's /usr/local link, the path the units use.
+	if _, err := os.Lstat(filepath.Join(root, "usr/local/libexec/sovereign/wan-probe")); err != nil {
+		t.Errorf("/usr/local/libexec/sovereign/wan-probe: %v", err)
+	}
+	for dir, mode := range map[string]os.FileMode{"var/lib/sovereign": 0o755, "var/lib/sovereign/update": 0o700} {
+		fi, err := os.Stat(filepath.Join(root, dir))
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != mode {
+			t.Errorf("/%s: %v %v, want a folder %v", dir, fi, err, mode)
+		}
+	}
+	// Applying again (every boot) changes nothing and says nothing.
+	if out, err := exec.Command(tmpfiles, "--root="+root, "--create", filepath.Join(root, appliance.TmpfilesConf)).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("second run: %v\n%s", err, out)
 	}
 }
