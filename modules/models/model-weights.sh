@@ -254,9 +254,20 @@ verify() {
 	log "verified $dir against $manifest (revision $revision)"
 }
 
+# drop_leftovers removes what an earlier fetch left beside DIR once DIR is
+# what the manifest asks for: a download for another manifest (a revision the
+# blueprint has gone back from) would otherwise take disk space for good.
+drop_leftovers() {
+	if [[ -e $staging || -e $old ]]; then
+		log "removing $staging and $old, left by an earlier fetch"
+		rm -rf -- "$staging" "$old"
+	fi
+}
+
 fetch() {
 	if verified_before; then
 		log "$dir was verified before against $manifest (revision $revision); its files and sizes are unchanged"
+		drop_leftovers
 		return 0
 	fi
 	rm -f -- "$marker"
@@ -266,6 +277,7 @@ fetch() {
 		if verify_dir "$dir"; then
 			write_marker
 			log "verified $dir against $manifest (revision $revision)"
+			drop_leftovers
 			return 0
 		fi
 		log "$dir does not match $manifest; fetching what is missing or wrong into $staging"

@@ -340,6 +340,27 @@ func TestFetch(t *testing.T) {
 		sameModel(t, a.dir, model)
 	})
 
+	t.Run("a download left for another revision is removed", func(t *testing.T) {
+		stale := filepath.Join(a.models, ".qwen3.partial", "model-00001-of-00002.safetensors.part")
+		if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(stale, []byte("other revision"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, log := a.fetch(t, s)
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if got := s.took(); len(got) != 0 {
+			t.Errorf("requests: %q", got)
+		}
+		wantLog(t, log, "left by an earlier fetch")
+		if diff := cmp.Diff([]string{".qwen3.verified", "qwen3"}, names(t, a.models)); diff != "" {
+			t.Errorf("models folder mismatch (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("a truncated file is noticed at boot and fetched again", func(t *testing.T) {
 		shard := filepath.Join(a.dir, "model-00001-of-00002.safetensors")
 		if err := os.Truncate(shard, 1000); err != nil {
