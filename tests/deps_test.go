@@ -31,6 +31,12 @@ func TestLayering(t *testing.T) {
 		// Resolving and bundling images is a library for the command line:
 		// it knows images and the lock, not blueprints, modules or cobra.
 		{"images/resolve", []string{module + "/blueprints", module + "/modules", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/spf13/cobra"}},
+		// Image mode: the image is built from the tree alone, the update
+		// path is units, and diff reads outputs, never a blueprint or a
+		// registry.
+		{"images/appliance", []string{module + "/blueprints", module + "/modules", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/spf13/cobra"}},
+		{"units/update", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		{"cmd/sovereign/diff", []string{module + "/blueprints", module + "/modules", module + "/images", module + "/units", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 	}
 	for _, r := range rules {
 		t.Run(r.pkg, func(t *testing.T) {
