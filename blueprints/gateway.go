@@ -59,6 +59,7 @@ var (
 	memberSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "email", Required: true},
 		{Name: "api_key"},
+		{Name: "api_key_sha256"},
 		{Name: "requests_per_minute"},
 		{Name: "burst"},
 		{Name: "models"},
@@ -98,6 +99,7 @@ var (
 	// server_name and into URLs unquoted.
 	domainName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 	routePath  = regexp.MustCompile(`^(/[a-z0-9][a-z0-9._-]*)*/v1/$`)
+	sha256Hex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	clientID   = regexp.MustCompile(`^[A-Za-z0-9._:@/-]{1,256}$`)
 )
 
@@ -270,17 +272,22 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 			})
 			continue
 		}
+		hash := m.APIKeySHA256
 		if m.APIKey != nil {
-			if prev, ok := keys[m.APIKey.Value]; ok {
+			sum := sha256.Sum256([]byte(m.APIKey.Value))
+			hash = hex.EncodeToString(sum[:])
+		}
+		if hash != "" {
+			if prev, ok := keys[hash]; ok {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Two members share an API key",
 					Detail:   fmt.Sprintf("This key is also member %q's; a key must name one member. Give each member a key of their own.", prev.Name),
-					Subject:  m.APIKey.Range.Ptr(),
+					Subject:  blk.DefRange.Ptr(),
 				})
 				continue
 			}
-			keys[m.APIKey.Value] = m
+			keys[hash] = m
 		}
 		names[m.Name] = m
 		emails[strings.ToLower(m.Email)] = m
@@ -376,6 +383,13 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 	m.APIKey = a.secret("api_key")
 	if m.APIKey != nil && !apiKey.MatchString(m.APIKey.Value) {
 		a.errorf("api_key", "Invalid API key", "An API key is 32 to 256 letters, digits, '-' or '_' (sovereign init writes keys like sk-<48 hex digits>); this one is %d characters or has others.", len(m.APIKey.Value))
+	}
+	m.APIKeySHA256 = a.str("api_key_sha256", "")
+	switch {
+	case m.APIKeySHA256 != "" && m.APIKey != nil:
+		a.errorf("api_key_sha256", "Two API keys", "A member has api_key or api_key_sha256, not both.")
+	case m.APIKeySHA256 != "" && !sha256Hex.MatchString(m.APIKeySHA256):
+		a.errorf("api_key_sha256", "Invalid SHA-256", "api_key_sha256 is 64 lowercase hex digits: `printf %%s \"$KEY\" | sha256sum`.")
 	}
 	m.Limit.RequestsPerMinute = a.integer("requests_per_minute", defaultMemberRPM, 1, 60_000)
 	def := defaultMemberBurst

@@ -14,6 +14,8 @@ const (
 	testTLS  = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 	aliceKey = "sk-alice-0123456789abcdef0123456789abcdef"
 	bobKey   = "sk-bob-0123456789abcdef0123456789abcdef01"
+	// aliceKeySHA256 is printf %s "$aliceKey" | sha256sum.
+	aliceKeySHA256 = "f65df1bd3577a5f728e2d270c4de88c90f55a7c9db9a4cbfddc5308d2f73f1d1"
 )
 
 // gatewayFiles is a blueprint with a gateway whose body is body, plus the
@@ -168,6 +170,23 @@ func TestGatewayErrors(t *testing.T) {
     api_key = secret_file("alice.key")
   }`},
 		{name: "duplicate member", want: "Duplicate member", body: alice + alice},
+		{name: "key and hash", want: "Two API keys", body: `
+  member "alice" {
+    email          = "alice@example.org"
+    api_key        = secret_file("alice.key")
+    api_key_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+  }`},
+		{name: "bad hash", want: "Invalid SHA-256", body: `
+  member "alice" {
+    email          = "alice@example.org"
+    api_key_sha256 = "sha256:00"
+  }`},
+		// bob's hash is the SHA-256 of alice's key.
+		{name: "hash of another member's key", want: "Two members share an API key", body: alice + `
+  member "bob" {
+    email          = "bob@example.org"
+    api_key_sha256 = "` + aliceKeySHA256 + `"
+  }`},
 		{name: "no members", want: "No members"},
 		{name: "bad email", want: "Invalid email address", body: `
   member "alice" {

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -117,6 +118,19 @@ func gwReplace(t *testing.T, s, old, new string) string {
 	return strings.ReplaceAll(s, old, new)
 }
 
+// requireNJS skips (or under CI=true fails) a test whose gateway hashes keys
+// when nginx's njs module (Debian's libnginx-mod-http-js) is missing.
+func requireNJS(t *testing.T) {
+	t.Helper()
+	const module = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+	if _, err := os.Stat(module); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: %v (apt-get install libnginx-mod-http-js; CI=true: peer checks never skip)", module, err)
+		}
+		t.Skipf("%s: %v (apt-get install libnginx-mod-http-js)", module, err)
+	}
+}
+
 // nginxArgs runs nginx on the staged config: prefix, error log and pid in
 // the scratch folder.
 func (sg *stagedGateway) nginxArgs(extra ...string) []string {
@@ -162,6 +176,7 @@ func TestGatewayConfigsValidate(t *testing.T) {
 		})
 	}
 	t.Run("end-to-end", func(t *testing.T) {
+		requireNJS(t)
 		fx := newGatewayBlueprint(t, "http://127.0.0.1:1", 0, 0)
 		_, res := build(t, blueprintCase{name: "gateway", path: fx.path})
 		checkGatewayConfigs(t, res)
@@ -173,7 +188,7 @@ func TestGatewayConfigsValidate(t *testing.T) {
 type gatewayBlueprint struct {
 	path                      string
 	httpsPort, httpPort, auth int
-	alice, bob                string // API keys
+	alice, bob, dave          string // API keys; dave's is in the blueprint only as a hash
 	caCert                    []byte
 	clientID, clientSecret    string
 	cookieSecret, tlsKey      string
@@ -199,6 +214,7 @@ func newGatewayBlueprint(t *testing.T, issuer string, enginePort, fastPort int) 
 		httpsPort: gwPort(t), httpPort: gwPort(t), auth: gwPort(t),
 		alice:    "sk-test-alice-" + gwRandomHex(t),
 		bob:      "sk-test-bob-" + gwRandomHex(t),
+		dave:     "sk-test-dave-" + gwRandomHex(t),
 		clientID: "sovereign-test", clientSecret: "client-secret-" + gwRandomHex(t),
 	}
 	cert, key := gwSelfSignedCert(t)
@@ -284,6 +300,11 @@ gateway {
   member "carol" {
     email = "carol@example.org"
   }
+  # Dave's key is here only as its SHA-256; nginx hashes bearer tokens (njs).
+  member "dave" {
+    email          = "dave@example.org"
+    api_key_sha256 = "%x"
+  }
 
   route "/v1/" {
     engine = engine.vllm.main
@@ -293,7 +314,7 @@ gateway {
     engine = engine.vllm.fast
   }
 }
-`, enginePort, fastPort, fx.httpsPort, fx.httpPort, fx.auth, issuer, fx.clientID),
+`, enginePort, fastPort, fx.httpsPort, fx.httpPort, fx.auth, issuer, fx.clientID, sha256.Sum256([]byte(fx.dave))),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
@@ -535,6 +556,7 @@ const gwChatBody = `{"model":"qwen3-30b","stream":true,"messages":[{"role":"user
 func TestGatewayEndToEnd(t *testing.T) {
 	nginx := peers.Tool(t, "nginx")
 	oauth2 := peers.Tool(t, "oauth2-proxy")
+	requireNJS(t)
 
 	// The engine's key is only known after the build; the fake engine
 	// learns it then.
@@ -623,11 +645,13 @@ func TestGatewayEndToEnd(t *testing.T) {
 
 	t.Run("strangers get 401 JSON", func(t *testing.T) {
 		for name, h := range map[string]map[string]string{
-			"no key":          nil,
-			"wrong key":       bearer("sk-not-a-member-key-0000000000000000000000"),
-			"key, case bent":  bearer(strings.ToUpper(fx.alice)),
-			"key as a prefix": bearer(fx.alice[:len(fx.alice)-1]),
-			"forged member":   {"Authorization": "Bearer sk-wrong-wrong-wrong-wrong-wrong-wrong", "X-Sovereign-Member": "alice"},
+			"no key":           nil,
+			"wrong key":        bearer("sk-not-a-member-key-0000000000000000000000"),
+			"key, case bent":   bearer(strings.ToUpper(fx.alice)),
+			"key as a prefix":  bearer(fx.alice[:len(fx.alice)-1]),
+			"hashed key, bent": bearer(fx.dave + "x"),
+			"the hash as key":  bearer(fmt.Sprintf("%x", sha256.Sum256([]byte(fx.dave)))),
+			"forged member":    {"Authorization": "Bearer sk-wrong-wrong-wrong-wrong-wrong-wrong", "X-Sovereign-Member": "alice"},
 		} {
 			c := gwDo(t, api, "POST", gw+"/v1/chat/completions", h, gwChatBody)
 			if c.status != 401 || gwErrorCode(t, c) != "invalid_api_key" || !strings.HasPrefix(c.header.Get("WWW-Authenticate"), "Bearer") {
@@ -656,6 +680,17 @@ func TestGatewayEndToEnd(t *testing.T) {
 			if c := gwDo(t, plain, "GET", fe.url+"/v1/models", h, ""); c.status != 401 {
 				t.Errorf("engine port without the internal key (%v): %d, want 401", h, c.status)
 			}
+		}
+	})
+
+	t.Run("a key held as a hash works like any key", func(t *testing.T) {
+		before := len(fe.requests())
+		c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.dave), "")
+		if c.status != 200 {
+			t.Fatalf("dave GET /v1/models: %d %q", c.status, c.body)
+		}
+		if got := fe.requests()[before:]; len(got) != 1 || got[0].Member != "dave" {
+			t.Errorf("engine saw %+v, want member dave", got)
 		}
 	})
 

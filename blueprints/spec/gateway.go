@@ -68,7 +68,11 @@ type Member struct {
 	// APIKey, when set, lets the member's tools call the API with
 	// "Authorization: Bearer KEY" without the identity provider.
 	APIKey *Secret
-	Limit  RateLimit
+	// APIKeySHA256 is the alternative to APIKey: the hex SHA-256 of the
+	// key, so that the blueprint need not hold the key itself. nginx then
+	// hashes each bearer token (with its njs module) to find the member.
+	APIKeySHA256 string
+	Limit        RateLimit
 	// Models, when not empty, are the served model names the member may
 	// use; a route to another engine answers 403.
 	Models []string

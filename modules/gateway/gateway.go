@@ -39,6 +39,7 @@ const (
 	NginxDir    = Dir + "/nginx"
 	NginxConf   = NginxDir + "/nginx.conf"
 	APIKeysMap  = NginxDir + "/apikeys.map"
+	KeyHashJS   = NginxDir + "/keyhash.js"
 	CertFile    = NginxDir + "/tls/cert.pem"
 	KeyFile     = NginxDir + "/tls/key.pem"
 	OAuth2Dir   = Dir + "/oauth2-proxy"
@@ -80,6 +81,9 @@ func Compile(gw *spec.Gateway) *units.Tree {
 				"OAUTH2_PROXY_CLIENT_SECRET=" + gw.OIDC.ClientSecret.Value + "\n" +
 					"OAUTH2_PROXY_COOKIE_SECRET=" + gw.CookieSecret.Value + "\n")},
 		},
+	}
+	if hashedKeys(gw) {
+		t.Files = append(t.Files, &units.File{Path: KeyHashJS, Mode: 0o644, Contents: []byte(keyHashJS), Origin: at})
 	}
 	for _, eng := range routedEngines(gw) {
 		if eng.APIKey == nil {

@@ -29,6 +29,7 @@ func twoEngines() *spec.Gateway {
 			{Name: "alice", Email: "alice@example.org", APIKey: secret("sk-alice-0123456789abcdef0123456789abcdef"), Limit: spec.RateLimit{RequestsPerMinute: 120, Burst: 40}},
 			{Name: "bob", Email: "bob@example.org", APIKey: secret("sk-bob-0123456789abcdef0123456789abcdef01"), Limit: spec.RateLimit{RequestsPerMinute: 60, Burst: 20}, Models: []string{"qwen3-30b"}},
 			{Name: "carol", Email: "carol@example.org", Limit: spec.RateLimit{RequestsPerMinute: 60, Burst: 20}},
+			{Name: "dave", Email: "dave@example.org", APIKeySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Limit: spec.RateLimit{RequestsPerMinute: 60, Burst: 20}},
 		},
 		Routes: []*spec.Route{
 			{Path: "/fast/v1/", Engine: fast},
