@@ -19,6 +19,8 @@ hex=${target##*@sha256:}
 UNITS=
 CONTAINERS=
 DEADLINE=3600
+PREPARE=
+PREPARE_DEADLINE=0
 INTERVAL=10
 [ -r "$CONF" ] && . "$CONF"
 
@@ -41,6 +43,29 @@ case $booted in
 *"$hex"*) ;;
 *) rollback "the booted deployment is not $target" ;;
 esac
+
+# What the containers need first — model weights to fetch, the CDI spec —
+# may take hours for a new model. Their own start timeouts bound that wait;
+# the deadline for the gateway and engines starts once they are ready.
+pstart=$(date +%s)
+said=
+while :; do
+	waiting=
+	for u in $PREPARE; do
+		case $(systemctl show -p ActiveState --value "$u") in
+		active) ;;
+		failed) rollback "$u failed" ;;
+		*) waiting="$waiting $u" ;;
+		esac
+	done
+	[ -z "$waiting" ] && break
+	if [ "$PREPARE_DEADLINE" -gt 0 ] && [ $(($(date +%s) - pstart)) -ge "$PREPARE_DEADLINE" ]; then
+		rollback "not ready within ${PREPARE_DEADLINE}s:$waiting"
+	fi
+	[ "$said" = "$waiting" ] || say "waiting for$waiting"
+	said=$waiting
+	sleep "$INTERVAL"
+done
 
 start=$(date +%s)
 while :; do

@@ -33,6 +33,17 @@ if [ "$n $1" = "systemctl is-active" ] && [ -n "${STUB_ACTIVE_AFTER:-}" ]; then
 	exit 3
 fi
 if [ "$n $1" = "systemctl is-failed" ]; then exit "${STUB_FAILED:-1}"; fi
+if [ "$n $1" = "systemctl show" ]; then
+	echo x >>"$CALLS.show"
+	i=$(wc -l <"$CALLS.show")
+	echo "$STUB_SHOW_SEQ" | cut -d, -f"$i"
+	exit 0
+fi
+if [ "$n" = date ]; then
+	echo x >>"$CALLS.date"
+	echo $(($(wc -l <"$CALLS.date") * 1000))
+	exit 0
+fi
 eval "out=\${STUB_${v}_OUT:-}; code=\${STUB_${v}_EXIT:-0}"
 [ -n "$out" ] && echo "$out"
 exit "$code"
@@ -66,7 +77,14 @@ func runScript(t *testing.T, shell string, script []byte, stubs []string, env []
 	bin := filepath.Join(dir, "bin")
 	state := filepath.Join(dir, "state")
 	os.MkdirAll(bin, 0o755)
-	for _, real := range []string{"cat", "mkdir", "mv", "rm", "date", "basename", "tr", "wc"} {
+	stubbed := map[string]bool{}
+	for _, s := range stubs {
+		stubbed[s] = true
+	}
+	for _, real := range []string{"cat", "mkdir", "mv", "rm", "date", "basename", "tr", "wc", "cut"} {
+		if stubbed[real] {
+			continue
+		}
 		p, err := exec.LookPath(real)
 		if err != nil {
 			t.Fatal(err)
@@ -245,6 +263,38 @@ func TestHealthGate(t *testing.T) {
 				"podman healthcheck run vllm-main",
 				"rpm-ostree rollback", "systemctl reboot"},
 			failed: "not healthy within 0s: vllm-main(unhealthy)"},
+		{name: "weights still fetching, then healthy", stubs: allStubs, env: []string{booted, "STUB_SHOW_SEQ=activating,activating,active"},
+			setup: pending(conf("PREPARE=sovereign-model-m.service\nPREPARE_DEADLINE=0\nUNITS=vllm-main.service\nDEADLINE=100000\nINTERVAL=5\n")),
+			wantCalls: []string{
+				"rpm-ostree status --booted --json",
+				"systemctl show -p ActiveState --value sovereign-model-m.service", "sleep 5",
+				"systemctl show -p ActiveState --value sovereign-model-m.service", "sleep 5",
+				"systemctl show -p ActiveState --value sovereign-model-m.service",
+				"systemctl is-failed --quiet vllm-main.service", "systemctl is-active --quiet vllm-main.service"},
+			current: target},
+		{name: "weights fetch failed", stubs: allStubs, env: []string{booted, "STUB_SHOW_SEQ=activating,failed"},
+			setup:    pending(conf("PREPARE=sovereign-model-m.service\nUNITS=vllm-main.service\nINTERVAL=5\n")),
+			wantCode: 1,
+			wantCalls: []string{
+				"rpm-ostree status --booted --json",
+				"systemctl show -p ActiveState --value sovereign-model-m.service", "sleep 5",
+				"systemctl show -p ActiveState --value sovereign-model-m.service",
+				"bootc rollback", "systemctl reboot"},
+			failed: "sovereign-model-m.service failed"},
+		{name: "preparation past its deadline", stubs: append([]string{"date"}, allStubs...), env: []string{booted, "STUB_SHOW_SEQ=activating,activating,activating"},
+			setup:    pending(conf("PREPARE='sovereign-model-m.service sovereign-nvidia-cdi.service'\nPREPARE_DEADLINE=2000\nUNITS=vllm-main.service\nINTERVAL=5\n")),
+			wantCode: 1,
+			wantCalls: []string{
+				"rpm-ostree status --booted --json",
+				"date +%s",
+				"systemctl show -p ActiveState --value sovereign-model-m.service",
+				"systemctl show -p ActiveState --value sovereign-nvidia-cdi.service",
+				"date +%s", "sleep 5",
+				"systemctl show -p ActiveState --value sovereign-model-m.service",
+				"systemctl show -p ActiveState --value sovereign-nvidia-cdi.service",
+				"date +%s",
+				"bootc rollback", "systemctl reboot"},
+			failed: "not ready within 2000s: sovereign-model-m.service sovereign-nvidia-cdi.service"},
 		{name: "bootc rollback fails, rpm-ostree's is tried", stubs: allStubs, env: []string{booted, "STUB_FAILED=0", "STUB_BOOTC_EXIT=1", "STUB_RPM_OSTREE_EXIT=0"},
 			setup: pending(conf(units)), wantCode: 1,
 			wantCalls: []string{"rpm-ostree status --booted --json", "systemctl is-failed --quiet gateway.service", "bootc rollback", "rpm-ostree rollback", "systemctl reboot"},
