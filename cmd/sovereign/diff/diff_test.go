@@ -3,6 +3,7 @@ package diff_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -69,6 +70,9 @@ func TestGolden(t *testing.T) {
 		name  string
 		env   []string
 		edits []edit
+		// images, when set, are the image.json digests of old and new
+		// (image mode).
+		images []string
 		// want are facts checked besides the golden files, so that a
 		// golden rewritten by mistake still cannot hide a lost change.
 		want func(t *testing.T, r *diff.Report)
@@ -117,6 +121,17 @@ func TestGolden(t *testing.T) {
 					t.Errorf("services %+v; want the model's unit and, as it requires it, vllm-big restarted, and vllm-fast left alone", r.Services)
 				}
 			}},
+		{name: "image-mode", env: []string{"SOVEREIGN_TEST_API_KEY=sk-rotated"},
+			images: []string{"sha256:" + strings.Repeat("1", 64), "sha256:" + strings.Repeat("2", 64)},
+			want: func(t *testing.T, r *diff.Report) {
+				if r.ApplianceImage == nil || r.ApplianceImage.New != "registry.example.org/coop/appliance:v2@sha256:"+strings.Repeat("2", 64) {
+					t.Errorf("appliance image %+v", r.ApplianceImage)
+				}
+				if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "copy them from NEW/rootfs/") ||
+					r.Notes[1] != "Apply by switching to the new image and rebooting: sudo /usr/libexec/sovereign/update registry.example.org/coop/appliance@sha256:"+strings.Repeat("2", 64) {
+					t.Errorf("notes %q; want the secret to copy and the update command", r.Notes)
+				}
+			}},
 		{name: "secret", env: []string{"SOVEREIGN_TEST_API_KEY=sk-rotated"},
 			want: func(t *testing.T, r *diff.Report) {
 				if len(r.Files) != 1 || !r.Files[0].Secret || r.Files[0].Diff != "" {
@@ -132,6 +147,13 @@ func TestGolden(t *testing.T) {
 			fsys := afero.NewMemMapFs()
 			buildVariant(t, fsys, "/out.old", nil)
 			buildVariant(t, fsys, "/out", tc.env, tc.edits...)
+			for i, d := range tc.images {
+				dir := []string{"/out.old", "/out"}[i]
+				info := fmt.Sprintf(`{"reference": "registry.example.org/coop/appliance:v%d", "digest": %q}`, i+1, d)
+				if err := afero.WriteFile(fsys, filepath.Join(dir, "image.json"), []byte(info), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			r, err := diff.Dirs(fsys, "/out.old", "/out")
 			if err != nil {
 				t.Fatal(err)
