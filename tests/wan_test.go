@@ -31,6 +31,7 @@ func TestWANFailover(t *testing.T) {
 	needRoot(t)
 	ipCmd := needCommand(t, "ip")
 	needCommand(t, "ping")
+	sysctlCmd := needCommand(t, "sysctl")
 
 	out, res := build(t, resilienceCase())
 	w := res.Blueprint.WAN
@@ -87,6 +88,15 @@ func TestWANFailover(t *testing.T) {
 		// What NetworkManager sets up from the keyfile.
 		ip("-n", host, "route", "add", "default", "via", l.gw, "dev", l.dev, "metric", strconv.Itoa(l.metric))
 	}
+	// A distribution with strict reverse-path filtering on each interface,
+	// then the rendered sysctl settings as systemd-sysctl applies them.
+	for _, l := range links {
+		ip("netns", "exec", host, sysctlCmd, "-q", "-w", "net.ipv4.conf."+l.dev+".rp_filter=1")
+	}
+	sysctlConf := filepath.Join(t.TempDir(), "sysctl.conf")
+	writeFile(t, sysctlConf, renderedFile(t, out, wan.SysctlConf), 0o644)
+	ip("netns", "exec", host, sysctlCmd, "-q", "-p", sysctlConf)
+
 	routeDev := func() string {
 		out, err := exec.Command(ipCmd, "-n", host, "route", "get", target).Output()
 		if err != nil {
@@ -196,4 +206,83 @@ func keyfileValue(t *testing.T, keyfile, key string) string {
 func readOr(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
+}
+
+// TestNetworkManagerReadsConfig gives every rendered keyfile to the real
+// NetworkManager's keyfile reader (`nmcli --offline` reads a keyfile on
+// stdin and writes it back normalized, without a daemon) and the rendered
+// connectivity config to `NetworkManager --print-config`. Each must accept
+// the file and keep every setting: NetworkManager drops what it does not
+// understand, or a value of the wrong type, without failing.
+func TestNetworkManagerReadsConfig(t *testing.T) {
+	nmcli := needCommand(t, "nmcli")
+	nm := needCommand(t, "NetworkManager")
+	for _, c := range []blueprintCase{referenceCases[0], resilienceCase()} {
+		t.Run(c.name, func(t *testing.T) {
+			out, res := build(t, c)
+			for _, u := range res.Blueprint.WAN.Uplinks {
+				ours := renderedFile(t, out, wan.Keyfile(u))
+				cmd := exec.Command(nmcli, "--offline", "connection", "modify", "connection.id", wan.Connection(u))
+				cmd.Stdin = strings.NewReader(ours)
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				t.Logf("peer check: nmcli --offline %s", wan.Keyfile(u))
+				if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+					t.Fatalf("nmcli rejects %s: %v\n%s", wan.Keyfile(u), err, stderr.String())
+				}
+				theirs := iniValues(stdout.String())
+				for key, value := range iniValues(ours) {
+					if key == "connection.autoconnect" && value == "true" {
+						continue // the default, which NetworkManager leaves out
+					}
+					if theirs[key] != value {
+						t.Errorf("%s: NetworkManager reads %s as %q, want %q; it wrote:\n%s", wan.Keyfile(u), key, theirs[key], value, stdout.String())
+					}
+				}
+			}
+
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "NetworkManager.conf"), "", 0o644)
+			confd := filepath.Join(out, "rootfs", filepath.Dir(wan.ConnectivityConf))
+			t.Logf("peer check: NetworkManager --print-config %s", wan.ConnectivityConf)
+			printed, err := exec.Command(nm, "--print-config", "--config="+filepath.Join(dir, "NetworkManager.conf"),
+				"--config-dir="+confd, "--system-config-dir="+filepath.Join(dir, "none")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("NetworkManager --print-config: %v\n%s", err, printed)
+			}
+			for _, line := range strings.Split(string(printed), "\n") {
+				// Debian 12's NetworkManager 1.42 predates [connectivity]
+				// timeout=; the one Fedora CoreOS ships reads it (DOMAIN §9).
+				if strings.HasPrefix(line, "# WARNING") && !strings.Contains(line, "unknown key 'timeout' in section [connectivity]") {
+					t.Errorf("NetworkManager warns about %s: %s", wan.ConnectivityConf, line)
+				}
+			}
+			merged := iniValues(string(printed))
+			for key, value := range iniValues(renderedFile(t, out, wan.ConnectivityConf)) {
+				if merged[key] != value {
+					t.Errorf("NetworkManager's merged config has %s = %q, want %q:\n%s", key, merged[key], value, printed)
+				}
+			}
+		})
+	}
+}
+
+// iniValues reads a keyfile-style file into "section.key" → value, skipping
+// comments.
+func iniValues(text string) map[string]string {
+	values := map[string]string{}
+	section := ""
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			section = strings.Trim(line, "[]")
+		default:
+			if k, v, ok := strings.Cut(line, "="); ok {
+				values[section+"."+k] = v
+			}
+		}
+	}
+	return values
 }
