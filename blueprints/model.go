@@ -26,6 +26,7 @@ var modelSchema = &hcl.BodySchema{
 		{Name: "revision"},
 		{Name: "files"},
 		{Name: "mirror"},
+		{Name: "token"},
 	},
 }
 
@@ -41,6 +42,7 @@ var (
 	// in the sha256sum manifest, a URL or a shell.
 	modelFile = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$`)
 	fileSHA   = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	hfToken   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
 )
 
 func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
@@ -139,6 +141,17 @@ func modelWeights(m *spec.Model, a *attrs) {
 		a.errorf("source", "Model revision missing", "A source with files is fetched at first boot from a commit, never a branch that can move: add revision = \"<40-character commit hash>\". To copy the weights to the appliance yourself instead, leave source out; the files are then checked at boot.")
 	case a.has("mirror") && (m.Source == "" || !a.has("files")):
 		a.errorf("mirror", "Mirror without a pinned source", "A mirror replaces huggingface.co for a fetched model: it needs source, revision and files.")
+	}
+	m.Token = a.secret("token")
+	switch {
+	case m.Token == nil:
+	case m.Source == "" || !a.has("files"):
+		a.errorf("token", "Token without a pinned source", "The token is sent when the weights are fetched at first boot, which needs source, revision and files.")
+		m.Token = nil
+	case !hfToken.MatchString(m.Token.Value):
+		// The message must not quote the token.
+		a.errorf("token", "Invalid token", "The token must be one word of letters, digits, '_', '-' and '.', as Hugging Face access tokens (hf_…) are.")
+		m.Token = nil
 	}
 }
 

@@ -194,3 +194,52 @@ model "qwen3" {
 		t.Errorf("errors mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestModelToken: a gated repository's token is a secret, only for a model
+// that is fetched, and never quoted back in a message.
+func TestModelToken(t *testing.T) {
+	fetched := modelWith(testSource, testRevision, testFiles, `  token    = secret_file("hf.token")`)
+	bp := mustLoad(t, map[string]string{"bp.hcl": testAppliance + fetched + testEngine, "hf.token": "hf_AbC123\n"}, "bp.hcl", blueprints.Inputs{})
+	if tok := bp.Models[0].Token; tok == nil || tok.Value != "hf_AbC123" {
+		t.Errorf("token = %v, want the file's contents", tok)
+	}
+
+	tests := []struct {
+		name  string
+		model string
+		token string
+		want  []string
+	}{
+		{
+			name:  "a literal token",
+			model: modelWith(testSource, testRevision, testFiles, `  token    = "hf_AbC123"`),
+			want:  []string{"bp.hcl:20,14: Secret given as a literal"},
+		},
+		{
+			name:  "a token for pre-staged weights",
+			model: modelWith(testSource, `  token = secret_file("hf.token")`),
+			token: "hf_AbC123",
+			want:  []string{"bp.hcl:15,11: Token without a pinned source"},
+		},
+		{
+			name:  "a token that would need quoting",
+			model: fetched,
+			token: `hf_"secret value"`,
+			want:  []string{"bp.hcl:20,14: Invalid token"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := testParser(t, map[string]string{"bp.hcl": testAppliance + tc.model + testEngine, "hf.token": tc.token})
+			_, diags := p.Load("bp.hcl", blueprints.Inputs{})
+			if diff := cmp.Diff(tc.want, errorList(diags)); diff != "" {
+				t.Errorf("errors mismatch (-want +got):\n%s", diff)
+			}
+			for _, d := range diags {
+				if tc.token != "" && (strings.Contains(d.Detail, tc.token) || strings.Contains(d.Summary, tc.token)) {
+					t.Errorf("a message quotes the token: %s: %s", d.Summary, d.Detail)
+				}
+			}
+		})
+	}
+}

@@ -88,7 +88,10 @@ type Model struct {
 	Files map[string]string
 	// Mirror replaces https://huggingface.co/ORG/REPO/resolve/REVISION:
 	// file F is fetched from Mirror/F.
-	Mirror    string
+	Mirror string
+	// Token is sent as a bearer token with every fetch: a gated Hugging
+	// Face repository needs one. Only for a fetched model.
+	Token     *Secret
 	DeclRange hcl.Range
 }
 
