@@ -26,6 +26,10 @@
 # matches, later boots compare only file names and sizes instead of hashing
 # every byte again. Delete .NAME.verified to force a full check.
 #
+# HF_TOKEN, when set, is sent as a bearer token (a gated repository needs
+# one). curl reads the header from a pipe, so the token is never on a command
+# line, and does not send it on when a redirect leads to another host.
+#
 # Settings from the environment, for tests and operators:
 #   SOVEREIGN_FETCH_ATTEMPTS     attempts per file in a row that make no
 #                                progress before giving up (default 20)
@@ -142,6 +146,14 @@ verified_before() {
 	[[ -f $marker && -d $dir ]] && [[ "$(record "$dir")" == "$(<"$marker")" ]]
 }
 
+fetch_curl() {
+	if [[ -n ${HF_TOKEN-} ]]; then
+		curl --header @<(printf 'Authorization: Bearer %s\n' "$HF_TOKEN") "$@"
+	else
+		curl "$@"
+	fi
+}
+
 # fetch_file PATH SUM downloads BASE_URL/PATH into the staging folder,
 # resuming a partial download, and renames it to its final name there only
 # once its sha256 matches. Network failures are retried, and end the script
@@ -156,7 +168,7 @@ fetch_file() {
 	while :; do
 		before=$(size_of "$part")
 		rc=0
-		code=$(curl --silent --show-error --fail --location \
+		code=$(fetch_curl --silent --show-error --fail --location \
 			--proto =http,https --proto-redir =http,https \
 			--connect-timeout 30 --speed-limit 1024 --speed-time 120 \
 			--continue-at - --output "$part" --write-out '%{http_code}' \
@@ -181,10 +193,14 @@ fetch_file() {
 			return 1
 		fi
 		if ((rc == 22)) && [[ $code == 4* && $code != 408 && $code != 429 ]]; then
-			case $code in
-			401 | 403) log "$url: HTTP $code: the server refuses the file (a gated repository needs an access token, which sovereign does not give yet)" ;;
-			*) log "$url: HTTP $code: check source, revision and the file name in the blueprint" ;;
-			esac
+			if [[ $code == 401 || $code == 403 ]]; then
+				# Every other file would be refused too: say it once.
+				if [[ -n ${HF_TOKEN-} ]]; then
+					die "$url: HTTP $code: the server refuses the token (has its account accepted the repository's terms?). Nothing was moved into $dir."
+				fi
+				die "$url: HTTP $code: the server wants a token; a gated repository needs token = secret_file(\"…\") in the model block. Nothing was moved into $dir."
+			fi
+			log "$url: HTTP $code: check source, revision and the file name in the blueprint"
 			return 1
 		fi
 		if ((rc == 23)); then

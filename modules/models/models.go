@@ -59,6 +59,10 @@ const VerifyTimeout = time.Hour
 // Manifest is the path of model name's manifest on the appliance.
 func Manifest(name string) string { return path.Join(ManifestDir, name+".sha256") }
 
+// TokenFile is the environment file that gives model name's fetch its
+// access token, as HF_TOKEN.
+func TokenFile(name string) string { return path.Join(units.SecretsDir, "model-"+name+".env") }
+
 // Compile returns the contribution of every model: the script once, and each
 // model's manifest and unit.
 func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
@@ -93,6 +97,13 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 			u.Set("Unit", "Wants", "network-online.target")
 			u.Set("Unit", "After", "network-online.target")
 			cmd = []string{ScriptPath, "fetch", m.Name, dir, Manifest(m.Name), revision, base}
+			if m.Token != nil {
+				// A file only root reads keeps the token out of the unit,
+				// out of the command line and out of `systemctl show`.
+				env := TokenFile(m.Name)
+				t.Files = append(t.Files, &units.File{Path: env, Mode: 0o600, Secret: true, Contents: []byte("HF_TOKEN=" + m.Token.Value + "\n"), Origin: m.Token.Range})
+				u.Set("Service", "EnvironmentFile", env)
+			}
 		case len(m.Files) > 0:
 			u.Comment = append(u.Comment,
 				"Pre-staged: copy the files to "+dir+";",

@@ -84,12 +84,17 @@ type modelServer struct {
 	// status answers a file with an HTTP error, every time.
 	status map[string]int
 	// noRange serves whole files only, as a server without Range support.
-	noRange  bool
+	noRange bool
+	// token, when set, is the bearer token every request must carry.
+	token string
+	// redirect sends a file's requests to another URL.
+	redirect map[string]string
 	requests []string // "PATH RANGE"
+	auth     []string // each request's Authorization header
 }
 
 func newModelServer(t *testing.T, files map[string][]byte) *modelServer {
-	s := &modelServer{files: map[string][]byte{}, drop: map[string]int{}, status: map[string]int{}}
+	s := &modelServer{files: map[string][]byte{}, drop: map[string]int{}, status: map[string]int{}, redirect: map[string]string{}}
 	for p, b := range files {
 		s.files[p] = b
 	}
@@ -102,13 +107,20 @@ func (s *modelServer) serve(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	s.mu.Lock()
 	s.requests = append(s.requests, strings.TrimSpace(p+" "+r.Header.Get("Range")))
+	s.auth = append(s.auth, r.Header.Get("Authorization"))
 	data, ok := s.files[p]
+	token := s.token
+	redirect := s.redirect[p]
 	status := s.status[p]
 	drop, dropping := s.drop[p]
 	noRange := s.noRange
 	delete(s.drop, p)
 	s.mu.Unlock()
 	switch {
+	case token != "" && r.Header.Get("Authorization") != "Bearer "+token:
+		http.Error(w, "gated", http.StatusUnauthorized)
+	case redirect != "":
+		http.Redirect(w, r, redirect, http.StatusFound)
 	case status != 0:
 		http.Error(w, http.StatusText(status), status)
 	case !ok:
@@ -170,6 +182,12 @@ const revision = "0123456789abcdef0123456789abcdef01234567"
 // run runs the script with args and returns its exit code and log.
 func run(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv is run with more environment variables.
+func runEnv(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
 	bash := lookPath(t, "bash")
 	for _, tool := range []string{"curl", "sha256sum", "comm", "stat", "sync"} {
 		lookPath(t, tool)
@@ -189,6 +207,7 @@ func run(t *testing.T, args ...string) (int, string) {
 		"SOVEREIGN_FETCH_RETRY_DELAY=0",
 		"SOVEREIGN_FETCH_ATTEMPTS=3",
 	}
+	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
@@ -575,6 +594,53 @@ func TestFetchStopsWhenItCannotWrite(t *testing.T) {
 	}
 	if n > 1 {
 		t.Errorf("config.json requested %d times: a write error is not retried", n)
+	}
+}
+
+func TestFetchWithToken(t *testing.T) {
+	model := fakeModel()
+	s := newModelServer(t, model)
+	s.token = "hf_test_token"
+	// Hugging Face answers a large file with a redirect to its CDN, which
+	// must not get the token.
+	cdn := newModelServer(t, model)
+	s.redirect["model-00001-of-00002.safetensors"] = cdn.URL + "/model-00001-of-00002.safetensors"
+	a := newAppliance(t, model)
+
+	code, log := a.fetch(t, s)
+	if code == 0 {
+		t.Fatal("a gated repository was fetched without a token")
+	}
+	wantLog(t, log, "HTTP 401: the server wants a token; a gated repository needs token = secret_file", "Nothing was moved into "+a.dir)
+	if n := len(s.took()); n != 1 {
+		t.Errorf("%d requests; want the first refusal to end the run", n)
+	}
+	code, log = runEnv(t, []string{"HF_TOKEN=hf_wrong"}, "fetch", "qwen3", a.dir, a.manifest, revision, s.URL)
+	if code == 0 {
+		t.Fatal("a gated repository was fetched with a wrong token")
+	}
+	wantLog(t, log, "HTTP 401: the server refuses the token")
+	if strings.Contains(log, s.token) {
+		t.Error("the log shows the token")
+	}
+
+	s.took()
+	s.auth, cdn.auth = nil, nil
+	code, log = runEnv(t, []string{"HF_TOKEN=" + s.token}, "fetch", "qwen3", a.dir, a.manifest, revision, s.URL)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	sameModel(t, a.dir, model)
+	if strings.Contains(log, s.token) {
+		t.Error("the log shows the token")
+	}
+	for _, h := range s.auth {
+		if h != "Bearer "+s.token {
+			t.Errorf("a request to the repository had Authorization %q", h)
+		}
+	}
+	if diff := cmp.Diff([]string{""}, cdn.auth); diff != "" {
+		t.Errorf("the redirected request's Authorization headers (-want +got):\n%s", diff)
 	}
 }
 

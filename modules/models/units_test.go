@@ -32,6 +32,7 @@ func testModels() []*spec.Model {
 	return []*spec.Model{
 		{Name: "fetched", Source: "hf://Qwen/Qwen3-30B-A3B", Revision: "0123456789abcdef0123456789abcdef01234567", Files: files, DeclRange: at(1)},
 		{Name: "mirrored", Source: "hf://Qwen/Qwen3-30B-A3B", Revision: "0123456789abcdef0123456789abcdef01234567", Files: files, Mirror: "http://10.0.0.5:8080/models/qwen3%20a3b", DeclRange: at(2)},
+		{Name: "gated", Source: "hf://meta-llama/Llama-3.3-70B-Instruct", Revision: "0123456789abcdef0123456789abcdef01234567", Files: files, Token: &spec.Secret{Value: "hf_test"}, DeclRange: at(6)},
 		{Name: "staged", Revision: "0123456789abcdef0123456789abcdef01234567", Files: files, DeclRange: at(3)},
 		{Name: "unverified", Source: "hf://QuantTrio/Qwen3-235B-A22B-Instruct-2507-AWQ", DeclRange: at(4)},
 		{Name: "bare", DeclRange: at(5)},
