@@ -65,7 +65,8 @@ var (
 		{Name: "models"},
 	}}
 	routeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "engine", Required: true},
+		{Name: "engine"},
+		{Name: "engines"},
 	}}
 	// membersFileSchema is a members_file: member blocks and nothing else.
 	membersFileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -248,7 +249,9 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 
 	served := map[string]bool{}
 	for _, r := range gw.Routes {
-		served[r.Engine.ServedModelName] = true
+		for _, eng := range r.Engines {
+			served[eng.ServedModelName] = true
+		}
 	}
 	names := map[string]*spec.Member{}
 	emails := map[string]*spec.Member{}
@@ -345,24 +348,80 @@ func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hc
 			Subject:  &b.LabelRanges[0],
 		})
 	}
-	if ref, _, ok := a.reference("engine", "engine", 2); ok {
+	find := func(attr string, ref []string, rng hcl.Range) *spec.Engine {
 		for _, eng := range engines {
 			if eng.Kind == ref[0] && eng.Name == ref[1] {
-				r.Engine = eng
+				return eng
 			}
 		}
-		if r.Engine == nil {
-			var names []string
-			for _, eng := range engines {
-				names = append(names, eng.Kind+"."+eng.Name)
+		var names []string
+		for _, eng := range engines {
+			names = append(names, eng.Kind+"."+eng.Name)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to undeclared engine",
+			Detail:   fmt.Sprintf("No engine %q %q is declared.%s", ref[0], ref[1], suggest(ref[0]+"."+ref[1], names)),
+			Subject:  rng.Ptr(),
+		})
+		return nil
+	}
+	switch {
+	case a.has("engine") == a.has("engines"):
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Route needs one engine setting",
+			Detail:   "A route has engine = engine.KIND.NAME, or engines = [ … ] to choose among several by the request's model; exactly one of them.",
+			Subject:  b.DefRange.Ptr(),
+		})
+	case a.has("engine"):
+		if ref, rng, ok := a.reference("engine", "engine", 2); ok {
+			if eng := find("engine", ref, rng); eng != nil {
+				r.Engines = []*spec.Engine{eng}
 			}
-			a.errorf("engine", "Reference to undeclared engine", "No engine %q %q is declared.%s", ref[0], ref[1], suggest(ref[0]+"."+ref[1], names))
+		}
+	default:
+		expr := a.all["engines"].Expr
+		items, d := hcl.ExprList(expr)
+		diags = append(diags, d...)
+		served := map[string]bool{}
+		for _, item := range items {
+			trav, d := hcl.AbsTraversalForExpr(item)
+			if d.HasErrors() || trav.RootName() != "engine" || len(trav) != 3 {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference", Detail: "engines must be a list of references like engine.vllm.main, with no quotes.", Subject: item.Range().Ptr()})
+				continue
+			}
+			a1, ok1 := trav[1].(hcl.TraverseAttr)
+			a2, ok2 := trav[2].(hcl.TraverseAttr)
+			if !ok1 || !ok2 {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference", Detail: "engines must be a list of references like engine.vllm.main.", Subject: item.Range().Ptr()})
+				continue
+			}
+			eng := find("engines", []string{a1.Name, a2.Name}, item.Range())
+			if eng == nil {
+				continue
+			}
+			if served[eng.ServedModelName] {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Two engines serve one model name",
+					Detail:   fmt.Sprintf("Engines in one route are chosen by the request's model, but two of them serve %q. Give them distinct served_model_name values.", eng.ServedModelName),
+					Subject:  item.Range().Ptr(),
+				})
+				continue
+			}
+			served[eng.ServedModelName] = true
+			r.Engines = append(r.Engines, eng)
+		}
+		if len(items) == 0 && !d.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No engines", Detail: "engines lists at least one engine.", Subject: expr.Range().Ptr()})
 		}
 	}
 	diags = append(diags, a.diags...)
-	if r.Engine == nil {
+	if len(r.Engines) == 0 || diags.HasErrors() {
 		return nil, diags
 	}
+	r.Engine = r.Engines[0]
 	return r, diags
 }
 
@@ -472,22 +531,32 @@ func cookieSecretBytes(s string) []byte {
 // is allowed with a warning that it stays open to the host.
 func wireEngineKeys(gw *spec.Gateway) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	seen := map[*spec.Engine]bool{}
 	for _, r := range gw.Routes {
-		if r.Engine.APIKey != nil {
-			continue
+		for _, eng := range r.Engines {
+			if !seen[eng] {
+				seen[eng] = true
+				diags = append(diags, wireEngineKey(gw, r, eng)...)
+			}
 		}
-		if r.Engine.Kind == "nim" {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagWarning,
-				Summary:  "Engine open to the host",
-				Detail:   fmt.Sprintf("NVIDIA NIM checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", r.Engine.Name, r.Engine.Port),
-				Subject:  r.DeclRange.Ptr(),
-			})
-			continue
-		}
-		mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
-		mac.Write([]byte("sovereign gateway engine key\x00" + r.Engine.Kind + "\x00" + r.Engine.Name))
-		r.Engine.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
 	}
 	return diags
+}
+
+func wireEngineKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine) hcl.Diagnostics {
+	if eng.APIKey != nil {
+		return nil
+	}
+	if eng.Kind == "nim" {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagWarning,
+			Summary:  "Engine open to the host",
+			Detail:   fmt.Sprintf("NVIDIA NIM checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", eng.Name, eng.Port),
+			Subject:  r.DeclRange.Ptr(),
+		}}
+	}
+	mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
+	mac.Write([]byte("sovereign gateway engine key\x00" + eng.Kind + "\x00" + eng.Name))
+	eng.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
+	return nil
 }

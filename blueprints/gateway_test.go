@@ -205,6 +205,19 @@ func TestGatewayErrors(t *testing.T) {
   route "/api/" {
     engine = engine.vllm.main
   }`},
+		{name: "engine and engines", want: "Route needs one engine setting", body: alice + `
+  route "/x/v1/" {
+    engine  = engine.vllm.main
+    engines = [engine.vllm.main]
+  }`},
+		{name: "one model name twice", want: "Two engines serve one model name", body: alice + `
+  route "/x/v1/" {
+    engines = [engine.vllm.main, engine.vllm.main]
+  }`},
+		{name: "engines not references", want: "Invalid reference", body: alice + `
+  route "/x/v1/" {
+    engines = ["engine.vllm.main"]
+  }`},
 		{name: "duplicate route", want: "Duplicate route", body: alice + `
   route "/v1/" {
     engine = engine.vllm.main

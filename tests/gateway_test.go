@@ -306,10 +306,11 @@ gateway {
     api_key_sha256 = "%x"
   }
 
+  # Both engines by the request's model (njs), and the second by path too:
+  # /fast/v1/… reaches it as /v1/….
   route "/v1/" {
-    engine = engine.vllm.main
+    engines = [engine.vllm.main, engine.vllm.fast]
   }
-  # The second engine by path: /fast/v1/… reaches it as /v1/….
   route "/fast/v1/" {
     engine = engine.vllm.fast
   }
@@ -667,9 +668,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 
 	t.Run("the engine sees the member and only the internal key", func(t *testing.T) {
 		before := len(fe.requests())
-		c := gwDo(t, api, "GET", gw+"/v1/models", map[string]string{"Authorization": "Bearer " + fx.bob, "X-Sovereign-Member": "alice"}, "")
+		c := gwDo(t, api, "POST", gw+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + fx.bob, "X-Sovereign-Member": "alice"}, gwChatBody)
 		if c.status != 200 {
-			t.Fatalf("bob GET /v1/models: %d %q", c.status, c.body)
+			t.Fatalf("bob POST /v1/chat/completions: %d %q", c.status, c.body)
 		}
 		got := fe.requests()[before:]
 		if len(got) != 1 || got[0].Member != "bob" || got[0].Authorization != "Bearer "+key {
@@ -685,9 +686,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 
 	t.Run("a key held as a hash works like any key", func(t *testing.T) {
 		before := len(fe.requests())
-		c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.dave), "")
+		c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.dave), gwChatBody)
 		if c.status != 200 {
-			t.Fatalf("dave GET /v1/models: %d %q", c.status, c.body)
+			t.Fatalf("dave POST /v1/chat/completions: %d %q", c.status, c.body)
 		}
 		if got := fe.requests()[before:]; len(got) != 1 || got[0].Member != "dave" {
 			t.Errorf("engine saw %+v, want member dave", got)
@@ -712,6 +713,44 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 		if n := len(fast.requests()) - before; n != 0 {
 			t.Errorf("engine fast was reached %d times by bob", n)
+		}
+	})
+
+	t.Run("routes by the request's model", func(t *testing.T) {
+		c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.alice), "")
+		if c.status != 200 || !strings.Contains(c.body, `"id":"qwen3-30b"`) || !strings.Contains(c.body, `"id":"qwen3-30b-fast"`) {
+			t.Errorf("GET /v1/models: %d %q, want both models", c.status, c.body)
+		}
+		for _, tc := range []struct {
+			model  string
+			engine *gwEngine
+		}{{"qwen3-30b-fast", fast}, {"qwen3-30b", fe}} {
+			before, beforeOther := len(tc.engine.requests()), len(fe.requests())+len(fast.requests())
+			body := strings.Replace(gwChatBody, `"qwen3-30b"`, `"`+tc.model+`"`, 1)
+			c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), body)
+			if c.status != 200 || !strings.Contains(c.body, "[DONE]") {
+				t.Fatalf("model %s: %d %q", tc.model, c.status, c.body)
+			}
+			got := tc.engine.requests()[before:]
+			if len(got) != 1 || got[0].Path != "/v1/chat/completions" || got[0].Member != "alice" || got[0].Authorization != "Bearer "+tc.engine.key {
+				t.Errorf("model %s: its engine saw %+v", tc.model, got)
+			}
+			if n := len(fe.requests()) + len(fast.requests()) - beforeOther; n != 1 {
+				t.Errorf("model %s reached %d engines", tc.model, n)
+			}
+		}
+		before := len(fe.requests()) + len(fast.requests())
+		c = gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), strings.Replace(gwChatBody, `"qwen3-30b"`, `"gpt-4"`, 1))
+		if c.status != 404 || gwErrorCode(t, c) != "model_not_found" {
+			t.Errorf("unknown model: %d %q, want 404 model_not_found", c.status, c.body)
+		}
+		// Bob may use qwen3-30b only.
+		c = gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.bob), strings.Replace(gwChatBody, `"qwen3-30b"`, `"qwen3-30b-fast"`, 1))
+		if c.status != 403 || gwErrorCode(t, c) != "model_not_allowed" {
+			t.Errorf("bob asking for qwen3-30b-fast: %d %q, want 403 model_not_allowed", c.status, c.body)
+		}
+		if n := len(fe.requests()) + len(fast.requests()) - before; n != 0 {
+			t.Errorf("refused requests reached an engine %d times", n)
 		}
 	})
 

@@ -91,9 +91,14 @@ type RateLimit struct {
 // comes before it is removed, so "/fast/v1/chat/completions" reaches the
 // engine as "/v1/chat/completions". Nothing outside /v1/ reaches an engine:
 // their /health and /metrics stay on the host.
+//
+// A route with several Engines picks one by the "model" of each POST body
+// (the engines' served model names); other requests go to the first, and
+// PATH/models lists every model. Engine is then Engines[0].
 type Route struct {
-	Path   string
-	Engine *Engine
+	Path    string
+	Engine  *Engine
+	Engines []*Engine
 
 	DeclRange hcl.Range
 }

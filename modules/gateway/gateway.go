@@ -40,6 +40,7 @@ const (
 	NginxConf   = NginxDir + "/nginx.conf"
 	APIKeysMap  = NginxDir + "/apikeys.map"
 	KeyHashJS   = NginxDir + "/keyhash.js"
+	RouteJS     = NginxDir + "/route.js"
 	CertFile    = NginxDir + "/tls/cert.pem"
 	KeyFile     = NginxDir + "/tls/key.pem"
 	OAuth2Dir   = Dir + "/oauth2-proxy"
@@ -84,6 +85,9 @@ func Compile(gw *spec.Gateway) *units.Tree {
 	}
 	if hashedKeys(gw) {
 		t.Files = append(t.Files, &units.File{Path: KeyHashJS, Mode: 0o644, Contents: []byte(keyHashJS), Origin: at})
+	}
+	if byModel(gw) {
+		t.Files = append(t.Files, &units.File{Path: RouteJS, Mode: 0o644, Contents: []byte(routeJS(gw)), Origin: at})
 	}
 	for _, eng := range routedEngines(gw) {
 		if eng.APIKey == nil {
@@ -171,14 +175,24 @@ func nginxUnit(gw *spec.Gateway) *units.Unit {
 	return u
 }
 
+// routeEngines are route r's engines: Engines, or Engine alone.
+func routeEngines(r *spec.Route) []*spec.Engine {
+	if len(r.Engines) > 0 {
+		return r.Engines
+	}
+	return []*spec.Engine{r.Engine}
+}
+
 // routedEngines are the engines the routes name, each once, by name.
 func routedEngines(gw *spec.Gateway) []*spec.Engine {
 	seen := map[string]bool{}
 	var out []*spec.Engine
 	for _, r := range gw.Routes {
-		if !seen[r.Engine.Name] {
-			seen[r.Engine.Name] = true
-			out = append(out, r.Engine)
+		for _, eng := range routeEngines(r) {
+			if !seen[eng.Name] {
+				seen[eng.Name] = true
+				out = append(out, eng)
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -33,7 +33,7 @@ func twoEngines() *spec.Gateway {
 		},
 		Routes: []*spec.Route{
 			{Path: "/fast/v1/", Engine: fast},
-			{Path: "/v1/", Engine: main},
+			{Path: "/v1/", Engine: main, Engines: []*spec.Engine{main, fast}}, // by model
 		},
 		Global:           spec.RateLimit{RequestsPerMinute: 600, Burst: 150},
 		MaxBodySize:      64 << 20,
