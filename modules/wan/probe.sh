@@ -98,6 +98,7 @@ while [ "$ROUNDS" -eq 0 ] || [ "$round" -lt "$ROUNDS" ]; do
 		check "$@" &
 	done
 	wait
+	if [ "$ROUNDS" -ne 0 ] && [ "$round" -ge "$ROUNDS" ]; then break; fi
 	# A round starts every INTERVAL seconds, however long the last one took.
 	next=$((next + INTERVAL))
 	now=$(date +%s)
