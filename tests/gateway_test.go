@@ -278,9 +278,11 @@ gateway {
     client_id     = %q
     client_secret = secret_file("client.secret")
   }
+  # The backstop: 80 requests at once for everyone together, then one a
+  # second. The subtests stay well below; the last one exhausts it.
   rate_limit {
-    requests_per_minute = 6000
-    burst               = 1000
+    requests_per_minute = 60
+    burst               = 80
   }
 
   member "alice" {
@@ -826,6 +828,27 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 		if c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.alice), ""); c.status != 200 {
 			t.Errorf("after the drain flag is gone: %d, want 200", c.status)
+		}
+	})
+
+	t.Run("the global limit backs every member's own", func(t *testing.T) {
+		// Alice's own bucket holds 100 requests and refills 100 a second,
+		// so the 429 that comes first is everyone's.
+		var limited *gwCall
+		for i := 0; i < 200 && limited == nil; i++ {
+			c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.alice), "")
+			if c.status == 429 {
+				limited = &c
+			} else if c.status != 200 {
+				t.Fatalf("request %d: %d %q", i, c.status, c.body)
+			}
+		}
+		if limited == nil || gwErrorCode(t, *limited) != "rate_limit_exceeded" {
+			t.Fatalf("200 requests and no global 429: %+v", limited)
+		}
+		// Dave has used one request of his own 20, yet waits too.
+		if c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.dave), ""); c.status != 429 {
+			t.Errorf("dave after the global limit: %d, want 429", c.status)
 		}
 	})
 
