@@ -46,8 +46,9 @@ engine "vllm" "main" {
   model             = model.qwen3-30b
   served_model_name = "qwen3-30b"
   # The same vLLM release as the GB300 blueprint, so the audition tests the
-  # engine the collective will run; the index also holds linux/amd64.
-  image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  # engine the collective will run; the index also holds linux/amd64, and
+  # cloud-audition-h100.lock.hcl pins the tag to it.
+  image = "docker.io/vllm/vllm-openai:v0.14.0"
   port  = 8000
 
   max_model_len          = 32768

@@ -54,8 +54,9 @@ engine "vllm" "main" {
   model             = model.qwen3-235b
   served_model_name = "qwen3-235b"
   # v0.14.0 is a CUDA 12.9 build: Blackwell Ultra (GB300) needs CUDA >= 12.9.
-  # The digest is the multi-arch index, which holds the linux/arm64 image.
-  image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  # dgx-station-gb300.lock.hcl pins the tag to its multi-arch index digest
+  # (`sovereign lock` checks that the index holds linux/arm64).
+  image = "docker.io/vllm/vllm-openai:v0.14.0"
   port  = 8000
 
   quantization           = "awq"

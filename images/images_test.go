@@ -100,7 +100,8 @@ func TestLockRoundTrip(t *testing.T) {
 		t.Errorf("platforms not sorted:\n%s", s)
 	}
 	for _, want := range []string{
-		"# Not resolved by `sovereign lock` here: pinned from public pins in tinfoilsh/vllm-openai-audio.",
+		"# Not resolved by `sovereign lock` here: pinned from public pins in\n# tinfoilsh/vllm-openai-audio.",
+		"# The linux/arm64 manifest digest is unresolved",
 		`digest = "unresolved"`,
 		"# UNPINNED by an explicit opt-out",
 	} {

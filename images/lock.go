@@ -274,10 +274,13 @@ func (l *Lock) Bytes() []byte {
 		case e.Unpinned != "":
 			comment(body, "UNPINNED by an explicit opt-out: this image runs by its tag, which can move.")
 		case e.Source != SourceRegistry:
-			comment(body,
-				"Not resolved by `sovereign lock` here: pinned from "+e.Source+".",
-				"`sovereign lock --check` verifies it, and `sovereign lock` replaces it,",
-				"wherever the registry is reachable.")
+			comment(body, wrap("Not resolved by `sovereign lock` here: pinned from "+e.Source+
+				". `sovereign lock --check` verifies it, and `sovereign lock` replaces it, wherever the registry is reachable.", 78)...)
+		}
+		for _, p := range sortedPlatforms(e.Platforms) {
+			if e.Platforms[p] == Unresolved {
+				comment(body, wrap("The "+p+" manifest digest is unresolved: the index digest alone pins the image (it fixes every child); `sovereign lock` adds the child's digest as a second check.", 78)...)
+			}
 		}
 		b := body.AppendNewBlock("image", []string{k}).Body()
 		b.SetAttributeValue("tag", cty.StringVal(e.Tag))
@@ -288,12 +291,7 @@ func (l *Lock) Bytes() []byte {
 		b.SetAttributeValue("digest", cty.StringVal(e.Digest))
 		b.SetAttributeValue("kind", cty.StringVal(e.Kind))
 		b.SetAttributeValue("source", cty.StringVal(e.Source))
-		platforms := make([]string, 0, len(e.Platforms))
-		for p := range e.Platforms {
-			platforms = append(platforms, p)
-		}
-		sort.Strings(platforms)
-		for _, p := range platforms {
+		for _, p := range sortedPlatforms(e.Platforms) {
 			b.AppendNewline()
 			pb := b.AppendNewBlock("platform", []string{p}).Body()
 			pb.SetAttributeValue("digest", cty.StringVal(e.Platforms[p]))
@@ -308,4 +306,33 @@ func comment(body *hclwrite.Body, lines ...string) {
 		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComment, Bytes: []byte("# " + l + "\n")})
 	}
 	body.AppendUnstructuredTokens(toks)
+}
+
+func sortedPlatforms(m map[string]string) []string {
+	ps := make([]string, 0, len(m))
+	for p := range m {
+		ps = append(ps, p)
+	}
+	sort.Strings(ps)
+	return ps
+}
+
+// wrap breaks text into lines of at most width characters, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -104,6 +104,13 @@ func editedCopy(t *testing.T, path, old, new string) blueprintCase {
 	if err := os.WriteFile(dst, []byte(strings.Replace(string(src), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The lock beside the blueprint pins its images.
+	lockName := strings.TrimSuffix(filepath.Base(path), ".hcl") + ".lock.hcl"
+	if lock, err := os.ReadFile(filepath.Join(filepath.Dir(path), lockName)); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, lockName), lock, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	key, err := os.ReadFile(filepath.Join(filepath.Dir(path), "keys", "admin.pub"))
 	if err != nil {
 		t.Fatal(err)

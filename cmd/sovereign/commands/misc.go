@@ -78,6 +78,7 @@ Existing files are never overwritten unless --force is given.`,
 				secret bool
 			}{
 				{"blueprint.hcl", blueprints.Starter(), false},
+				{"blueprint" + blueprints.LockFileSuffix, blueprints.StarterLock(), false},
 				{filepath.Join("keys", "admin.pub"), key, false},
 			}
 			// The gateway's secrets, fresh: the repository's are examples.
