@@ -152,10 +152,13 @@ func NginxConfig(gw *spec.Gateway) string {
 		w(1, "limit_req_zone $sovereign_limit_%d zone=sovereign_member_%d:1m rate=%dr/m;", i, i, tr.limit.RequestsPerMinute)
 	}
 	w(1, "limit_req_zone $server_name zone=sovereign_everyone:1m rate=%dr/m;", gw.Global.RequestsPerMinute)
+	// nginx does not say which zone refused a request: Retry-After is the
+	// longer of the member's and everyone's wait for a token.
+	global := retryAfter(gw.Global.RequestsPerMinute)
 	w(1, "map $http_x_sovereign_member $sovereign_retry_after {")
-	w(2, "default 1;")
+	w(2, "default %d;", global)
 	for _, m := range gw.Members {
-		w(2, "%s %d;", m.Name, retryAfter(m.Limit.RequestsPerMinute))
+		w(2, "%s %d;", m.Name, max(global, retryAfter(m.Limit.RequestsPerMinute)))
 	}
 	w(1, "}")
 	routes := gw.Routes
