@@ -56,4 +56,3 @@ func BenchmarkResolve30(b *testing.B) {
 	b.ReportMetric(float64(serial.Milliseconds())/float64(b.N), "serial-ms/op")
 	b.ReportMetric(float64(serial)/float64(parallel), "speedup")
 }
-
