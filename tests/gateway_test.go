@@ -457,8 +457,9 @@ func (fe *gwEngine) serve(w http.ResponseWriter, r *http.Request) {
 
 // gwProcess runs a peer in the background until the test ends.
 type gwProcess struct {
-	cmd *exec.Cmd
-	log string
+	cmd  *exec.Cmd
+	log  string
+	stop func() // ends the process (idempotent); the test's cleanup calls it too
 }
 
 func gwStart(t *testing.T, logPath string, env []string, name string, args ...string) *gwProcess {
@@ -474,19 +475,25 @@ func gwStart(t *testing.T, logPath string, env []string, name string, args ...st
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &gwProcess{cmd: cmd, log: logPath}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			// nginx's master stops its workers on SIGTERM; the group kill
+			// is the backstop, limited to the group this test started.
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+		})
+	}
+	p := &gwProcess{cmd: cmd, log: logPath, stop: stop}
 	t.Cleanup(func() {
-		// nginx's master stops its workers on SIGTERM; the group kill is
-		// the backstop, limited to the group this test started.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		stop()
 		logf.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -597,7 +604,6 @@ func TestGatewayEndToEnd(t *testing.T) {
 
 	oauthProc := gwStart(t, filepath.Join(sg.dir, "oauth2-proxy.log"), append(os.Environ(), sg.oauth2Env...), oauth2, "--config", sg.oauth2Conf)
 	nginxProc := gwStart(t, filepath.Join(sg.dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
-	_ = oauthProc
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(fx.caCert)
@@ -828,6 +834,18 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 		if c := gwDo(t, api, "GET", gw+"/v1/models", bearer(fx.alice), ""); c.status != 200 {
 			t.Errorf("after the drain flag is gone: %d, want 200", c.status)
+		}
+	})
+
+	t.Run("member keys work while the identity provider is away", func(t *testing.T) {
+		// oauth2-proxy exits when the issuer is unreachable; API keys are
+		// checked by nginx alone, so agents keep working.
+		oauthProc.stop()
+		if c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), gwChatBody); c.status != 200 {
+			t.Errorf("alice's key without oauth2-proxy: %d %q", c.status, c.body)
+		}
+		if c := gwDo(t, api, "POST", gw+"/v1/chat/completions", nil, gwChatBody); c.status == 200 {
+			t.Errorf("an anonymous request passed without oauth2-proxy: %q", c.body)
 		}
 	})
 
