@@ -287,3 +287,45 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 	sovereign(t, "build", bp, "-o", out, "--image-bundle", "no/slashes").must(t, 2, "--image-bundle")
 }
+
+// An image with no trustworthy digest runs only by an explicit opt-out in
+// the lock, which every build warns about and the unit records; `lock`
+// keeps the opt-out rather than pinning behind the person's back.
+func TestUnpinnedOptOut(t *testing.T) {
+	hermetic(t)
+	reg := imagestest.NewRegistry(t)
+	ref := reg.Ref("nim/llama:1.13.1")
+	imagestest.PushIndex(t, ref, []string{"linux/arm64"})
+	dir := t.TempDir()
+	bp := lockBlueprint(t, dir, "dgx-station-gb300", ref)
+	lockPath := filepath.Join(dir, "bp.lock.hcl")
+	optOut := `image "` + ref + `" {
+  tag      = "1.13.1"
+  unpinned = "no trustworthy public digest for this NIM yet"
+}
+`
+	if err := os.WriteFile(lockPath, []byte(optOut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	r := sovereign(t, "build", bp, "-o", out)
+	r.must(t, 0, "Warning: Image runs UNPINNED", `"no trustworthy public digest for this NIM yet"`)
+	unit, err := os.ReadFile(filepath.Join(out, "rootfs/etc/containers/systemd/vllm-main.container"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(unit), "Image="+ref+"\n") {
+		t.Errorf("unit does not run the tag:\n%s", unit)
+	}
+
+	sovereign(t, "lock", bp).must(t, 0)
+	if e := readLock(t, lockPath).Images[ref]; e.Unpinned == "" || e.Digest != "" {
+		t.Errorf("lock replaced the opt-out: %+v", e)
+	}
+	sovereign(t, "lock", bp, "--check").must(t, 0, "UNPINNED    "+ref)
+	// Naming the image pins it.
+	sovereign(t, "lock", bp, "--update", ref).must(t, 0, "~ "+ref+"  unpinned -> sha256:")
+	if e := readLock(t, lockPath).Images[ref]; e.Unpinned != "" || e.Digest == "" {
+		t.Errorf("--update did not pin the image: %+v", e)
+	}
+}
