@@ -82,7 +82,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 
 	bp.WAN, bp.UPS, diags = e.resilience(src, bp.Appliance, diags)
 
-	gw, moreDiags := e.gateway(src.gateways, bp.Engines)
+	gw, moreDiags := src.evaluator(e, firstBlock(src.gateways)).gateway(src.gateways, bp.Engines)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw
 

@@ -328,6 +328,14 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	return gw, append(diags, wireEngineKeys(gw)...)
 }
 
+// firstBlock is blocks[0], or nil for none.
+func firstBlock(blocks []*hcl.Block) *hcl.Block {
+	if len(blocks) == 0 {
+		return nil
+	}
+	return blocks[0]
+}
+
 func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit, hcl.Diagnostics) {
 	c, diags := b.Body.Content(rateLimitSchema)
 	a := e.attrs(c)

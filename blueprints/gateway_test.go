@@ -288,3 +288,27 @@ engine "nim" "ops" {
 		t.Errorf("the NIM engine got a key it cannot check: %v", k)
 	}
 }
+
+// A gateway in a module (shared by the audition and the collective's own
+// machine) reads its files, members_file included, relative to the module.
+func TestGatewayInModule(t *testing.T) {
+	files := gatewayFiles(alice)
+	shared := map[string]string{}
+	for name, data := range files {
+		if name != "bp/members.hcl" { // a folder's *.hcl are all blueprint files
+			shared[strings.Replace(name, "bp/", "bp/shared/", 1)] = data
+		}
+	}
+	// The module holds the gateway; its route names the root's engine.
+	gwBlock := files["bp/main.hcl"][strings.Index(files["bp/main.hcl"], "\ngateway {"):]
+	shared["bp/shared/main.hcl"] = gwBlock
+	shared["bp/main.hcl"] = testAppliance + testModel + testEngine + `
+module "door" {
+  source = "./shared"
+}
+`
+	bp := mustLoad(t, shared, "bp/main.hcl", blueprints.Inputs{})
+	if bp.Gateway == nil || len(bp.Gateway.Members) != 1 || bp.Gateway.Members[0].APIKey.Value != aliceKey {
+		t.Fatalf("gateway from the module: %+v", bp.Gateway)
+	}
+}
