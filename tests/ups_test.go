@@ -277,8 +277,10 @@ func startNUT(t *testing.T, nut map[string]string, upsc string) *nutRun {
 				_ = os.Remove(upsmonPidFile)
 			}
 		}
-		// upssched exits by itself once its timers are done or cancelled;
-		// its pipe lives in dir, so a leftover one cannot reach the next run.
+		// upssched would exit by itself once its timers are done (its pipe
+		// and hook live in dir, which is going away); stop it now. Its
+		// command line names this run's upsd port, so it is ours.
+		killUpssched(r.addr)
 		if t.Failed() {
 			for i, p := range procs {
 				t.Logf("%s:\n%s", filepath.Base(p.Path), logs[i])
@@ -508,4 +510,23 @@ func lockUPSTests(t *testing.T) {
 		missingPeer(t, fmt.Sprintf("an upsmon (pid %d) is running on this machine", pid))
 	}
 	_ = os.Remove(upsmonPidFile)
+}
+
+// killUpssched stops the upssched timer daemon that upsmon started for the
+// UPS at addr (its argument is upsmon's message, "UPS NAME@HOST:PORT on
+// battery").
+func killUpssched(addr string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if filepath.Base(args[0]) == "upssched" && strings.Contains(string(b), " "+addr+" ") {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	}
 }
