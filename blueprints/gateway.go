@@ -356,7 +356,7 @@ func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hc
 			Subject:  &b.LabelRanges[0],
 		})
 	}
-	find := func(attr string, ref []string, rng hcl.Range) *spec.Engine {
+	find := func(ref []string, rng hcl.Range) *spec.Engine {
 		for _, eng := range engines {
 			if eng.Kind == ref[0] && eng.Name == ref[1] {
 				return eng
@@ -384,7 +384,7 @@ func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hc
 		})
 	case a.has("engine"):
 		if ref, rng, ok := a.reference("engine", "engine", 2); ok {
-			if eng := find("engine", ref, rng); eng != nil {
+			if eng := find(ref, rng); eng != nil {
 				r.Engines = []*spec.Engine{eng}
 			}
 		}
@@ -405,7 +405,7 @@ func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hc
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference", Detail: "engines must be a list of references like engine.vllm.main.", Subject: item.Range().Ptr()})
 				continue
 			}
-			eng := find("engines", []string{a1.Name, a2.Name}, item.Range())
+			eng := find([]string{a1.Name, a2.Name}, item.Range())
 			if eng == nil {
 				continue
 			}
