@@ -79,6 +79,14 @@ func TestWANDecode(t *testing.T) {
 		t.Errorf("mechanism %s, probe every %s, failover %s; want probe, 4s, 15s", w.Mechanism(), w.ProbeInterval(), w.Failover())
 	}
 
+	// DESIGN's sketch: a 10 s interval brings a 5 s timeout with it.
+	sketch := strings.Replace(testWAN, `targets = ["192.0.2.1", "198.51.100.1"]`, `uri = "http://connectivity.example.org/ok"
+    interval = "10s"`, 1)
+	bp = mustLoad(t, map[string]string{"bp.hcl": base() + strings.Replace(sketch, `"15s"`, `"20s"`, 1)}, "bp.hcl", blueprints.Inputs{})
+	if c := bp.WAN.Check; c.Interval != 10*time.Second || c.Timeout != 5*time.Second || bp.WAN.Mechanism() != spec.FailoverNetworkManager {
+		t.Errorf("interval 10s: timeout %s, mechanism %s; want 5s and NetworkManager's check (16s within 20s)", c.Timeout, bp.WAN.Mechanism())
+	}
+
 	slow := strings.Replace(testWAN, `failover_time = "15s"`, `failover_time = "45s"`, 1)
 	bp = mustLoad(t, map[string]string{"bp.hcl": base() + slow}, "bp.hcl", blueprints.Inputs{})
 	if bp.WAN.Mechanism() != spec.FailoverNetworkManager || bp.WAN.Failover() != 41*time.Second {
@@ -187,6 +195,11 @@ func TestResilienceErrors(t *testing.T) {
 			name: "too fast even for the probe",
 			src:  strings.Replace(testWAN, `failover_time = "15s"`, `failover_time = "5s"`, 1),
 			want: []string{"bp.hcl:22,19: Failover time too short"},
+		},
+		{
+			name: "a check that waits longer than its interval",
+			src:  strings.Replace(testWAN, `targets = ["192.0.2.1", "198.51.100.1"]`, "targets = [\"192.0.2.1\"]\n    interval = \"10s\"\n    timeout = \"10s\"", 1),
+			want: []string{"bp.hcl:38,15: Timeout not below interval"},
 		},
 		{
 			name: "a wan without uplinks",

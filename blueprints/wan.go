@@ -269,7 +269,11 @@ func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 			a.errorf(d.name, "Invalid duration", "NetworkManager counts %s in whole seconds, not %s.", d.name, d.v)
 		}
 	}
-	if c.Timeout >= c.Interval && !a.diags.HasErrors() {
+	if !a.has("timeout") {
+		// A short interval brings a shorter default wait with it.
+		c.Timeout = max(min(DefaultCheckTimeout, (c.Interval/2).Truncate(time.Second)), time.Second)
+	}
+	if c.Timeout >= c.Interval && a.has("timeout") && !a.diags.HasErrors() {
 		a.errorf("timeout", "Timeout not below interval", "A check waits at most timeout (%s) and runs every interval (%s): timeout must be shorter.", c.Timeout, c.Interval)
 	}
 	for _, s := range a.strings("targets") {
