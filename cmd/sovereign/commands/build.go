@@ -51,6 +51,8 @@ func newBuild(e *env) *cobra.Command {
                   carries no secrets
   rootfs/         every file the appliance gets, at its final path and mode
   manifest.json   path, mode, sha256, size and secret flag of every rootfs file
+  images.json     every container image, what each unit runs and how it is
+                  pinned (by the lock file beside the blueprint, or inline)
 
 Build never uses the network and is deterministic: the same blueprint and
 inputs give byte-identical output. DIR is replaced as a whole only when the

@@ -28,20 +28,31 @@ func WithImageBundle(label string) Option {
 
 // pinImages reads the blueprint's lock file and pins every image of the
 // tree for the host's platform (DESIGN §7). It reads only the lock file:
-// a build never touches the network.
-func pinImages(fsys afero.Fs, target string, bp *spec.Blueprint, tree *units.Tree, opts []Option) (*units.Tree, hcl.Diagnostics) {
+// a build never touches the network. It returns out/images.json too.
+func pinImages(fsys afero.Fs, target string, bp *spec.Blueprint, tree *units.Tree, opts []Option) (*units.Tree, []byte, hcl.Diagnostics) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	lock, _, diags := images.ReadLock(fsys, target)
 	if diags.HasErrors() {
-		return tree, diags
+		return tree, nil, diags
 	}
-	diags = append(diags, images.Pin(tree, lock, bp.Appliance.Hardware.Platform())...)
-	if diags.HasErrors() || o.bundleLabel == "" {
-		return tree, diags
+	platform := bp.Appliance.Hardware.Platform()
+	diags = append(diags, images.Pin(tree, lock, platform)...)
+	if diags.HasErrors() {
+		return tree, nil, diags
 	}
-	tree, moreDiags := images.AddLoadUnit(tree, o.bundleLabel, bp.Appliance.DeclRange)
-	return tree, append(diags, moreDiags...)
+	if o.bundleLabel != "" {
+		var moreDiags hcl.Diagnostics
+		tree, moreDiags = images.AddLoadUnit(tree, o.bundleLabel, bp.Appliance.DeclRange)
+		if diags = append(diags, moreDiags...); diags.HasErrors() {
+			return tree, nil, diags
+		}
+	}
+	b, err := images.RecordsJSON(images.Records(tree, lock, platform))
+	if err != nil {
+		return tree, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+	}
+	return tree, b, diags
 }

@@ -32,6 +32,8 @@ type Result struct {
 	// Plans are the capacity plans of the engines; Plan is out/plan.json.
 	Plans []plan.EnginePlan
 	Plan  []byte
+	// Images is out/images.json: every image the appliance runs and its pin.
+	Images []byte
 	// WriteExtra, when set, writes more of the output (the image layout of
 	// an image-mode build) into the folder that becomes out/.
 	WriteExtra func(fsys afero.Fs, dir string) error
@@ -64,7 +66,7 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	tree, moreDiags = pinImages(p.Fs(), target, bp, tree, opts)
+	tree, imagesJSON, moreDiags := pinImages(p.Fs(), target, bp, tree, opts)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -91,6 +93,7 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 		Manifest:  manifest,
 		Plans:     plans,
 		Plan:      planJSON,
+		Images:    imagesJSON,
 	}, diags
 }
 

@@ -17,6 +17,7 @@ const (
 	ButaneFile   = "config.bu"
 	ManifestFile = "manifest.json"
 	PlanFile     = "plan.json"
+	ImagesFile   = "images.json"
 	RootfsDir    = "rootfs"
 )
 
@@ -89,6 +90,7 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 		{ButaneFile, 0o644, res.Butane},
 		{ManifestFile, 0o644, res.Manifest},
 		{PlanFile, 0o644, res.Plan},
+		{ImagesFile, 0o644, res.Images},
 	}
 	for _, f := range top {
 		if err := writeFile(fsys, filepath.Join(root, f.name), f.data, f.mode); err != nil {
