@@ -186,6 +186,10 @@ func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, pro
 	if check {
 		return e.checkLock(old, imgs, resolved, platform)
 	}
+	if len(byKey) == 0 && !old.Exists {
+		fmt.Fprintf(e.stdout, "Nothing to lock: every image carries its digest inline, and each exists for %s.\n", platform)
+		return nil
+	}
 	next := images.NewLock(old.Path)
 	for key := range byKey {
 		switch {
@@ -225,10 +229,11 @@ func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, pro
 func (e *env) checkLock(old *images.Lock, imgs []blueprintImage, resolved map[string]*images.Entry, platform string) error {
 	var stale int
 	for _, img := range imgs {
+		key := img.ref.Key()
 		if img.ref.Digest != "" {
+			fmt.Fprintf(e.stdout, "  ok          %s (inline digest; exists for %s)\n", img.ref, platform)
 			continue
 		}
-		key := img.ref.Key()
 		was, now := old.Images[key], resolved[key]
 		switch {
 		case was == nil:

@@ -329,3 +329,43 @@ func TestUnpinnedOptOut(t *testing.T) {
 		t.Errorf("--update did not pin the image: %+v", e)
 	}
 }
+
+// Inline digests need no lock; lock still checks them for the platform and
+// writes no empty lock file.
+func TestLockInlineOnly(t *testing.T) {
+	hermetic(t)
+	reg := imagestest.NewRegistry(t)
+	idx := imagestest.PushIndex(t, reg.Ref("a/b:1"), []string{"linux/amd64"})
+	dir := t.TempDir()
+	bp := lockBlueprint(t, dir, "dgx-station-gb300", reg.Ref("a/b:1@"+idx.Digest.String()))
+	sovereign(t, "lock", bp).must(t, 1, "its index has no linux/arm64 image")
+	idx = imagestest.PushIndex(t, reg.Ref("a/b:1"), []string{"linux/amd64", "linux/arm64"})
+	bp = lockBlueprint(t, dir, "dgx-station-gb300", reg.Ref("a/b:1@"+idx.Digest.String()))
+	sovereign(t, "lock", bp).must(t, 0, "Nothing to lock")
+	sovereign(t, "lock", bp, "--check").must(t, 0, "(inline digest; exists for linux/arm64)")
+	if _, err := os.Stat(filepath.Join(dir, "bp.lock.hcl")); err == nil {
+		t.Errorf("an empty lock file was written")
+	}
+}
+
+// A registry that fails half-way through a bundle: exit 3, and no
+// index.json, so the bundle cannot pass for complete; the next run resumes.
+func TestBundleRegistryFails(t *testing.T) {
+	hermetic(t)
+	var up atomic.Bool
+	up.Store(true)
+	reg := imagestest.NewRegistry(t, imagestest.Switch(&up, http.StatusBadGateway))
+	ref := reg.Ref("a/b:1")
+	imagestest.PushIndex(t, ref, []string{"linux/arm64"})
+	dir := t.TempDir()
+	bp := lockBlueprint(t, dir, "dgx-station-gb300", ref)
+	sovereign(t, "lock", bp).must(t, 0)
+	up.Store(false)
+	bundle := filepath.Join(dir, "usb")
+	sovereign(t, "bundle", bp, "-o", bundle, "--attempts", "1").must(t, 3, "502 Bad Gateway", "the bundle is incomplete")
+	if _, err := os.Stat(filepath.Join(bundle, "index.json")); err == nil {
+		t.Errorf("a failed bundle wrote index.json")
+	}
+	up.Store(true)
+	sovereign(t, "bundle", bp, "-o", bundle).must(t, 0, "Bundled 1 image(s)")
+}
