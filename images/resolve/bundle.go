@@ -53,7 +53,9 @@ func (r *Resolver) Bundle(ctx context.Context, fsys afero.Fs, dir string, pins [
 	for i, p := range pins {
 		g.Go(func() error {
 			shown := p.Ref.Key()
-			errs[i] = r.attempt(ctx, shown, func(ctx context.Context) error {
+			// Layers take as long as they take: no deadline on the whole
+			// image, only on each response to begin (see options).
+			errs[i] = r.attempt(ctx, shown, 0, func(ctx context.Context) error {
 				d, err := r.fetch(ctx, w, p, *want)
 				descs[i] = d
 				return err

@@ -48,6 +48,8 @@ type Resolver struct {
 	// Parallel bounds how many images are worked on at once (default 8).
 	Parallel int
 	// Timeout bounds one attempt at one image's manifests (default 30s).
+	// Fetching layers for a bundle can take far longer, so there it bounds
+	// the wait for each response to begin instead.
 	Timeout time.Duration
 	// Attempts per image before giving up on a failure that may pass:
 	// timeouts, 5xx, 429, refused connections (default 3).
@@ -81,6 +83,11 @@ func (r *Resolver) options(ctx context.Context) []remote.Option {
 	tr := r.Transport
 	if tr == nil {
 		tr = remote.DefaultTransport
+		if ht, ok := tr.(*http.Transport); ok {
+			ht = ht.Clone()
+			ht.ResponseHeaderTimeout = r.timeout()
+			tr = ht
+		}
 	}
 	return []remote.Option{
 		remote.WithContext(ctx),
@@ -205,7 +212,7 @@ func dedupe(refs []images.Ref) []images.Ref {
 func (r *Resolver) resolveOne(ctx context.Context, ref images.Ref, platforms []string, want []v1.Platform) (*images.Entry, *Error) {
 	shown := ref.String()
 	var entry *images.Entry
-	err := r.attempt(ctx, shown, func(ctx context.Context) error {
+	err := r.attempt(ctx, shown, r.timeout(), func(ctx context.Context) error {
 		var err error
 		entry, err = r.lookup(ctx, ref, platforms, want)
 		return err
@@ -216,16 +223,20 @@ func (r *Resolver) resolveOne(ctx context.Context, ref images.Ref, platforms []s
 	return entry, nil
 }
 
-// attempt runs f up to Attempts times, each with its own Timeout, while
-// its failures are ones that may pass; it tells Progress about each step.
-func (r *Resolver) attempt(ctx context.Context, shown string, f func(context.Context) error) *Error {
+func (r *Resolver) timeout() time.Duration {
+	if r.Timeout > 0 {
+		return r.Timeout
+	}
+	return defaultTimeout
+}
+
+// attempt runs f up to Attempts times, each bounded by timeout (0: only by
+// the transport's wait for a response), while its failures are ones that
+// may pass; it tells Progress about each step.
+func (r *Resolver) attempt(ctx context.Context, shown string, timeout time.Duration, f func(context.Context) error) *Error {
 	attempts := r.Attempts
 	if attempts <= 0 {
 		attempts = defaultAttempts
-	}
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = defaultTimeout
 	}
 	wait := r.Backoff
 	if wait <= 0 {
@@ -236,7 +247,10 @@ func (r *Resolver) attempt(ctx context.Context, shown string, f func(context.Con
 	}
 	var last *Error
 	for n := 1; ; n++ {
-		actx, cancel := context.WithTimeout(ctx, timeout)
+		actx, cancel := context.WithCancel(ctx)
+		if timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, timeout)
+		}
 		err := f(actx)
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
@@ -244,7 +258,7 @@ func (r *Resolver) attempt(ctx context.Context, shown string, f func(context.Con
 			last = nil
 			break
 		}
-		last = explain(shown, err, timedOut, timeout)
+		last = explain(shown, err, timedOut, r.timeout())
 		if !last.Retryable || n >= attempts || ctx.Err() != nil {
 			if last.Retryable && n > 1 {
 				last.Err = fmt.Errorf("%w (gave up after %d attempts)", last.Err, n)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/afero"
 
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/imagestest"
@@ -325,4 +326,32 @@ func (r *recorder) events() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.log...)
+}
+
+// A bundle's whole image may take longer than Timeout (layers are big); only
+// each response must begin within it. A registry that answers every request
+// in 100ms bundles an image, over several requests, with a 400ms Timeout.
+func TestBundleTimeoutIsPerResponse(t *testing.T) {
+	slow := imagestest.NewRegistry(t, imagestest.Latency(100*time.Millisecond))
+	slowRef := slow.Ref("a/b:1")
+	imagestest.PushIndex(t, slowRef, []string{"linux/arm64"})
+	r := fast()
+	r.Timeout, r.Attempts = 400*time.Millisecond, 1
+	start := slow.Requests.Load()
+	pins := []resolve.Pin{{Ref: images.MustParseRef(slowRef), Digest: mustDigest(t, r, slowRef)}}
+	if err := r.Bundle(context.Background(), afero.NewMemMapFs(), "/usb", pins, "linux/arm64"); err != nil {
+		t.Fatalf("bundle with a slow but steady registry: %v", err)
+	}
+	if n := slow.Requests.Load() - start; n < 5 {
+		t.Fatalf("only %d requests: the test no longer proves that the whole fetch may outlast Timeout", n)
+	}
+}
+
+func mustDigest(t *testing.T, r *resolve.Resolver, ref string) string {
+	t.Helper()
+	got, err := r.Resolve(context.Background(), refs(t, ref), []string{"linux/arm64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got[images.MustParseRef(ref).Key()].Digest
 }
