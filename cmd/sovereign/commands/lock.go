@@ -151,9 +151,14 @@ func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, pro
 			byKey[img.ref.Key()] = img
 		}
 	}
-	for _, u := range updates {
-		if _, ok := byKey[u]; !ok {
-			return usageErrorf("--update %s: the blueprint has no image %s (it has %s)", u, u, keysOf(byKey))
+	for i, u := range updates {
+		// Accept the reference as people write it (docker.io/nginx:1)
+		// for the key the lock uses (docker.io/library/nginx:1).
+		if ref, err := images.ParseRef(u); err == nil {
+			updates[i] = ref.Key()
+		}
+		if _, ok := byKey[updates[i]]; !ok {
+			return usageErrorf("--update %s: the blueprint has no image %s pinned by tag (it has %s)", u, updates[i], keysOf(byKey))
 		}
 	}
 
@@ -260,6 +265,13 @@ func (e *env) checkLock(old *images.Lock, imgs []blueprintImage, resolved map[st
 			fmt.Fprintf(e.stdout, "  ok          %s\n", key)
 		}
 	}
+	for _, key := range sortedKeys(old.Images) {
+		if _, used := resolved[key]; !used && old.Images[key].Unpinned == "" {
+			if !usesKey(imgs, key) {
+				fmt.Fprintf(e.stdout, "  unused      %s (the blueprint no longer runs it; `sovereign lock` drops it)\n", key)
+			}
+		}
+	}
 	if stale > 0 {
 		fmt.Fprintf(e.stdout, "%s is out of date: %d image(s) moved or not locked. Run `sovereign lock` to update it, and review the change.\n", old.Path, stale)
 		return &exitError{ExitInvalid, fmt.Errorf("the lock file is out of date")}
@@ -315,6 +327,15 @@ func writeFileAtomic(fsys afero.Fs, path string, b []byte) error {
 		return err
 	}
 	return fsys.Rename(tmp.Name(), path)
+}
+
+func usesKey(imgs []blueprintImage, key string) bool {
+	for _, img := range imgs {
+		if img.ref.Key() == key {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(xs []string, x string) bool {

@@ -369,3 +369,41 @@ func TestBundleRegistryFails(t *testing.T) {
 	up.Store(true)
 	sovereign(t, "bundle", bp, "-o", bundle).must(t, 0, "Bundled 1 image(s)")
 }
+
+// A folder blueprint's lock is FOLDER/sovereign.lock.hcl; --check names
+// entries the blueprint no longer uses, which the next lock drops.
+func TestLockFolderBlueprint(t *testing.T) {
+	hermetic(t)
+	reg := imagestest.NewRegistry(t)
+	oldRef, newRef := reg.Ref("a/engine:1"), reg.Ref("a/engine:2")
+	imagestest.PushIndex(t, oldRef, []string{"linux/arm64"})
+	imagestest.PushIndex(t, newRef, []string{"linux/arm64"})
+	dir := filepath.Join(t.TempDir(), "coop")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lockBlueprint(t, dir, "dgx-station-gb300", oldRef)
+	sovereign(t, "lock", dir).must(t, 0, "Wrote "+filepath.Join(dir, "sovereign.lock.hcl"))
+	sovereign(t, "build", dir, "-o", filepath.Join(dir, "..", "out")).must(t, 0)
+
+	lockBlueprint(t, dir, "dgx-station-gb300", newRef)
+	sovereign(t, "lock", dir, "--check").must(t, 1, "not locked  "+newRef, "unused      "+oldRef)
+	sovereign(t, "lock", dir).must(t, 0, "+ "+newRef, "- "+oldRef+"  (no longer in the blueprint)")
+	if l := readLock(t, filepath.Join(dir, "sovereign.lock.hcl")); len(l.Images) != 1 || l.Images[newRef] == nil {
+		t.Errorf("lock after the change: %v", l.Images)
+	}
+}
+
+// --update takes a reference as people write it.
+func TestLockUpdateNormalisesTheReference(t *testing.T) {
+	hermetic(t)
+	reg := imagestest.NewRegistry(t)
+	ref := reg.Ref("library/nginx:1")
+	imagestest.PushIndex(t, ref, []string{"linux/arm64"})
+	dir := t.TempDir()
+	bp := lockBlueprint(t, dir, "dgx-station-gb300", ref)
+	sovereign(t, "lock", bp).must(t, 0)
+	sovereign(t, "lock", bp, "--update", reg.Host+"/library/nginx:1").must(t, 0, "is up to date")
+	sovereign(t, "lock", bp, "--check", "--update", ref).must(t, 2, "--check verifies every pin")
+	sovereign(t, "bundle", bp).must(t, 2, "bundle needs -o DIR")
+}
