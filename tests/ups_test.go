@@ -127,6 +127,20 @@ func TestUPSOnBattery(t *testing.T) {
 		}
 	})
 
+	t.Run("power back while draining a busy engine", func(t *testing.T) {
+		r := startNUT(t, nut, upsc)
+		r.engine.stuck(t)
+		t0 := r.setStatus(t, "OB DISCHRG")
+		waitFor(t, "the drain flag", 30*time.Second, func() bool { return exists(r.drainFlag) })
+		tOnline := r.setStatus(t, "OL")
+		waitFor(t, "the drain flag to be lifted", 30*time.Second, func() bool { return !exists(r.drainFlag) })
+		// Past the moment the busy engine would have been stopped.
+		time.Sleep(time.Until(tOnline.Add(r.stopWithin + 3*time.Second)))
+		if ev := r.events(); ev != "" {
+			t.Errorf("power came back at %s while draining, yet:\n%s", since(t0, tOnline), ev)
+		}
+	})
+
 	t.Run("power comes back", func(t *testing.T) {
 		r := startNUT(t, nut, upsc)
 		t0 := r.setStatus(t, "OB DISCHRG")
