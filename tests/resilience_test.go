@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/ups"
 )
 
 // resilienceCase builds testdata/blueprints/resilience: the wan and ups
@@ -115,3 +117,39 @@ func exists(path string) bool {
 func since(t0, t time.Time) string { return t.Sub(t0).Round(100 * time.Millisecond).String() }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestUPSBudgetCoversEngineStop keeps the UPS budget honest: it counts
+// spec.EngineStopTimeout for an engine to stop, so no engine unit may take
+// longer (TimeoutStopSec) than that, whichever module renders it. It also
+// checks that the hook's unit names (ups.EngineService) are the engines'
+// real units.
+func TestUPSBudgetCoversEngineStop(t *testing.T) {
+	for _, c := range referenceCases {
+		t.Run(c.name, func(t *testing.T) {
+			_, res := build(t, c)
+			engines := map[string]bool{}
+			for _, e := range res.Blueprint.Engines {
+				engines[strings.TrimSuffix(ups.EngineService(e), ".service")+".container"] = true
+			}
+			n := 0
+			for _, u := range res.Tree.Units {
+				if !engines[u.Name] {
+					continue
+				}
+				n++
+				stops := u.Get("Service", "TimeoutStopSec")
+				if len(stops) != 1 {
+					t.Errorf("%s has %d TimeoutStopSec settings; the UPS budget needs exactly one", u.Name, len(stops))
+					continue
+				}
+				d, err := time.ParseDuration(stops[0] + "s")
+				if err != nil || d > spec.EngineStopTimeout {
+					t.Errorf("%s: TimeoutStopSec=%s, more than the %s the UPS budget allows an engine to stop", u.Name, stops[0], spec.EngineStopTimeout)
+				}
+			}
+			if n != len(engines) {
+				t.Fatalf("found %d of the %d engine units the UPS hook stops", n, len(engines))
+			}
+		})
+	}
+}

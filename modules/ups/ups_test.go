@@ -1,6 +1,8 @@
 package ups
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +91,22 @@ func TestPasswordFromBlueprint(t *testing.T) {
 		if p != PasswordFile && strings.Contains(string(f.Contents), "correct-horse-battery") {
 			t.Errorf("the password leaks into %s", p)
 		}
+	}
+}
+
+// TestDetectionDelay keeps spec.DetectionDelay, which the budget counts for
+// upsmon to notice a power failure, equal to the polls rendered: the
+// driver's pollinterval plus upsmon's POLLFREQ.
+func TestDetectionDelay(t *testing.T) {
+	fs := files(Compile(testUPS(), engines))
+	poll := regexp.MustCompile(`(?m)^\tpollinterval = (\d+)$`).FindSubmatch(fs[ConfDir+"/ups.conf"].Contents)
+	freq := regexp.MustCompile(`(?m)^POLLFREQ (\d+)$`).FindSubmatch(fs[TemplateDir+"/upsmon.conf.in"].Contents)
+	if poll == nil || freq == nil {
+		t.Fatal("no pollinterval in ups.conf or POLLFREQ in upsmon.conf")
+	}
+	p, _ := strconv.Atoi(string(poll[1]))
+	f, _ := strconv.Atoi(string(freq[1]))
+	if got := time.Duration(p+f) * time.Second; got != spec.DetectionDelay {
+		t.Errorf("pollinterval %ds + POLLFREQ %ds = %s, but the budget counts spec.DetectionDelay = %s", p, f, got, spec.DetectionDelay)
 	}
 }
