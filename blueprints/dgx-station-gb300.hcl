@@ -43,67 +43,24 @@ appliance "coop" {
   }
 }
 
-model "qwen3-235b" {
+model "main" {
   catalog = "qwen3-235b-a22b"
   # ~124 GB of weights leaves ~100 GB of HBM for the KV cache (guide §2.2).
   weights = "awq-int4"
   source  = "hf://QuantTrio/Qwen3-235B-A22B-Instruct-2507-AWQ"
 }
 
-engine "vllm" "main" {
-  model             = model.qwen3-235b
-  served_model_name = "qwen3-235b"
-  # v0.14.0 is a CUDA 12.9 build: Blackwell Ultra (GB300) needs CUDA >= 12.9.
-  # dgx-station-gb300.lock.hcl pins the tag to its multi-arch index digest
-  # (`sovereign lock` checks that the index holds linux/arm64).
-  image = "docker.io/vllm/vllm-openai:v0.14.0"
-  port  = 8000
-
+# The engine options and the gateway are the collective's service, shared
+# with the other reference blueprint (collective/service.hcl), so that the
+# audition and the appliance run the same thing.
+module "service" {
+  source                 = "./collective"
+  domain                 = var.domain
   quantization           = "awq"
-  tensor_parallel_size   = 1
-  max_model_len          = 32768
-  enable_prefix_caching  = true
-  kv_cache_dtype         = "fp8" # halves KV per token: ~96 KB instead of ~192 KB
   gpu_memory_utilization = 0.95
-
   # 5–15 of the collective's members are active at once (guide §3.2): the
   # build fails if the KV cache cannot hold 15 full-length conversations.
   min_sessions = 15
-
-  # Agentic tools call functions through the OpenAI tools API.
-  tool_call_parser = "hermes"
-}
-
-# The appliance's only door to the network: nginx with TLS in front of the
-# engine, members signing in through the collective's identity provider
-# (oauth2-proxy) or calling with their own API key, each with a rate limit.
-# The secrets under gateway/ are EXAMPLES published with sovereign so that
-# this blueprint builds offline; `sovereign init` writes fresh ones.
-gateway {
-  domain        = var.domain
-  cookie_secret = secret_file("gateway/cookie.secret")
-
-  tls {
-    certificate = file("gateway/tls/cert.pem")
-    key         = secret_file("gateway/tls/key.pem")
-  }
-
-  oidc {
-    issuer        = "https://id.example.org"
-    client_id     = "sovereign"
-    client_secret = secret_file("gateway/oidc-client.secret")
-  }
-
-  # All members together, a backstop behind each member's own limit.
-  rate_limit {
-    requests_per_minute = 600
-  }
-
-  members_file = "gateway/members.hcl"
-
-  route "/v1/" {
-    engine = engine.vllm.main
-  }
 }
 
 # Australian broadband drops several times a day (guide §11.3): the NBN on

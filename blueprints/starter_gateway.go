@@ -11,13 +11,21 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"time"
 
 	_ "embed"
 )
 
-//go:embed gateway/members.hcl
+//go:embed collective/gateway/members.hcl
 var starterMembers []byte
+
+//go:embed collective/service.hcl
+var starterService []byte
+
+// StarterModuleDir is the module folder the starter blueprint calls: the
+// engine options and gateway the cloud audition shares with the GB300.
+const StarterModuleDir = "collective"
 
 // StarterDomain is the starter blueprint's default domain, which init's
 // self-signed certificate is for.
@@ -49,6 +57,7 @@ func StarterGatewayFiles(rand io.Reader, domain string, now time.Time) ([]Starte
 		return nil, fmt.Errorf("generating the cookie secret: %w", err)
 	}
 	files := []StarterFile{
+		{Path: StarterModuleDir + "/service.hcl", Data: starterService},
 		{Path: "gateway/members.hcl", Data: starterMembers},
 		{Path: "gateway/cookie.secret", Data: []byte(base64.RawURLEncoding.EncodeToString(cookie)), Secret: true},
 		{Path: "gateway/oidc-client.secret", Data: []byte("REPLACE-with-the-client-secret-your-identity-provider-issued\n"), Secret: true},
@@ -64,10 +73,17 @@ func StarterGatewayFiles(rand io.Reader, domain string, now time.Time) ([]Starte
 	if err != nil {
 		return nil, err
 	}
-	return append(files,
+	files = append(files,
 		StarterFile{Path: "gateway/tls/cert.pem", Data: cert},
 		StarterFile{Path: "gateway/tls/key.pem", Data: key, Secret: true},
-	), nil
+	)
+	// The gateway's files live in the service module the starter calls.
+	for i := range files {
+		if !strings.HasPrefix(files[i].Path, StarterModuleDir+"/") {
+			files[i].Path = StarterModuleDir + "/" + files[i].Path
+		}
+	}
+	return files, nil
 }
 
 func selfSigned(rand io.Reader, domain string, now time.Time) (certPEM, keyPEM []byte, err error) {

@@ -121,12 +121,13 @@ func editedCopy(t *testing.T, path, old, new string) blueprintCase {
 	if err := os.WriteFile(filepath.Join(dir, "keys", "admin.pub"), key, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The gateway's members file and example secrets, linked unchanged.
-	gateway, err := filepath.Abs(filepath.Join(filepath.Dir(path), "gateway"))
+	// The shared service module (engine options, gateway, example secrets),
+	// linked unchanged.
+	gateway, err := filepath.Abs(filepath.Join(filepath.Dir(path), "collective"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(gateway, filepath.Join(dir, "gateway")); err != nil {
+	if err := os.Symlink(gateway, filepath.Join(dir, "collective")); err != nil {
 		t.Fatal(err)
 	}
 	return blueprintCase{name: "edited", path: dst}

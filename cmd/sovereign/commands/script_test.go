@@ -91,7 +91,7 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// copyReferenceBlueprints copies blueprints/*.hcl, blueprints/keys/ and blueprints/gateway/ into
+// copyReferenceBlueprints copies blueprints/*.hcl, blueprints/keys/ and the collective module folder blueprints/collective/ into
 // dst, leaving alone any file the script's archive already put there.
 func copyReferenceBlueprints(src, dst string) error {
 	copyFile := func(from, to string) error {
@@ -115,9 +115,9 @@ func copyReferenceBlueprints(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	// The gateway's members file and example secrets, in their subfolders.
+	// The shared service module with the gateway's members file and example secrets.
 	var gateway []string
-	err = filepath.WalkDir(filepath.Join(src, "gateway"), func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(filepath.Join(src, "collective"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			gateway = append(gateway, p)
 		}
