@@ -2,13 +2,8 @@ package appliance
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/spf13/afero"
 
+	"github.com/sovereign-collective/sovereign/images/layout"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -253,56 +249,16 @@ func WriteLayout(fsys afero.Fs, dir string, img v1.Image, ref string) error {
 	if t, ok := r.(name.Tag); ok {
 		tag = t.TagStr()
 	}
-	blobs := path.Join(dir, "blobs", "sha256")
-	if err := fsys.MkdirAll(blobs, 0o755); err != nil {
-		return err
-	}
-	writeBlob := func(h v1.Hash, open func() ([]byte, error)) error {
-		b, err := open()
-		if err != nil {
-			return err
-		}
-		return afero.WriteFile(fsys, path.Join(blobs, h.Hex), b, 0o644)
-	}
-	layers, err := img.Layers()
+	w, err := layout.New(fsys, dir)
 	if err != nil {
 		return err
 	}
-	for _, l := range layers {
-		h, err := l.Digest()
-		if err != nil {
-			return err
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			return fmt.Errorf("reading layer %s: %w", h, err)
-		}
-		f, err := fsys.OpenFile(path.Join(blobs, h.Hex), osCreate, 0o644)
-		if err != nil {
-			rc.Close()
-			return err
-		}
-		_, err = copyVerified(f, rc, h)
-		rc.Close()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("writing layer %s: %w", h, err)
-		}
-	}
-	cfgName, err := img.ConfigName()
-	if err != nil {
-		return err
-	}
-	if err := writeBlob(cfgName, img.RawConfigFile); err != nil {
+	// Base layers are streamed from the registry and verified on the way.
+	if err := w.Image(img); err != nil {
 		return err
 	}
 	d, err := img.Digest()
 	if err != nil {
-		return err
-	}
-	if err := writeBlob(d, img.RawManifest); err != nil {
 		return err
 	}
 	mt, err := img.MediaType()
@@ -313,39 +269,10 @@ func WriteLayout(fsys afero.Fs, dir string, img v1.Image, ref string) error {
 	if err != nil {
 		return err
 	}
-	index := v1.IndexManifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIImageIndex,
-		Manifests: []v1.Descriptor{{
-			MediaType:   mt,
-			Digest:      d,
-			Size:        size,
-			Annotations: map[string]string{"org.opencontainers.image.ref.name": tag},
-		}},
-	}
-	ib, err := json.MarshalIndent(index, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := afero.WriteFile(fsys, path.Join(dir, "index.json"), append(ib, '\n'), 0o644); err != nil {
-		return err
-	}
-	return afero.WriteFile(fsys, path.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"), 0o644)
-}
-
-const osCreate = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-
-// copyVerified copies a blob and checks that what was written has the
-// digest it is stored under: a layer streamed from a registry is checked
-// once more on its way to disk.
-func copyVerified(w io.Writer, r io.Reader, want v1.Hash) (int64, error) {
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), r)
-	if err != nil {
-		return n, err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
-		return n, fmt.Errorf("blob has digest sha256:%s, not %s", got, want)
-	}
-	return n, nil
+	return w.Index([]v1.Descriptor{{
+		MediaType:   mt,
+		Digest:      d,
+		Size:        size,
+		Annotations: map[string]string{layout.RefNameAnnotation: tag},
+	}})
 }

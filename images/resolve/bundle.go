@@ -1,25 +1,18 @@
 package resolve
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"path"
 	"sort"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/spf13/afero"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sovereign-collective/sovereign/images"
+	"github.com/sovereign-collective/sovereign/images/layout"
 )
 
 // Pin is an image to bundle: its reference (for the name it gets) and the
@@ -42,10 +35,10 @@ func (r *Resolver) Bundle(ctx context.Context, fsys afero.Fs, dir string, pins [
 	if err != nil {
 		return fmt.Errorf("platform %q: %w", platform, err)
 	}
-	if err := fsys.MkdirAll(path.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+	w, err := layout.New(fsys, dir)
+	if err != nil {
 		return err
 	}
-	w := &layoutWriter{fs: fsys, dir: dir}
 	descs := make([]v1.Descriptor, len(pins))
 	errs := make([]*Error, len(pins))
 	var g errgroup.Group
@@ -75,23 +68,13 @@ func (r *Resolver) Bundle(ctx context.Context, fsys afero.Fs, dir string, pins [
 		return failed
 	}
 	sort.Slice(descs, func(i, j int) bool {
-		return descs[i].Annotations[refNameAnnotation] < descs[j].Annotations[refNameAnnotation]
+		return descs[i].Annotations[layout.RefNameAnnotation] < descs[j].Annotations[layout.RefNameAnnotation]
 	})
-	index := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: descs}
-	b, err := json.MarshalIndent(index, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := afero.WriteFile(fsys, path.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"), 0o644); err != nil {
-		return err
-	}
-	return writeAtomic(fsys, path.Join(dir, "index.json"), append(b, '\n'))
+	return w.Index(descs)
 }
 
-const refNameAnnotation = "org.opencontainers.image.ref.name"
-
 // fetch writes one pinned image and returns its descriptor for index.json.
-func (r *Resolver) fetch(ctx context.Context, w *layoutWriter, p Pin, want v1.Platform) (v1.Descriptor, error) {
+func (r *Resolver) fetch(ctx context.Context, w *layout.Writer, p Pin, want v1.Platform) (v1.Descriptor, error) {
 	ref, err := name.NewDigest(p.Ref.Repository + "@" + p.Digest)
 	if err != nil {
 		return v1.Descriptor{}, err
@@ -102,7 +85,7 @@ func (r *Resolver) fetch(ctx context.Context, w *layoutWriter, p Pin, want v1.Pl
 		return v1.Descriptor{}, err
 	}
 	top := desc.Descriptor
-	top.Annotations = map[string]string{refNameAnnotation: p.Ref.Key()}
+	top.Annotations = map[string]string{layout.RefNameAnnotation: p.Ref.Key()}
 	var img v1.Image
 	switch {
 	case desc.MediaType.IsIndex():
@@ -122,7 +105,7 @@ func (r *Resolver) fetch(ctx context.Context, w *layoutWriter, p Pin, want v1.Pl
 			return v1.Descriptor{}, err
 		}
 		// The index byte for byte: its digest is the one units run.
-		if err := w.blob(desc.Digest, desc.Size, func() (io.ReadCloser, error) { return nopCloser(desc.Manifest), nil }); err != nil {
+		if err := w.Bytes(desc.Digest, desc.Manifest); err != nil {
 			return v1.Descriptor{}, err
 		}
 	case desc.MediaType.IsImage():
@@ -132,101 +115,8 @@ func (r *Resolver) fetch(ctx context.Context, w *layoutWriter, p Pin, want v1.Pl
 	default:
 		return v1.Descriptor{}, &platformError{fmt.Errorf("it is a %s, not an image or an index", desc.MediaType)}
 	}
-	if err := w.image(img); err != nil {
+	if err := w.Image(img); err != nil {
 		return v1.Descriptor{}, err
 	}
 	return top, nil
 }
-
-// layoutWriter writes content-addressed blobs into an OCI layout through
-// afero, each verified against its digest and renamed into place whole.
-type layoutWriter struct {
-	fs  afero.Fs
-	dir string
-	mu  sync.Mutex // serialises writes of the same blob by two images
-}
-
-func (w *layoutWriter) image(img v1.Image) error {
-	raw, err := img.RawManifest()
-	if err != nil {
-		return err
-	}
-	digest, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	cfgName, err := img.ConfigName()
-	if err != nil {
-		return err
-	}
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		return err
-	}
-	if err := w.blob(cfgName, int64(len(cfg)), func() (io.ReadCloser, error) { return nopCloser(cfg), nil }); err != nil {
-		return err
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		return err
-	}
-	for _, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			return err
-		}
-		size, err := l.Size()
-		if err != nil {
-			return err
-		}
-		if err := w.blob(d, size, l.Compressed); err != nil {
-			return err
-		}
-	}
-	// The manifest last: a manifest in the layout means its blobs are too.
-	return w.blob(digest, int64(len(raw)), func() (io.ReadCloser, error) { return nopCloser(raw), nil })
-}
-
-func (w *layoutWriter) blob(d v1.Hash, size int64, open func() (io.ReadCloser, error)) error {
-	if d.Algorithm != "sha256" {
-		return fmt.Errorf("blob %s: only sha256 digests are supported", d)
-	}
-	p := path.Join(w.dir, "blobs", "sha256", d.Hex)
-	if info, err := w.fs.Stat(p); err == nil && info.Size() == size {
-		return nil // written by an earlier run or another image
-	}
-	rc, err := open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tmp, err := afero.TempFile(w.fs, path.Join(w.dir, "blobs", "sha256"), ".partial-"+d.Hex[:12]+"-")
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && (n != size || hex.EncodeToString(h.Sum(nil)) != d.Hex) {
-		err = fmt.Errorf("blob %s: got %d bytes with digest sha256:%x, want %d bytes", d, n, h.Sum(nil), size)
-	}
-	if err != nil {
-		_ = w.fs.Remove(tmp.Name())
-		return err
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.fs.Rename(tmp.Name(), p)
-}
-
-func writeAtomic(fsys afero.Fs, p string, b []byte) error {
-	tmp := p + ".partial"
-	if err := afero.WriteFile(fsys, tmp, b, 0o644); err != nil {
-		return err
-	}
-	return fsys.Rename(tmp, p)
-}
-
-func nopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
