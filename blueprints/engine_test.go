@@ -1,0 +1,55 @@
+package blueprints_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+)
+
+// TestEngineOptionsPerKind: each engine accepts its own spelling of a
+// setting, and a setting it lacks is an error naming the engine and, where
+// it has one, its own equivalent.
+func TestEngineOptionsPerKind(t *testing.T) {
+	engine := func(kind, body string) string {
+		return testAppliance + testModel + `
+engine "` + kind + `" "e" {
+  model = model.qwen3
+  image = "` + testImage + `"
+` + body + `
+}
+`
+	}
+	tests := []struct {
+		name, kind, body string
+		wantErr          string // a substring of the one error's detail; empty: loads
+	}{
+		{name: "vllm's own names", kind: "vllm", body: "max_model_len = 32768\ngpu_memory_utilization = 0.9\nkv_cache_dtype = \"fp8\""},
+		{name: "sglang's own names", kind: "sglang", body: "context_length = 32768\nmem_fraction_static = 0.9\nkv_cache_dtype = \"fp8_e4m3\"\ncpu_kv_offload = \"64GB\""},
+		{name: "nim's own names", kind: "nim", body: "max_model_len = 32768\nmodel_from = \"store\"\nair_gapped = true"},
+		{name: "vllm's name on sglang", kind: "sglang", body: "max_model_len = 32768", wantErr: `SGLang (engine "sglang") has no setting "max_model_len". Its SGLang equivalent is "context_length".`},
+		{name: "sglang's name on vllm", kind: "vllm", body: "mem_fraction_static = 0.5", wantErr: `vLLM (engine "vllm") has no setting "mem_fraction_static". Its vLLM equivalent is "gpu_memory_utilization".`},
+		{name: "nim has no parsers", kind: "nim", body: "tool_call_parser = \"hermes\"", wantErr: `NVIDIA NIM (engine "nim") has no setting "tool_call_parser". ("tool_call_parser" is a setting of sglang and vllm.)`},
+		{name: "vllm-only setting on sglang", kind: "sglang", body: "enable_prefix_caching = false", wantErr: `("enable_prefix_caching" is a setting of vllm.)`},
+		{name: "sglang's kv dtype spelling", kind: "sglang", body: "kv_cache_dtype = \"fp8\"", wantErr: `kv_cache_dtype must be one of "auto", "fp8_e4m3", "fp8_e5m2"`},
+		{name: "nim checks no api key", kind: "nim", body: "api_key = secret_env(\"K\")", wantErr: "NVIDIA NIM has no API key setting"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := testParser(t, map[string]string{"bp.hcl": engine(tc.kind, tc.body)})
+			_, diags := p.Load("bp.hcl", blueprints.Inputs{Env: []string{"K=secret-value"}})
+			details := errorDetails(diags)
+			if tc.wantErr == "" {
+				if len(details) != 0 {
+					t.Fatalf("want no errors, got %v", details)
+				}
+				return
+			}
+			if len(details) != 1 || !strings.Contains(details[0], tc.wantErr) {
+				t.Errorf("errors %s", cmp.Diff([]string{tc.wantErr}, details))
+			}
+		})
+	}
+}
