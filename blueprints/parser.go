@@ -39,8 +39,15 @@ func (p *Parser) Fs() afero.Fs { return p.fs }
 // Files is the map hcl's diagnostic writer needs to show source snippets.
 func (p *Parser) Files() map[string]*hcl.File { return p.parser.Files() }
 
-// Register adds a file that was not parsed by p (a -var-file given on the
-// command line, say) so that its diagnostics print with snippets too.
+// AddFile registers a file parsed elsewhere (the lock file, read by the
+// images package) so that its diagnostics print with snippets too.
+func (p *Parser) AddFile(f *hcl.File) {
+	if f != nil {
+		p.parser.AddFile(f.Body.MissingItemRange().Filename, f)
+	}
+}
+
+// parseFile reads and parses one HCL file through the parser's filesystem.
 func (p *Parser) parseFile(filename string) (*hcl.File, hcl.Diagnostics) {
 	src, err := afero.ReadFile(p.fs, filename)
 	if err != nil {

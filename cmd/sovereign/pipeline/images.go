@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"github.com/hashicorp/hcl/v2"
-	"github.com/spf13/afero"
 
+	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/units"
@@ -29,12 +29,13 @@ func WithImageBundle(label string) Option {
 // pinImages reads the blueprint's lock file and pins every image of the
 // tree for the host's platform (DESIGN §7). It reads only the lock file:
 // a build never touches the network. It returns out/images.json too.
-func pinImages(fsys afero.Fs, target string, bp *spec.Blueprint, tree *units.Tree, opts []Option) (*units.Tree, []byte, hcl.Diagnostics) {
+func pinImages(p *blueprints.Parser, target string, bp *spec.Blueprint, tree *units.Tree, opts []Option) (*units.Tree, []byte, hcl.Diagnostics) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	lock, _, diags := images.ReadLock(fsys, target)
+	lock, lockFile, diags := images.ReadLock(p.Fs(), target)
+	p.AddFile(lockFile) // so that errors in it print with their line
 	if diags.HasErrors() {
 		return tree, nil, diags
 	}

@@ -66,7 +66,7 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	tree, imagesJSON, moreDiags := pinImages(p.Fs(), target, bp, tree, opts)
+	tree, imagesJSON, moreDiags := pinImages(p, target, bp, tree, opts)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
