@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,13 +16,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -33,6 +26,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images/appliance"
+	"github.com/sovereign-collective/sovereign/images/imagestest"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -43,48 +37,8 @@ var platforms = []string{"linux/amd64", "linux/arm64"}
 // returns the registry host and the base's digest reference.
 func newRegistry(t *testing.T) (host, base string) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host = strings.TrimPrefix(srv.URL, "http://")
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, p := range platforms {
-		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-		for range 3 {
-			l, err := random.Layer(512, types.OCILayer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if img, err = mutate.AppendLayers(img, l); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf = cf.DeepCopy()
-		plat, _ := appliance.ParsePlatform(p)
-		cf.OS, cf.Architecture = plat.OS, plat.Architecture
-		cf.Config.Labels = map[string]string{"containers.bootc": "1", "ostree.bootable": "true"}
-		img, err = mutate.ConfigFile(img, cf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &plat}})
-	}
-	tag, err := name.NewTag(host + "/fedora/fedora-coreos:stable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatal(err)
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return host, tag.String() + "@" + d.String()
+	r := imagestest.NewRegistry(t)
+	return r.Host, r.PushBootableBase(t, "fedora/fedora-coreos:stable", platforms)
 }
 
 // kitchenSink builds the reference blueprint with two engines, a data disk

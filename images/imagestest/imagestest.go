@@ -209,3 +209,52 @@ func PushImage(t testing.TB, ref, platform string, opts ...remote.Option) (v1.Im
 
 // Ref is host/repo:tag for this registry.
 func (r *Registry) Ref(repoTag string) string { return fmt.Sprintf("%s/%s", r.Host, repoTag) }
+
+// PushBootableBase pushes a synthetic base OS image to repoTag on this
+// registry: an OCI index with one OCI image of three random layers per
+// platform, labelled as a bootable container image as Fedora CoreOS's are.
+// It returns the base's digest reference (host/repo:tag@sha256:…), as a
+// blueprint pins it.
+func (r *Registry) PushBootableBase(t testing.TB, repoTag string, platforms []string) string {
+	t.Helper()
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, ps := range platforms {
+		p, err := v1.ParsePlatform(ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		for range 3 {
+			l, err := random.Layer(512, types.OCILayer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img, err = mutate.AppendLayers(img, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = p.OS, p.Architecture
+		cf.Config.Labels = map[string]string{"containers.bootc": "1", "ostree.bootable": "true"}
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	tag, err := name.NewTag(r.Ref(repoTag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatal(err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag.String() + "@" + d.String()
+}
