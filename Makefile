@@ -10,11 +10,13 @@ build:
 # from tests/tools/bin (make tools); without them peer tests skip locally
 # and fail under CI=true.
 # It first fuzzes the blueprint loader and the config.json reader briefly
-# (their seeds also run in every plain go test).
+# (their seeds also run in every plain go test). -count=1: the peer tests run
+# external validators, which Go's test cache does not see change, so a
+# cached pass could hide a broken peer.
 test:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 15s ./blueprints/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 10s ./blueprints/catalog/
-	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test ./...
+	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 ./...
 
 # Rewrite every golden file from the current output (never edit them by hand).
 golden:
