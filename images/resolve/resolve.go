@@ -398,7 +398,12 @@ func explain(ref string, err error, timedOut bool, timeout time.Duration) *Error
 	if errors.As(err, &pe) {
 		return &Error{Ref: ref, Blueprint: true, Err: pe}
 	}
-	if timedOut {
+	// The transport's header timeout is the attempt's deadline too, so
+	// either may fire first; both mean the registry was too slow. (The
+	// registry client joins the errors of its https and http tries, so the
+	// transport's timeout is found by its text, not by errors.As, which
+	// would stop at the first try's error.)
+	if timedOut || strings.Contains(err.Error(), "timeout awaiting response headers") {
 		return &Error{Ref: ref, Retryable: true, Err: fmt.Errorf("the registry did not answer within %s", timeout)}
 	}
 	var te *transport.Error
