@@ -3,6 +3,7 @@ package blueprints
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -276,9 +277,9 @@ func checkQuantization(a *attrs, attr string, kind *engineKind, eng *spec.Engine
 	}
 	fits, known := quantizationFits[eng.Quantization]
 	switch {
-	case !known || !contains(kind.quantize, eng.Quantization):
+	case !known || !slices.Contains(kind.quantize, eng.Quantization):
 		a.errorf(attr, "Unsupported value", "%s must be one of %s, not %q.%s", attr, quoteList(kind.quantize), eng.Quantization, suggest(eng.Quantization, kind.quantize))
-	case eng.Model != nil && eng.Model.Weights != "" && !contains(fits, eng.Model.Weights):
+	case eng.Model != nil && eng.Model.Weights != "" && !slices.Contains(fits, eng.Model.Weights):
 		a.errorf(attr, "Quantization does not match the weights", "%s's %q method cannot read %s weights (model %q); it reads %s. Leave quantization unset to let the engine detect it from the checkpoint.", kind.display, eng.Quantization, eng.Model.Weights, eng.Model.Name, quoteList(fits))
 	}
 }
@@ -312,7 +313,7 @@ func explainUnsupported(diags hcl.Diagnostics, kindName string, kind *engineKind
 					elsewhere = append(elsewhere, other)
 				}
 			}
-			if contains(ok.own, attr) {
+			if slices.Contains(ok.own, attr) {
 				elsewhere = append(elsewhere, other)
 			}
 		}
@@ -330,18 +331,9 @@ func explainUnsupported(diags hcl.Diagnostics, kindName string, kind *engineKind
 func dedupe(xs []string) []string {
 	var out []string
 	for _, x := range xs {
-		if !contains(out, x) {
+		if !slices.Contains(out, x) {
 			out = append(out, x)
 		}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }

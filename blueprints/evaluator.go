@@ -2,9 +2,10 @@ package blueprints
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -423,12 +424,7 @@ func quoteList(xs []string) string {
 }
 
 func keysOf[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
+	return slices.Sorted(maps.Keys(m))
 }
 
 func sortedAttrNames(as hcl.Attributes) []string { return keysOf(as) }

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -466,7 +467,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 	m.Limit.Burst = a.integer("burst", def, 0, 100_000)
 	m.Models = a.strings("models")
 	for _, model := range m.Models {
-		if !contains(served, model) {
+		if !slices.Contains(served, model) {
 			a.errorf("models", "Unknown model", "No route serves a model named %q; the gateway's routes serve %s.%s", model, quoteList(served), suggest(model, served))
 		}
 	}

@@ -62,15 +62,6 @@ func ParseRef(ref string) (Ref, error) {
 	return r, nil
 }
 
-// MustParseRef is ParseRef for references known to be good (tests, constants).
-func MustParseRef(ref string) Ref {
-	r, err := ParseRef(ref)
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
-
 // String is the reference in full: repo:tag, repo@digest or repo:tag@digest.
 func (r Ref) String() string {
 	s := r.Repository

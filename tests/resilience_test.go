@@ -116,8 +116,6 @@ func exists(path string) bool {
 
 func since(t0, t time.Time) string { return t.Sub(t0).Round(100 * time.Millisecond).String() }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
 // TestUPSBudgetCoversEngineStop keeps the UPS budget honest: it counts
 // spec.EngineStopTimeout for an engine to stop, so no engine unit may take
 // longer (TimeoutStopSec) than that, whichever module renders it. It also

@@ -9,6 +9,7 @@ package catalog
 import (
 	_ "embed"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2/hclsimple"
@@ -57,12 +58,7 @@ func LookupModel(name string) (Model, bool) {
 func ModelNames() []string { return sortedKeys(modelsByName) }
 
 func sortedKeys[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
 func loadHardware(filename string, src []byte) (map[string]Hardware, error) {

@@ -33,7 +33,7 @@ func BenchmarkResolve30(b *testing.B) {
 	for i := range n {
 		ref := reg.Ref(fmt.Sprintf("bench/engine%02d:v1", i))
 		imagestest.PushIndex(b, ref, []string{"linux/amd64", "linux/arm64"})
-		refs = append(refs, images.MustParseRef(ref))
+		refs = append(refs, parseRef(b, ref))
 	}
 	slow.Store(true)
 	resolveAll := func(parallel int) time.Duration {

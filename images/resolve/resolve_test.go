@@ -338,7 +338,7 @@ func TestBundleTimeoutIsPerResponse(t *testing.T) {
 	r := fast()
 	r.Timeout, r.Attempts = 400*time.Millisecond, 1
 	start := slow.Requests.Load()
-	pins := []resolve.Pin{{Ref: images.MustParseRef(slowRef), Digest: mustDigest(t, r, slowRef)}}
+	pins := []resolve.Pin{{Ref: parseRef(t, slowRef), Digest: mustDigest(t, r, slowRef)}}
 	if err := r.Bundle(context.Background(), afero.NewMemMapFs(), "/usb", pins, "linux/arm64"); err != nil {
 		t.Fatalf("bundle with a slow but steady registry: %v", err)
 	}
@@ -353,5 +353,15 @@ func mustDigest(t *testing.T, r *resolve.Resolver, ref string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got[images.MustParseRef(ref).Key()].Digest
+	return got[parseRef(t, ref).Key()].Digest
+}
+
+// parseRef parses a reference a test knows to be good.
+func parseRef(t testing.TB, ref string) images.Ref {
+	t.Helper()
+	r, err := images.ParseRef(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

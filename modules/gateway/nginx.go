@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -169,7 +170,7 @@ func NginxConfig(gw *spec.Gateway) string {
 		w(1, "map $http_x_sovereign_member $sovereign_route_%d {", i)
 		w(2, "default \"\";")
 		for _, m := range gw.Members {
-			if len(m.Models) == 0 || containsString(m.Models, r.Engine.ServedModelName) {
+			if len(m.Models) == 0 || slices.Contains(m.Models, r.Engine.ServedModelName) {
 				w(2, "%s 1;", m.Name)
 			}
 		}
@@ -599,15 +600,6 @@ func hashedKeys(gw *spec.Gateway) bool {
 func restricted(gw *spec.Gateway) bool {
 	for _, m := range gw.Members {
 		if len(m.Models) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func containsString(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
 			return true
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -172,9 +174,9 @@ func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, pro
 			// An inline digest pins itself; resolving it checks that it
 			// exists for the platform.
 			todo = append(todo, img.ref)
-		case entry != nil && entry.Unpinned != "" && !contains(updates, img.ref.Key()):
+		case entry != nil && entry.Unpinned != "" && !slices.Contains(updates, img.ref.Key()):
 			// An explicit opt-out stays until someone names the image.
-		case check || len(updates) == 0 || contains(updates, img.ref.Key()):
+		case check || len(updates) == 0 || slices.Contains(updates, img.ref.Key()):
 			todo = append(todo, img.ref)
 		case entry == nil || entry.Platforms[platform] == "":
 			todo = append(todo, img.ref)
@@ -338,15 +340,6 @@ func usesKey(imgs []blueprintImage, key string) bool {
 	return false
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 func keysOf[V any](m map[string]V) string {
 	ks := sortedKeys(m)
 	if len(ks) == 0 {
@@ -356,12 +349,7 @@ func keysOf[V any](m map[string]V) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
+	return slices.Sorted(maps.Keys(m))
 }
 
 func orUnpinned(d string) string {

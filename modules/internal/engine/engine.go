@@ -7,8 +7,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -180,10 +181,5 @@ func HealthCmd(port int, healthPath string) string {
 func Seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 
 func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
+	return slices.Sorted(maps.Keys(m))
 }
