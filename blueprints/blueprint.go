@@ -15,7 +15,8 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	bp := &spec.Blueprint{}
 
-	switch len(src.appliances) {
+	appliances := src.blocks("appliance")
+	switch len(appliances) {
 	case 0:
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -24,21 +25,21 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 			Subject:  src.start.Ptr(),
 		})
 	default:
-		for _, extra := range src.appliances[1:] {
+		for _, extra := range appliances[1:] {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "More than one appliance",
-				Detail:   fmt.Sprintf("A blueprint describes one appliance; the first is at %s. Use one blueprint per machine.", src.appliances[0].DefRange),
+				Detail:   fmt.Sprintf("A blueprint describes one appliance; the first is at %s. Use one blueprint per machine.", appliances[0].DefRange),
 				Subject:  extra.DefRange.Ptr(),
 			})
 		}
-		app, moreDiags := src.evaluator(e, src.appliances[0]).appliance(src.appliances[0])
+		app, moreDiags := src.evaluator(e, appliances[0]).appliance(appliances[0])
 		diags = append(diags, moreDiags...)
 		bp.Appliance = app
 	}
 
 	models := map[string]*spec.Model{}
-	for _, b := range src.models {
+	for _, b := range src.blocks("model") {
 		m, moreDiags := src.evaluator(e, b).model(b)
 		diags = append(diags, moreDiags...)
 		if prev, ok := models[m.Name]; ok {
@@ -55,7 +56,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	}
 	engines := map[string]*spec.Engine{}
 	ports := map[int]*spec.Engine{}
-	for _, b := range src.engines {
+	for _, b := range src.blocks("engine") {
 		eng, moreDiags := src.evaluator(e, b).engine(b, models, gpus)
 		diags = append(diags, moreDiags...)
 		if eng == nil {
@@ -82,7 +83,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 
 	bp.WAN, bp.UPS, diags = e.resilience(src, bp.Appliance, diags)
 
-	gw, moreDiags := src.evaluator(e, firstBlock(src.gateways)).gateway(src.gateways, bp.Engines)
+	gw, moreDiags := src.evaluator(e, firstBlock(src.blocks("gateway"))).gateway(src.blocks("gateway"), bp.Engines)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw
 

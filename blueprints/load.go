@@ -54,19 +54,15 @@ type source struct {
 	baseDir string
 	// all is every block in file order; evals maps the blocks that came
 	// from modules to their module's evaluator.
-	all        []*hcl.Block
-	evals      map[*hcl.Block]*evaluator
-	modules    []*hcl.Block
-	start      hcl.Range // the start of the first file: where to report a missing block
-	variables  []*hcl.Block
-	locals     []*hcl.Block
-	appliances []*hcl.Block
-	models     []*hcl.Block
-	engines    []*hcl.Block
-	gateways   []*hcl.Block
-	wans       []*hcl.Block
-	upses      []*hcl.Block
+	all   []*hcl.Block
+	evals map[*hcl.Block]*evaluator
+	start hcl.Range // the start of the first file: where to report a missing block
+	// byType holds the blocks of each type of topSchema, in file order.
+	byType map[string][]*hcl.Block
 }
+
+// blocks returns the blocks of one type, in file order.
+func (s *source) blocks(typ string) []*hcl.Block { return s.byType[typ] }
 
 // Load parses the blueprint at target (a .hcl file or a folder of them),
 // evaluates it with in, and returns the typed blueprint. The returned
@@ -86,14 +82,14 @@ func (p *Parser) load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostic
 
 	// Each phase runs only if the ones before it had no errors of their own
 	// (an unknown block does not stop the rest of the blueprint's checks).
-	vars, moreDiags := ev.variables(src.variables, in)
+	vars, moreDiags := ev.variables(src.blocks("variable"), in)
 	diags = append(diags, moreDiags...)
 	if moreDiags.HasErrors() {
 		return nil, diags
 	}
 	ev.ctx.Variables["var"] = cty.ObjectVal(vars)
 
-	locals, moreDiags := ev.locals(src.locals)
+	locals, moreDiags := ev.locals(src.blocks("locals"))
 	diags = append(diags, moreDiags...)
 	if moreDiags.HasErrors() {
 		return nil, diags
@@ -120,7 +116,7 @@ func (p *Parser) parse(target string) (*source, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	src := &source{baseDir: baseDir, evals: map[*hcl.Block]*evaluator{}}
+	src := &source{baseDir: baseDir, evals: map[*hcl.Block]*evaluator{}, byType: map[string][]*hcl.Block{}}
 	for _, name := range files {
 		f, fileDiags := p.parseFile(name)
 		diags = append(diags, fileDiags...)
@@ -142,24 +138,5 @@ func (p *Parser) parse(target string) (*source, hcl.Diagnostics) {
 // add files a block under its type.
 func (s *source) add(b *hcl.Block) {
 	s.all = append(s.all, b)
-	switch b.Type {
-	case "variable":
-		s.variables = append(s.variables, b)
-	case "locals":
-		s.locals = append(s.locals, b)
-	case "appliance":
-		s.appliances = append(s.appliances, b)
-	case "model":
-		s.models = append(s.models, b)
-	case "engine":
-		s.engines = append(s.engines, b)
-	case "gateway":
-		s.gateways = append(s.gateways, b)
-	case "wan":
-		s.wans = append(s.wans, b)
-	case "ups":
-		s.upses = append(s.upses, b)
-	case "module":
-		s.modules = append(s.modules, b)
-	}
+	s.byType[b.Type] = append(s.byType[b.Type], b)
 }

@@ -2,6 +2,7 @@ package blueprints
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -41,7 +42,7 @@ type moduleCall struct {
 func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	seen := map[string]hcl.Range{}
-	for _, b := range src.modules {
+	for _, b := range src.blocks("module") {
 		name := b.Labels[0]
 		if prev, ok := seen[name]; ok {
 			diags = append(diags, duplicateDiag("module", name, b.LabelRanges[0], prev))
@@ -75,7 +76,7 @@ func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []
 			continue
 		}
 		dir := cleanRel(src.baseDir, rel)
-		if len(chain) >= maxModuleDepth || contains(chain, dir) {
+		if len(chain) >= maxModuleDepth || slices.Contains(chain, dir) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Module calls itself",
@@ -92,24 +93,24 @@ func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []
 		if moreDiags.HasErrors() {
 			continue
 		}
-		if len(msrc.appliances) > 0 {
+		if len(msrc.blocks("appliance")) > 0 {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Appliance block in a module",
 				Detail:   fmt.Sprintf("The module %q (%s) declares an appliance; the machine belongs to the calling blueprint, so that one module can serve several machines.", name, dir),
-				Subject:  msrc.appliances[0].DefRange.Ptr(),
+				Subject:  msrc.blocks("appliance")[0].DefRange.Ptr(),
 			})
 			continue
 		}
 		child := newEvaluator(p, dir, in)
 		call := &moduleCall{name: name, block: b, args: args, ctx: caller.ctx}
-		vars, moreDiags := child.variables(msrc.variables, Inputs{Env: in.Env, call: call})
+		vars, moreDiags := child.variables(msrc.blocks("variable"), Inputs{Env: in.Env, call: call})
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() {
 			continue
 		}
 		child.ctx.Variables["var"] = cty.ObjectVal(vars)
-		locals, moreDiags := child.locals(msrc.locals)
+		locals, moreDiags := child.locals(msrc.blocks("locals"))
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() {
 			continue

@@ -291,9 +291,9 @@ func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 // (one set of uplinks, one UPS the host powers off by).
 func (e *evaluator) resilience(src *source, app *spec.Appliance, diags hcl.Diagnostics) (*spec.WAN, *spec.UPS, hcl.Diagnostics) {
 	var w *spec.WAN
-	for i, b := range src.wans {
+	for i, b := range src.blocks("wan") {
 		if i > 0 {
-			diags = append(diags, duplicateDiag("wan block", "wan", b.DefRange, src.wans[0].DefRange))
+			diags = append(diags, duplicateDiag("wan block", "wan", b.DefRange, src.blocks("wan")[0].DefRange))
 			continue
 		}
 		var moreDiags hcl.Diagnostics
@@ -301,12 +301,12 @@ func (e *evaluator) resilience(src *source, app *spec.Appliance, diags hcl.Diagn
 		diags = append(diags, moreDiags...)
 	}
 	var u *spec.UPS
-	for i, b := range src.upses {
+	for i, b := range src.blocks("ups") {
 		if i > 0 {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "More than one ups",
-				Detail:   fmt.Sprintf("The appliance powers off by one UPS, declared at %s. A second power supply on another UPS is not supported yet.", src.upses[0].DefRange),
+				Detail:   fmt.Sprintf("The appliance powers off by one UPS, declared at %s. A second power supply on another UPS is not supported yet.", src.blocks("ups")[0].DefRange),
 				Subject:  b.DefRange.Ptr(),
 			})
 			continue
