@@ -125,7 +125,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	content, moreDiags := b.Body.Content(gatewaySchema)
 	diags = append(diags, moreDiags...)
 	a := e.attrs(content)
-	gw := &spec.Gateway{DeclRange: b.DefRange}
+	gw := &spec.Gateway{DeclRange: b.DefRange, BaseDir: e.baseDir}
 
 	gw.Domain = a.str("domain", "")
 	if gw.Domain != "" && !domainName.MatchString(gw.Domain) {
@@ -243,6 +243,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 		}
 	}
 	if p := a.str("members_file", ""); p != "" {
+		gw.MembersFile = cleanRel(e.baseDir, p)
 		blocks, d := e.membersFile(p, a.rng("members_file", b.DefRange))
 		diags = append(diags, d...)
 		memberBlocks = append(memberBlocks, blocks...)

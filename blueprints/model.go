@@ -187,3 +187,9 @@ func invalidNameDiag(what, name string, rng hcl.Range) *hcl.Diagnostic {
 		Subject:  rng.Ptr(),
 	}
 }
+
+// ValidName reports whether name may name a block (a model, an engine, a
+// member…): names end up in file and unit names, so they are lowercase
+// letters, digits, dots and dashes, starting and ending with a letter or
+// digit, at most 48 characters.
+func ValidName(name string) bool { return blockName.MatchString(name) }

@@ -45,13 +45,6 @@ type StarterFile struct {
 // OIDC client secret is a placeholder, because only the identity provider
 // can issue it.
 func StarterGatewayFiles(rand io.Reader, domain string, now time.Time) ([]StarterFile, error) {
-	secret := func(n int) (string, error) {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(rand, b); err != nil {
-			return "", fmt.Errorf("generating a secret: %w", err)
-		}
-		return hex.EncodeToString(b), nil
-	}
 	cookie := make([]byte, 32)
 	if _, err := io.ReadFull(rand, cookie); err != nil {
 		return nil, fmt.Errorf("generating the cookie secret: %w", err)
@@ -63,11 +56,11 @@ func StarterGatewayFiles(rand io.Reader, domain string, now time.Time) ([]Starte
 		{Path: "gateway/oidc-client.secret", Data: []byte("REPLACE-with-the-client-secret-your-identity-provider-issued\n"), Secret: true},
 	}
 	for _, member := range []string{"alice", "bob"} {
-		k, err := secret(24)
+		k, err := NewAPIKey(rand)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, StarterFile{Path: "gateway/keys/" + member + ".key", Data: []byte("sk-" + k + "\n"), Secret: true})
+		files = append(files, StarterFile{Path: "gateway/keys/" + member + ".key", Data: []byte(k + "\n"), Secret: true})
 	}
 	cert, key, err := selfSigned(rand, domain, now)
 	if err != nil {
@@ -117,4 +110,16 @@ func selfSigned(rand io.Reader, domain string, now time.Time) (certPEM, keyPEM [
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	return certPEM, keyPEM, nil
+}
+
+// NewAPIKey returns a fresh member API key from rand: "sk-" and 48 hex
+// digits (192 random bits), inside the alphabet the gateway accepts
+// (letters, digits, '-' and '_'), so it needs no quoting in a header, a
+// shell or an environment variable.
+func NewAPIKey(rand io.Reader) (string, error) {
+	b := make([]byte, 24)
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return "", fmt.Errorf("generating an API key: %w", err)
+	}
+	return "sk-" + hex.EncodeToString(b), nil
 }

@@ -30,6 +30,12 @@ type Gateway struct {
 
 	Members []*Member
 	Routes  []*Route
+	// MembersFile is the members_file the member blocks were read from, as
+	// a path on the blueprint's filesystem ("" when they sit in the gateway
+	// block), and BaseDir the folder that the gateway's relative paths
+	// (secret_file, file, members_file) are read from. `sovereign member`
+	// edits that file.
+	MembersFile, BaseDir string
 
 	// Global limits all members together, a backstop behind the
 	// per-member limits.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
@@ -308,27 +306,6 @@ func (e *env) resolveFailed(err error, imgs []blueprintImage, files map[string]*
 	}
 	fmt.Fprintf(e.stderr, "%d error(s); %s.\n", len(es), what)
 	return errDiagnostics
-}
-
-func writeFileAtomic(fsys afero.Fs, path string, b []byte) error {
-	tmp, err := afero.TempFile(fsys, filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		fsys.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		fsys.Remove(tmp.Name())
-		return err
-	}
-	if err := fsys.Chmod(tmp.Name(), 0o644); err != nil {
-		fsys.Remove(tmp.Name())
-		return err
-	}
-	return fsys.Rename(tmp.Name(), path)
 }
 
 func usesKey(imgs []blueprintImage, key string) bool {
