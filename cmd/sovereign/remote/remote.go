@@ -1,0 +1,157 @@
+// Package remote reads what a running appliance has — its files, units,
+// containers and OS image — over SSH, with the system's ssh client and so
+// with the user's own keys, agent, ssh_config and known_hosts. sovereign
+// holds no credentials of its own and never turns host-key checking off.
+package remote
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+//go:embed probe.sh
+var probeScript string
+
+// Host is an appliance reached over SSH.
+type Host struct {
+	// Target is what ssh is given: ADMIN@HOST, or a Host alias of the
+	// user's ssh_config.
+	Target string
+	// SSH is the ssh command with its options, e.g. ["ssh", "-p", "2222"].
+	SSH []string
+	// Root is the host's "/" as the remote shell sees it: "/" on a real
+	// host, a scratch folder standing in for it in tests.
+	Root string
+}
+
+// Query names what to read.
+type Query struct {
+	// Dirs are the folders whose every file and link is listed: the ones
+	// sovereign owns, so that a file the build no longer makes shows up.
+	Dirs       []string
+	Units      []string
+	Containers []string
+}
+
+// File is a regular file's mode and SHA-256, or a link's target.
+type File struct {
+	Mode   int
+	SHA256 string
+	Link   string // set for a symbolic link
+}
+
+// Unit is a unit's state as `systemctl show` gives it.
+type Unit struct {
+	Load, Active, Sub, Enabled string
+}
+
+// State is what the host has.
+type State struct {
+	Files map[string]File
+	Units map[string]Unit
+	// Containers maps a container's name to the image reference it was
+	// created from ("" when there is no such container).
+	Containers map[string]string
+	// OSImage is the image the booted deployment came from ("" when the
+	// host does not say: not an ostree host, or not booted from an image).
+	OSImage string
+}
+
+// ErrSSH wraps a failure to reach the host or run the probe on it.
+var ErrSSH = errors.New("ssh")
+
+// Observe runs the probe on the host (as root: through sudo -n for another
+// user) and parses what it prints.
+func (h Host) Observe(ctx context.Context, q Query) (*State, error) {
+	args := []string{h.rootOrSlash()}
+	args = append(args, q.Dirs...)
+	args = append(args, "--")
+	args = append(args, q.Units...)
+	args = append(args, "--")
+	args = append(args, q.Containers...)
+	out, err := h.Run(ctx, probeScript, args...)
+	if err != nil {
+		return nil, err
+	}
+	return parse(out)
+}
+
+func (h Host) rootOrSlash() string {
+	if h.Root == "" {
+		return "/"
+	}
+	return h.Root
+}
+
+// Run runs script with sh on the host, as root, with args, and returns its
+// standard output. The script travels on standard input, so nothing of it
+// is parsed by the remote login shell; args are quoted for that shell.
+func (h Host) Run(ctx context.Context, script string, args ...string) ([]byte, error) {
+	if len(h.SSH) == 0 {
+		return nil, fmt.Errorf("%w: no ssh command", ErrSSH)
+	}
+	remote := `if [ "$(id -u)" -eq 0 ]; then exec sh -s -- "$@"; else exec sudo -n sh -s -- "$@"; fi`
+	words := []string{"sh", "-c", remote, "sovereign"}
+	words = append(words, args...)
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = ShellQuote(w)
+	}
+	cmdArgs := append(append([]string{}, h.SSH[1:]...), "-o", "BatchMode=yes", "--", h.Target, strings.Join(quoted, " "))
+	cmd := exec.CommandContext(ctx, h.SSH[0], cmdArgs...)
+	cmd.Stdin = strings.NewReader(script)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("%w: %s: %s", ErrSSH, h.Target, msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// ShellQuote quotes s for a POSIX shell: single quotes, each ' written as '\''.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func parse(out []byte) (*State, error) {
+	st := &State{Files: map[string]File{}, Units: map[string]Unit{}, Containers: map[string]string{}}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for line := 1; sc.Scan(); line++ {
+		f := strings.Split(sc.Text(), "\t")
+		bad := func() error { return fmt.Errorf("the host's report, line %d: unexpected %q", line, sc.Text()) }
+		switch {
+		case f[0] == "F" && len(f) == 4:
+			mode, err := strconv.ParseInt(f[1], 8, 32)
+			if err != nil || len(f[2]) != 64 {
+				return nil, bad()
+			}
+			st.Files[f[3]] = File{Mode: int(mode), SHA256: f[2]}
+		case f[0] == "L" && len(f) == 3:
+			st.Files[f[2]] = File{Link: f[1]}
+		case f[0] == "U" && len(f) == 6:
+			st.Units[f[1]] = Unit{Load: f[2], Active: f[3], Sub: f[4], Enabled: f[5]}
+		case f[0] == "C" && len(f) == 3:
+			if f[2] == "-" {
+				f[2] = ""
+			}
+			st.Containers[f[1]] = f[2]
+		case f[0] == "O" && len(f) == 2:
+			st.OSImage = f[1]
+		default:
+			return nil, bad()
+		}
+	}
+	return st, sc.Err()
+}
