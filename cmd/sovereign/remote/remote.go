@@ -119,7 +119,7 @@ func (h Host) Run(ctx context.Context, script string, args ...string) ([]byte, e
 	return stdout.Bytes(), nil
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, each ' written as '\''.
+// ShellQuote quotes s for a POSIX shell: single quotes, each ' written as '\”.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
