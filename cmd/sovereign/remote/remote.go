@@ -119,7 +119,8 @@ func (h Host) Run(ctx context.Context, script string, args ...string) ([]byte, e
 	return stdout.Bytes(), nil
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, each ' written as '\”.
+// ShellQuote quotes s for a POSIX shell: s inside single quotes, each single
+// quote in it closed, escaped with a backslash and reopened.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
