@@ -1,0 +1,1 @@
+"""A synthetic SGLang-shaped tree."""

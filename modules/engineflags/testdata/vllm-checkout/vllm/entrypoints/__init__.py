@@ -1,0 +1,1 @@
+"""A synthetic vLLM-shaped tree: the smallest parser the extractor must read."""

@@ -1,0 +1,5 @@
+import argparse
+
+
+class FlexibleArgumentParser(argparse.ArgumentParser):
+    """Like vLLM's: an ArgumentParser subclass."""
