@@ -1,5 +1,5 @@
 #!/bin/sh
-# probe.sh ROOT PATH... -- UNIT... -- CONTAINER...
+# probe.sh ROOT PATH... -- UNIT... -- CONTAINER... -- USER... -- MOUNTPOINT...
 # Prints what this host runs, one tab-separated record a line, for
 # `sovereign verify`:
 #   F MODE SHA256 PATH              every regular file at or under each PATH
@@ -7,6 +7,8 @@
 #   U UNIT LOAD ACTIVE SUB ENABLED  each UNIT's state as `systemctl show` gives it
 #   C NAME IMAGE                    the image each container was created from
 #   O REFERENCE                     the image the booted OS deployment came from
+#   P USER                          each USER that has an account
+#   M PATH                          each MOUNTPOINT that has a filesystem mounted
 # ROOT is the host's "/" ("/" on a real host; a scratch folder in tests).
 # It prints no file's contents, only their SHA-256.
 set -eu
@@ -40,9 +42,22 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 done
 [ $# -gt 0 ] && shift
 
-for name in "$@"; do
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+	name=$1
+	shift
 	image=$(podman container inspect --format '{{.ImageName}}' -- "$name" 2>/dev/null || true)
 	printf 'C%s%s%s%s\n' "$tab" "$name" "$tab" "${image:--}"
+done
+[ $# -gt 0 ] && shift
+
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+	if grep -q "^$1:" "$root/etc/passwd" 2>/dev/null; then printf 'P%s%s\n' "$tab" "$1"; fi
+	shift
+done
+[ $# -gt 0 ] && shift
+
+for m in "$@"; do
+	if mountpoint -q "$root$m" 2>/dev/null; then printf 'M%s%s\n' "$tab" "$m"; fi
 done
 
 if command -v rpm-ostree >/dev/null 2>&1; then

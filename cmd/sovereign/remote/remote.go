@@ -11,6 +11,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ type Query struct {
 	Dirs       []string
 	Units      []string
 	Containers []string
+	// Users are accounts and Mounts mount points whose presence to report.
+	Users, Mounts []string
 }
 
 // File is a regular file's mode and SHA-256, or a link's target.
@@ -62,10 +65,23 @@ type State struct {
 	// OSImage is the image the booted deployment came from ("" when the
 	// host does not say: not an ostree host, or not booted from an image).
 	OSImage string
+	// Users and Mounts are those of the query that the host has.
+	Users, Mounts map[string]bool
 }
 
-// ErrSSH wraps a failure to reach the host or run the probe on it.
+// ErrSSH wraps a failure to reach the host (ssh's own errors, a lost
+// connection).
 var ErrSSH = errors.New("ssh")
+
+// ExitError is a script that ran on the host and failed.
+type ExitError struct {
+	Code   int
+	Stderr string
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("the script on the host exited %d: %s", e.Code, e.Stderr)
+}
 
 // Observe runs the probe on the host (as root: through sudo -n for another
 // user) and parses what it prints.
@@ -76,7 +92,11 @@ func (h Host) Observe(ctx context.Context, q Query) (*State, error) {
 	args = append(args, q.Units...)
 	args = append(args, "--")
 	args = append(args, q.Containers...)
-	out, err := h.Run(ctx, probeScript, args...)
+	args = append(args, "--")
+	args = append(args, q.Users...)
+	args = append(args, "--")
+	args = append(args, q.Mounts...)
+	out, err := h.Run(ctx, probeScript, nil, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -91,30 +111,38 @@ func (h Host) rootOrSlash() string {
 }
 
 // Run runs script with sh on the host, as root, with args, and returns its
-// standard output. The script travels on standard input, so nothing of it
-// is parsed by the remote login shell; args are quoted for that shell.
-func (h Host) Run(ctx context.Context, script string, args ...string) ([]byte, error) {
+// standard output. The script and args travel as arguments quoted for the
+// remote login shell, so stdin (which may be nil) is left for data.
+func (h Host) Run(ctx context.Context, script string, stdin io.Reader, args ...string) ([]byte, error) {
 	if len(h.SSH) == 0 {
 		return nil, fmt.Errorf("%w: no ssh command", ErrSSH)
 	}
-	remote := `if [ "$(id -u)" -eq 0 ]; then exec sh -s -- "$@"; else exec sudo -n sh -s -- "$@"; fi`
-	words := []string{"sh", "-c", remote, "sovereign"}
-	words = append(words, args...)
+	// As root, or through sudo -n (never a password prompt) for another user.
+	wrapper := `s=$1; shift; if [ "$(id -u)" -eq 0 ]; then exec sh -c "$s" sovereign "$@"; else exec sudo -n sh -c "$s" sovereign "$@"; fi`
+	words := append([]string{"sh", "-c", wrapper, "sovereign", script}, args...)
 	quoted := make([]string, len(words))
 	for i, w := range words {
 		quoted[i] = ShellQuote(w)
 	}
 	cmdArgs := append(append([]string{}, h.SSH[1:]...), "-o", "BatchMode=yes", "--", h.Target, strings.Join(quoted, " "))
 	cmd := exec.CommandContext(ctx, h.SSH[0], cmdArgs...)
-	cmd.Stdin = strings.NewReader(script)
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
+		var exit *exec.ExitError
+		// ssh exits 255 for its own failures, otherwise with the script's status.
+		if errors.As(err, &exit) && exit.ExitCode() != 255 && ctx.Err() == nil {
+			return stdout.Bytes(), &ExitError{Code: exit.ExitCode(), Stderr: msg}
+		}
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("%w: %s: %s", ErrSSH, h.Target, msg)
+		return stdout.Bytes(), fmt.Errorf("%w: %s: %s", ErrSSH, h.Target, msg)
 	}
 	return stdout.Bytes(), nil
 }
@@ -126,7 +154,7 @@ func ShellQuote(s string) string {
 }
 
 func parse(out []byte) (*State, error) {
-	st := &State{Files: map[string]File{}, Units: map[string]Unit{}, Containers: map[string]string{}}
+	st := &State{Files: map[string]File{}, Units: map[string]Unit{}, Containers: map[string]string{}, Users: map[string]bool{}, Mounts: map[string]bool{}}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for line := 1; sc.Scan(); line++ {
@@ -150,6 +178,10 @@ func parse(out []byte) (*State, error) {
 			st.Containers[f[1]] = f[2]
 		case f[0] == "O" && len(f) == 2:
 			st.OSImage = f[1]
+		case f[0] == "P" && len(f) == 2:
+			st.Users[f[1]] = true
+		case f[0] == "M" && len(f) == 2:
+			st.Mounts[f[1]] = true
 		default:
 			return nil, bad()
 		}

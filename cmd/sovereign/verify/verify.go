@@ -34,6 +34,9 @@ type Want struct {
 	// OSImage is the image the host must be booted from ("" when the
 	// build does not decide it).
 	OSImage string
+	// Users are the admins' accounts; Mounts the data disks' mount points.
+	// Ignition makes both only at first boot.
+	Users, Mounts []string
 }
 
 // WantFile is a file's mode and digest.
@@ -61,6 +64,12 @@ func FromTree(tree *units.Tree, files []*units.File, osImage string) Want {
 	}
 	for _, l := range tree.Links {
 		w.Links[l.Path] = l.Target
+	}
+	for _, u := range tree.Users {
+		w.Users = append(w.Users, u.Name)
+	}
+	for _, fs := range tree.Filesystems {
+		w.Mounts = append(w.Mounts, fs.Path)
 	}
 	for _, u := range tree.Units {
 		w.Units = append(w.Units, wantUnit(u))
@@ -112,6 +121,7 @@ func (w Want) Query() remote.Query {
 		q.Units = append(q.Units, u.Name)
 	}
 	q.Containers = slices.Sorted(maps.Keys(w.Containers))
+	q.Users, q.Mounts = w.Users, w.Mounts
 	return q
 }
 
@@ -200,6 +210,16 @@ func Compare(w Want, got *remote.State) []Drift {
 			add("container", name, "not there", want, "")
 		case have != want:
 			add("container", name, "runs another image", want, have)
+		}
+	}
+	for _, u := range w.Users {
+		if !got.Users[u] {
+			add("user", u, "no such account (Ignition creates admins only at first boot: add it by hand or reprovision)", "", "")
+		}
+	}
+	for _, m := range w.Mounts {
+		if !got.Mounts[m] {
+			add("mount", m, "nothing mounted there (Ignition formats data disks only at first boot: reprovision)", "", "")
 		}
 	}
 	if w.OSImage != "" && got.OSImage != w.OSImage {
