@@ -14,7 +14,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := commands.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, afero.NewOsFs(), os.Environ())
+	code := commands.MainWithInput(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, afero.NewOsFs(), os.Environ())
 	stop()
 	os.Exit(code)
 }

@@ -29,6 +29,7 @@ const (
 // env is what a command runs with besides its arguments.
 type env struct {
 	ctx     context.Context
+	stdin   io.Reader // where a confirmation is read from
 	stdout  io.Writer
 	stderr  io.Writer
 	fs      afero.Fs
@@ -53,9 +54,16 @@ func externalError(err error) error { return &exitError{ExitExternal, err} }
 // errDiagnostics means the diagnostics were already printed.
 var errDiagnostics = &exitError{ExitInvalid, errors.New("the blueprint has errors")}
 
-// Main runs the sovereign command line and returns its exit code.
+// Main runs the sovereign command line with nothing on standard input and
+// returns its exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, fsys afero.Fs, environ []string) int {
-	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, fs: fsys, environ: environ}
+	return MainWithInput(ctx, args, strings.NewReader(""), stdout, stderr, fsys, environ)
+}
+
+// MainWithInput is Main with standard input, which a command that asks for
+// confirmation (apply) reads.
+func MainWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, fsys afero.Fs, environ []string) int {
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, fs: fsys, environ: environ}
 	root := newRoot(e)
 	root.SetArgs(terraformStyleFlags(args))
 	root.SetOut(stdout)
@@ -104,7 +112,7 @@ Exit codes: 0 ok, 1 the blueprint or input is wrong (diagnostics printed),
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%s", err)
 	})
-	root.AddCommand(newBuild(e), newDiff(e), newValidate(e), newPlan(e), newLock(e), newBundle(e), newInit(e), newFmt(e), newMember(e), newVerify(e), newVersion(e))
+	root.AddCommand(newBuild(e), newDiff(e), newValidate(e), newPlan(e), newLock(e), newBundle(e), newInit(e), newFmt(e), newMember(e), newVerify(e), newApply(e), newVersion(e))
 	return root
 }
 

@@ -17,10 +17,25 @@ import (
 // loopback, the host's files as Ignition's own files stage wrote them, and
 // the probe's sh, find, stat and sha256sum.
 const standinSystemctl = `#!/bin/sh
-# systemctl show --property=... -- UNIT
+# systemctl show --property=... -- UNIT | is-active UNIT | restart [--no-block] UNIT | stop UNIT | daemon-reload
+# Every call is logged to $STANDIN_STATE/calls. A unit named in
+# $STANDIN_STATE/fail/ never comes back after a restart; while
+# $STANDIN_STATE/slow exists, is-active says "activating" until that file goes.
+echo "$*" >>"$STANDIN_STATE/calls"
 for last; do :; done
 f="$STANDIN_STATE/units/$last"
-if [ -f "$f" ]; then cat "$f"; else printf 'LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n'; fi
+case $1 in
+show)
+	if [ -f "$f" ]; then cat "$f"; else printf 'LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n'; fi
+	;;
+is-active)
+	if [ -e "$STANDIN_STATE/slow" ]; then echo activating; exit 3; fi
+	if [ -e "$STANDIN_STATE/fail/$last" ]; then echo failed; exit 3; fi
+	state=$(sed -n 's/^ActiveState=//p' "$f" 2>/dev/null)
+	echo "${state:-inactive}"
+	[ "$state" = active ]
+	;;
+esac
 `
 
 const standinPodman = `#!/bin/sh
@@ -42,7 +57,10 @@ type healthyHost struct {
 func newHealthyHost(t *testing.T) *healthyHost {
 	t.Helper()
 	work := t.TempDir()
-	bp := filepath.Join("..", "..", "..", "blueprints", "dgx-station-gb300.hcl")
+	if err := os.CopyFS(filepath.Join(work, "blueprints"), os.DirFS("../../../blueprints")); err != nil {
+		t.Fatal(err)
+	}
+	bp := filepath.Join(work, "blueprints", "dgx-station-gb300.hcl")
 	out := filepath.Join(work, "out")
 	if r := runCLI(t, "build", bp, "-o", out); r.code != 0 {
 		t.Fatalf("build: %s", r.stderr)

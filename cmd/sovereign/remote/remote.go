@@ -86,7 +86,7 @@ func (e *ExitError) Error() string {
 // Observe runs the probe on the host (as root: through sudo -n for another
 // user) and parses what it prints.
 func (h Host) Observe(ctx context.Context, q Query) (*State, error) {
-	args := []string{h.rootOrSlash()}
+	args := []string{h.RootOrSlash()}
 	args = append(args, q.Dirs...)
 	args = append(args, "--")
 	args = append(args, q.Units...)
@@ -103,7 +103,8 @@ func (h Host) Observe(ctx context.Context, q Query) (*State, error) {
 	return parse(out)
 }
 
-func (h Host) rootOrSlash() string {
+// RootOrSlash is Root, "/" when unset.
+func (h Host) RootOrSlash() string {
 	if h.Root == "" {
 		return "/"
 	}
@@ -114,8 +115,15 @@ func (h Host) rootOrSlash() string {
 // standard output. The script and args travel as arguments quoted for the
 // remote login shell, so stdin (which may be nil) is left for data.
 func (h Host) Run(ctx context.Context, script string, stdin io.Reader, args ...string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := h.Stream(ctx, script, stdin, &stdout, args...)
+	return stdout.Bytes(), err
+}
+
+// Stream is Run writing the script's standard output to stdout as it comes.
+func (h Host) Stream(ctx context.Context, script string, stdin io.Reader, stdout io.Writer, args ...string) error {
 	if len(h.SSH) == 0 {
-		return nil, fmt.Errorf("%w: no ssh command", ErrSSH)
+		return fmt.Errorf("%w: no ssh command", ErrSSH)
 	}
 	// As root, or through sudo -n (never a password prompt) for another user.
 	wrapper := `s=$1; shift; if [ "$(id -u)" -eq 0 ]; then exec sh -c "$s" sovereign "$@"; else exec sudo -n sh -c "$s" sovereign "$@"; fi`
@@ -129,22 +137,21 @@ func (h Host) Run(ctx context.Context, script string, stdin io.Reader, args ...s
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
-	cmd.Stdin = stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		var exit *exec.ExitError
 		// ssh exits 255 for its own failures, otherwise with the script's status.
 		if errors.As(err, &exit) && exit.ExitCode() != 255 && ctx.Err() == nil {
-			return stdout.Bytes(), &ExitError{Code: exit.ExitCode(), Stderr: msg}
+			return &ExitError{Code: exit.ExitCode(), Stderr: msg}
 		}
 		if msg == "" {
 			msg = err.Error()
 		}
-		return stdout.Bytes(), fmt.Errorf("%w: %s: %s", ErrSSH, h.Target, msg)
+		return fmt.Errorf("%w: %s: %s", ErrSSH, h.Target, msg)
 	}
-	return stdout.Bytes(), nil
+	return nil
 }
 
 // ShellQuote quotes s for a POSIX shell: s inside single quotes, each single

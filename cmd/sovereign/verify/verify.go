@@ -74,27 +74,43 @@ func FromTree(tree *units.Tree, files []*units.File, osImage string) Want {
 	for _, u := range tree.Units {
 		w.Units = append(w.Units, wantUnit(u))
 		if u.Image != nil && path.Ext(u.Name) == ".container" {
-			name := "systemd-" + strings.TrimSuffix(u.Name, ".container")
-			if n := u.Get("Container", "ContainerName"); len(n) > 0 {
-				name = n[len(n)-1]
-			}
-			w.Containers[name] = u.Image.Pinned
+			w.Containers[ContainerName(u)] = u.Image.Pinned
 		}
 	}
 	sort.Slice(w.Units, func(i, j int) bool { return w.Units[i].Name < w.Units[j].Name })
 	return w
 }
 
-// wantUnit says what state a unit must be in: a Quadlet's service runs
-// (Podman's generator names it after the file); a plain unit enabled at boot
-// must be enabled, and runs unless it is a oneshot that does not stay.
+// ServiceName is the systemd unit a unit file becomes: Podman's Quadlet
+// generator names a .container's service after it and a .volume's (and
+// the other kinds') NAME-volume.service.
+func ServiceName(u *units.Unit) string {
+	if !u.IsQuadlet() {
+		return u.Name
+	}
+	ext := path.Ext(u.Name)
+	name := strings.TrimSuffix(u.Name, ext)
+	if ext != ".container" && ext != ".kube" {
+		name += "-" + strings.TrimPrefix(ext, ".")
+	}
+	return name + ".service"
+}
+
+// ContainerName is the name Podman gives a .container's container:
+// ContainerName= when set, otherwise Quadlet's default systemd-NAME.
+func ContainerName(u *units.Unit) string {
+	if n := u.Get("Container", "ContainerName"); len(n) > 0 {
+		return n[len(n)-1]
+	}
+	return "systemd-" + strings.TrimSuffix(u.Name, path.Ext(u.Name))
+}
+
+// wantUnit says what state a unit must be in: a Quadlet's container runs; a
+// plain unit enabled at boot must be enabled, and runs unless it is a
+// oneshot that does not stay.
 func wantUnit(u *units.Unit) WantUnit {
 	if u.IsQuadlet() {
-		name := strings.TrimSuffix(u.Name, path.Ext(u.Name))
-		if path.Ext(u.Name) != ".container" {
-			name += "-" + strings.TrimPrefix(path.Ext(u.Name), ".")
-		}
-		return WantUnit{Name: name + ".service", Running: path.Ext(u.Name) == ".container"}
+		return WantUnit{Name: ServiceName(u), Running: path.Ext(u.Name) == ".container"}
 	}
 	w := WantUnit{Name: u.Name, Enabled: u.Enabled}
 	oneshot := slices.Contains(u.Get("Service", "Type"), "oneshot")
