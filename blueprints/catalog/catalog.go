@@ -76,6 +76,7 @@ func loadHardware(filename string, src []byte) (map[string]Hardware, error) {
 		if err := h.validate(); err != nil {
 			return nil, fmt.Errorf("%s: hardware %q: %w", filename, h.Name, err)
 		}
+		h.fill()
 		byName[h.Name] = h
 	}
 	return byName, nil

@@ -45,7 +45,8 @@ func TestLookupHardware(t *testing.T) {
 			name: "dgx-station-gb300",
 			want: hardwareFigures{
 				Platform: "linux/arm64", GPUs: 1,
-				GPUMemory: 252e9, GPUBandwidth: 7.1e12,
+				// 252 GB converted as if binary, like the H200's: unmeasured.
+				GPUMemory: 268_281_488_231, GPUBandwidth: 7.1e12,
 				CPUMemory: 496e9, CPUBandwidth: 396e9,
 				TDPWatts: 1600,
 			},
@@ -53,17 +54,17 @@ func TestLookupHardware(t *testing.T) {
 		},
 		{
 			name:       "h100-80gb-sxm",
-			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 80e9, GPUBandwidth: 3.35e12, TDPWatts: 700},
+			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 85_168_726_422, GPUBandwidth: 3.35e12, TDPWatts: 700},
 			unverified: true, // the TDP
 		},
 		{
 			name:       "h100-80gb-pcie",
-			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 80e9, GPUBandwidth: 2.0e12, TDPWatts: 350},
+			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 85_168_726_422, GPUBandwidth: 2.0e12, TDPWatts: 350},
 			unverified: true,
 		},
 		{
 			name:       "h200-141gb",
-			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 141e9, GPUBandwidth: 4.8e12, TDPWatts: 700},
+			want:       hardwareFigures{Platform: "linux/amd64", GPUs: 1, GPUMemory: 150_109_880_320, GPUBandwidth: 4.8e12, TDPWatts: 700},
 			unverified: true, // the TDP
 		},
 		{
@@ -94,6 +95,50 @@ func TestLookupHardware(t *testing.T) {
 	}
 	if _, ok := LookupHardware("dgx-station-gb200"); ok {
 		t.Error(`LookupHardware("dgx-station-gb200") found an entry that does not exist`)
+	}
+}
+
+// TestGPUMemoryAsCUDAReportsIt: the catalog's memory is what CUDA reports,
+// which vLLM multiplies by gpu_memory_utilization. Only the H200 was
+// measured; the rule that converts the others reproduces it exactly and
+// the H100's published nvidia-smi total within 0.4 %, and each converted
+// entry says it is unmeasured.
+func TestGPUMemoryAsCUDAReportsIt(t *testing.T) {
+	if got := CUDABytesFromNominal(141e9); got != 150_109_880_320 {
+		t.Errorf("the rule gives %d B for the H200, which measured 150109880320", got)
+	}
+	// nvidia-smi: 81,559 MiB total for an H100 80GB; less the 616 MiB
+	// reserve seen on the H200.
+	smi := float64((81_559 - 616) << 20)
+	if got := float64(CUDABytesFromNominal(80e9)); got < smi || got > smi*1.004 {
+		t.Errorf("the rule gives %g B for an H100 80GB; nvidia-smi suggests %g", got, smi)
+	}
+	for _, name := range HardwareNames() {
+		h, _ := LookupHardware(name)
+		switch {
+		case h.GPUMemoryMeasured && !strings.Contains(h.Source, "measured on"):
+			t.Errorf("%s: measured memory without saying where it was measured", name)
+		case !h.GPUMemoryMeasured && !strings.Contains(h.Source, "unmeasured"):
+			t.Errorf("%s: converted memory without saying it is unmeasured: %q", name, h.Source)
+		case h.GPUMemoryBytes < h.GPUMemoryNominalBytes:
+			t.Errorf("%s: CUDA memory %d below the nominal %d", name, h.GPUMemoryBytes, h.GPUMemoryNominalBytes)
+		}
+	}
+	if h, _ := LookupHardware("gb10"); h.GPUMemoryBytes != 128e9 {
+		t.Errorf("gb10's unified LPDDR5X is not HBM and must not be converted: %d", h.GPUMemoryBytes)
+	}
+}
+
+// TestAchievableBandwidth: the measured H200 streams at 4.17 of its
+// datasheet 4.8 TB/s; other GPUs are assumed to reach the same share.
+func TestAchievableBandwidth(t *testing.T) {
+	h200, _ := LookupHardware("h200-141gb")
+	if bw, measured := h200.AchievableBandwidth(); bw != 4.17e12 || !measured {
+		t.Errorf("h200: %g measured=%v", bw, measured)
+	}
+	gb300, _ := LookupHardware("dgx-station-gb300")
+	if bw, measured := gb300.AchievableBandwidth(); measured || bw < 6.16e12 || bw > 6.17e12 {
+		t.Errorf("gb300: %g measured=%v, want 7.1 TB/s × 4.17/4.8", bw, measured)
 	}
 }
 
@@ -167,7 +212,7 @@ hardware "a" {
   description = "x"
   arch = "arm64"
   gpus = 1
-  gpu_memory_bytes = 1e9
+  gpu_memory_nominal_bytes = 1e9
   gpu_bandwidth_bytes_per_s = 1e9
   tdp_watts = 1
   source = "test"
@@ -176,7 +221,7 @@ hardware "a" {
   description = "x"
   arch = "arm64"
   gpus = 1
-  gpu_memory_bytes = 1e9
+  gpu_memory_nominal_bytes = 1e9
   gpu_bandwidth_bytes_per_s = 1e9
   tdp_watts = 1
   source = "test"
@@ -194,7 +239,7 @@ hardware "a" {
   description = "x"
   arch = "x86_64"
   gpus = 1
-  gpu_memory_bytes = 1e9
+  gpu_memory_nominal_bytes = 1e9
   gpu_bandwidth_bytes_per_s = 1e9
   tdp_watts = 1
   source = ""

@@ -44,7 +44,10 @@ func TestBlueprintRefusesWhatCannotWork(t *testing.T) {
 		wantDetail  string
 	}{
 		{name: "awq fits", weights: "awq-int4", minSessions: 15},
-		{name: "fp8 weights leave no KV cache", weights: "fp8", wantSummary: "The engine does not fit on the GPU", wantLine: 11, wantDetail: "use awq-int4"},
+		{name: "bf16 weights do not fit", weights: "bf16", wantSummary: "The engine does not fit on the GPU", wantLine: 11, wantDetail: "use awq-int4"},
+		// 268.3 GB as CUDA counts it × 0.95 leaves 14.4 GB beside 236.2 GB
+		// of fp8 weights and the 4 GiB reserve: 4 sessions of 32K.
+		{name: "fp8 weights leave room for few sessions", weights: "fp8", minSessions: 15, wantSummary: "Fewer sessions than required", wantLine: 12, wantDetail: "holds 4 concurrent sessions"},
 		{name: "below min_sessions", weights: "awq-int4", minSessions: 100, wantSummary: "Fewer sessions than required", wantLine: 12, wantDetail: "min_sessions is 100"},
 	}
 	for _, tc := range tests {

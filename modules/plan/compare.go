@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 
@@ -62,7 +63,7 @@ func WriteComparison(w io.Writer, a, b Side) error {
 	row("", a.Label, b.Label)
 	row("hardware", ha.Name, hb.Name)
 	row("platform", ha.Platform(), hb.Platform())
-	row("GPU memory", fmt.Sprintf("%d × %s", max(ha.GPUs, 1), humanBytes(ha.GPUMemoryBytes)), fmt.Sprintf("%d × %s", max(hb.GPUs, 1), humanBytes(hb.GPUMemoryBytes)))
+	row("GPU memory", gpuMemory(ha), gpuMemory(hb))
 	pa, pb := plansByName(a.Plans), plansByName(b.Plans)
 	ea, eb := enginesByName(a.Blueprint), enginesByName(b.Blueprint)
 	for _, name := range unionKeys(ea, eb) {
@@ -98,6 +99,16 @@ func WriteComparison(w io.Writer, a, b Side) error {
 		fmt.Fprintf(w, "  - %s\n", s)
 	}
 	return nil
+}
+
+// gpuMemory is the vendor's figure and what CUDA reports, which is what
+// the plan computes with.
+func gpuMemory(h catalog.Hardware) string {
+	measured := "measured"
+	if !h.GPUMemoryMeasured {
+		measured = "unmeasured"
+	}
+	return fmt.Sprintf("%d × %s (%s to CUDA, %s)", max(h.GPUs, 1), humanBytes(h.GPUMemoryNominalBytes), humanBytes(h.GPUMemoryBytes), measured)
 }
 
 func engineSummary(e *spec.Engine) string {

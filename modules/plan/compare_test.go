@@ -41,7 +41,7 @@ func TestParityWarnings(t *testing.T) {
 	if err := plan.WriteComparison(&buf, plan.Side{Label: "audition", Blueprint: audition, Plans: a}, plan.Side{Label: "target", Blueprint: target, Plans: b}); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"linux/amd64", "linux/arm64", "1 × 80 GB", "1 × 252 GB", "qwen3-30b-a3b", "qwen3-235b-a22b", "sessions", "KV cache dtype differs"} {
+	for _, s := range []string{"linux/amd64", "linux/arm64", "1 × 80 GB (85.2 GB to CUDA, unmeasured)", "1 × 252 GB (268.3 GB to CUDA, unmeasured)", "qwen3-30b-a3b", "qwen3-235b-a22b", "sessions", "KV cache dtype differs"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("comparison lacks %q:\n%s", s, buf.String())
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 )
 
 // minComfortableSessions is the fewest full-length sessions a plan may
@@ -153,6 +155,7 @@ func (s settings) assumptions(p *Plan) []Assumption {
 	}
 	add("gpu_memory_utilization", formatFloat(s.GPUMemoryUtilization),
 		"%s; usable GPU memory = %s × %g per GPU = %s", given, humanBytes(hw.GPUMemoryBytes), s.GPUMemoryUtilization, humanBytes(d.usableBytes))
+	add("gpu_memory_bytes", strconv.FormatInt(hw.GPUMemoryBytes, 10), "%s", gpuMemoryWhy(hw))
 	if s.gpus == 1 {
 		add("tensor_parallel_size", "1", "%s has one GPU, and one engine runs on it", hw.Name)
 	} else {
@@ -227,8 +230,9 @@ func (s settings) assumptions(p *Plan) []Assumption {
 		leftOut = "KV reads, the bf16 lm_head and kernel efficiency"
 	}
 	add("decode_bytes_per_token", strconv.FormatInt(int64(d.decodeBytesPerToken), 10),
-		"%d active params × %g B, read once per decode step: %s ÷ %s = %.1f tokens/s; a ceiling that leaves out %s (seed §4 expects 200–400 tokens/s in practice)",
+		"%d active params × %g B, read once per decode step: the datasheet's %s ÷ %s = %.1f tokens/s; a ceiling that leaves out %s (the throughput table counts them)",
 		m.ParamsActive, s.format.bytesPerParam, humanRate(d.bandwidth), humanBytes(int64(d.decodeBytesPerToken)), p.DecodeTokensPerSCeiling, leftOut)
+	s.throughputAssumptions(p, add)
 
 	given = "given"
 	if s.defaulted["duty_cycle"] {
@@ -243,6 +247,19 @@ func (s settings) assumptions(p *Plan) []Assumption {
 		add("tariff_per_kwh", "none", "no tariff given, so cost_per_month is null")
 	}
 	return as
+}
+
+// gpuMemoryWhy says where a GPU's memory figure comes from: measured as
+// CUDA reports it, converted from the vendor's figure, or the vendor's
+// figure itself.
+func gpuMemoryWhy(hw catalog.Hardware) string {
+	switch {
+	case hw.GPUMemoryMeasured:
+		return fmt.Sprintf("the total CUDA reports (torch.cuda.mem_get_info), measured, which vLLM multiplies by gpu_memory_utilization; the vendor says %s", humanBytes(hw.GPUMemoryNominalBytes))
+	case hw.GPUMemoryBytes == hw.GPUMemoryNominalBytes:
+		return "the vendor's figure read as decimal bytes; CUDA reports more for HBM, so the KV budget is on the low side"
+	}
+	return fmt.Sprintf("unmeasured: the vendor's %s converted to what CUDA would report (read as GiB less a driver reserve, in the ratio measured on an H200), which vLLM multiplies by gpu_memory_utilization", humanBytes(hw.GPUMemoryNominalBytes))
 }
 
 // orList joins items as "a", "a or b", "a, b or c".

@@ -101,6 +101,9 @@ type Plan struct {
 	// DecodeTokensPerSCeiling is the bandwidth-bound upper limit on one
 	// stream's decode speed: GPU bandwidth ÷ active weight bytes.
 	DecodeTokensPerSCeiling float64 `json:"decode_tokens_per_s_ceiling"`
+	// Throughput estimates decode per person at 1, 8 and 32 people and
+	// prefill, with the model behind each figure.
+	Throughput Throughput `json:"throughput"`
 	// Fits is false when the weights exceed the usable GPU memory or the
 	// KV budget cannot hold one MaxModelLen sequence; Advice says what would.
 	Fits     bool     `json:"fits"`
@@ -238,6 +241,7 @@ func Compute(in Input) (*Plan, error) {
 	bandwidth := hw.GPUBandwidthBytesPerS * float64(s.gpus)
 	decodeBytes := s.format.decodeBytes(m)
 	p.DecodeTokensPerSCeiling = roundTo(bandwidth/decodeBytes, 1)
+	p.Throughput = s.throughput(s.throughputContext(), blocks)
 
 	watts := float64(hw.TDPWatts) * s.DutyCycle
 	p.Power = Power{Watts: watts, KWhPerMonth: roundTo(watts*hoursPerMonth/1000, 2)}

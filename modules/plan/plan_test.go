@@ -12,7 +12,18 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 )
 
+// hardware is a catalog entry with its memory as published arithmetic
+// reads it: the vendor's "GB" as decimal bytes (252 GB = 252e9 B). The
+// tests that reproduce that arithmetic use it; cudaHardware is the
+// catalog's own entry, with the memory CUDA reports.
 func hardware(t testing.TB, name string) catalog.Hardware {
+	t.Helper()
+	h := cudaHardware(t, name)
+	h.GPUMemoryBytes = h.GPUMemoryNominalBytes
+	return h
+}
+
+func cudaHardware(t testing.TB, name string) catalog.Hardware {
 	t.Helper()
 	h, ok := catalog.LookupHardware(name)
 	if !ok {
@@ -504,6 +515,13 @@ func TestDefaults(t *testing.T) {
 		"duty_cycle":               "1",
 		"hours_per_month":          "730",
 		"tariff_per_kwh":           "none",
+		// The vendor's figure as these tests use it; the catalog's is CUDA's.
+		"gpu_memory_bytes": "252000000000",
+		// 7.1 TB/s × 4.17/4.8: the GB300's own is unmeasured.
+		"achievable_bandwidth_bytes_per_s": "6168125000000",
+		"throughput_context_tokens":        "20480", // half of 40960
+		"experts_read_per_step":            "8.0 at 1, 51.6 at 8 or 111.8 at 32",
+		"prefill_flops":                    "2250000000000000",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("assumptions mismatch (-want +got):\n%s", diff)
@@ -650,7 +668,7 @@ func TestJSONContract(t *testing.T) {
 	}
 	wantKeys := []string{
 		"hardware", "model", "weights_bytes", "kv_budget_bytes", "kv_tokens", "cpu_kv_tokens",
-		"sessions", "decode_tokens_per_s_ceiling", "fits", "warnings", "power", "assumptions",
+		"sessions", "decode_tokens_per_s_ceiling", "throughput", "fits", "warnings", "power", "assumptions",
 	}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("top-level keys mismatch (-want +got):\n%s", diff)

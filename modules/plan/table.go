@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"io"
+	"math"
 	"text/tabwriter"
 )
 
@@ -46,6 +47,9 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := p.writeThroughput(w); err != nil {
+		return err
+	}
 
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
@@ -57,6 +61,34 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, a := range p.Assumptions {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.Name, a.Value, a.Why)
+	}
+	return tw.Flush()
+}
+
+// writeThroughput prints the throughput table: per scenario the estimate
+// and what each decode step reads.
+func (p *Plan) writeThroughput(w io.Writer) error {
+	t := p.Throughput
+	fmt.Fprintf(w, "\nThroughput at %s tokens of context (estimates: %s achievable of the %s datasheet bandwidth)\n",
+		humanCount(int64(t.ContextTokens)), humanRate(t.BandwidthBytesPerS), humanRate(t.BandwidthDatasheetBytesPerS))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Scenario\tPer person\tTotal\tRead per decode step")
+	for _, d := range t.Decode {
+		name := "1 stream"
+		if d.Users > 1 {
+			name = fmt.Sprintf("%d people", d.Users)
+		}
+		read := fmt.Sprintf("%s weights + %s KV", humanBytes(d.WeightBytesPerStep), humanBytes(d.KVBytesPerStep))
+		if !d.Fits {
+			read += fmt.Sprintf(" (the KV cache holds fewer than %d such sessions)", d.Users)
+		}
+		fmt.Fprintf(tw, "%s\t%s tokens/s\t%s tokens/s\t%s\n", name, humanCount(int64(math.Round(d.TokensPerSPerUser))), humanCount(int64(math.Round(d.TokensPerSTotal))), read)
+	}
+	if t.PrefillTokensPerS > 0 {
+		fmt.Fprintf(tw, "Prefill\t\t%s tokens/s\tcompute bound: %s %s ÷ %.1f GFLOP per token\n",
+			humanCount(int64(t.PrefillTokensPerS)), humanFLOPS(t.PrefillFLOPS), t.PrefillPrecision, t.PrefillFLOPPerToken/1e9)
+	} else {
+		fmt.Fprintf(tw, "Prefill\t\tunknown\tno %s compute figure for this GPU\n", t.PrefillPrecision)
 	}
 	return tw.Flush()
 }

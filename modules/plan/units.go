@@ -61,3 +61,11 @@ func humanCount(n int64) string {
 func money(amount float64, currency string) string {
 	return strings.TrimSpace(fmt.Sprintf("%.2f %s", amount, currency))
 }
+
+// humanFLOPS spells a compute rate: "2.25 PFLOP/s", "989 TFLOP/s".
+func humanFLOPS(flops float64) string {
+	if flops >= 1e15 {
+		return strconv.FormatFloat(flops/1e15, 'g', 3, 64) + " PFLOP/s"
+	}
+	return strconv.FormatFloat(flops/1e12, 'g', 3, 64) + " TFLOP/s"
+}
