@@ -10,7 +10,10 @@ import (
 // Arg is one option on an engine's command line: its flag as written and
 // the values that follow it.
 type Arg struct {
-	Flag   string
+	Flag string
+	// Name is the option's long name when Flag is another spelling of it
+	// (a short alias, vLLM's underscores); empty when Flag is the name.
+	Name   string
 	Values []string
 	// Index is where the flag stood in the words it was read from, so that
 	// a caller can point at the blueprint line it came from.
@@ -27,6 +30,14 @@ type Problem struct {
 }
 
 func (p Problem) Error() string { return p.Summary + ": " + p.Detail }
+
+// LongName is the option's long name: Name, or Flag when that is it.
+func (a Arg) LongName() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Flag
+}
 
 // number is a value that starts with a dash but is not a flag: -1, -0.5.
 var number = regexp.MustCompile(`^-\d`)
@@ -48,7 +59,11 @@ func (r *Release) Split(words []string) ([]Arg, []Problem) {
 		if name, value, ok := strings.Cut(w, "="); ok && strings.HasPrefix(w, "--") {
 			a.Flag, a.Values = name, []string{value}
 		}
-		if f, _, ok := r.resolve(a.Flag); ok && f.Value == ValueNone {
+		f, canonical, ok := r.resolve(a.Flag)
+		if ok && canonical != a.Flag {
+			a.Name = canonical
+		}
+		if ok && f.Value == ValueNone {
 			args = append(args, a)
 			continue
 		}

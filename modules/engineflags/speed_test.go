@@ -1,0 +1,87 @@
+package engineflags
+
+import (
+	"strings"
+	"testing"
+)
+
+// launch splits a command line with vLLM v0.14.0's table, as the engine
+// modules' extra_args are read.
+func launch(t *testing.T, engine, weights string, words ...string) Launch {
+	t.Helper()
+	version := map[string]string{"vllm": "v0.14.0", "sglang": "v0.5.9"}[engine]
+	r, err := Lookup(engine, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, problems := r.Split(words)
+	if len(problems) > 0 {
+		t.Fatalf("%v", problems)
+	}
+	return Launch{Engine: engine, Weights: weights, Args: args}
+}
+
+func TestSpeedRules(t *testing.T) {
+	cases := []struct {
+		name    string
+		l       func(t *testing.T) Launch
+		rule    string // "" when no rule fires
+		warning bool
+		index   int
+		explain []string
+	}{
+		{"AWQ weights with the AWQ kernel forced", func(t *testing.T) Launch {
+			return launch(t, "vllm", "awq-int4", "--max-model-len", "32768", "--quantization", "awq")
+		}, "vllm-awq-kernel", true, 2, []string{"--quantization awq", "not fully optimized yet", "uses awq_marlin", "13.7 tokens/s with awq, 126.7 with awq_marlin"}},
+		{"the short alias and = form are the same flag", func(t *testing.T) Launch {
+			return launch(t, "vllm", "awq-int4", "-q", "awq")
+		}, "vllm-awq-kernel", true, 0, nil},
+		{"AWQ weights left to vLLM's detection", func(t *testing.T) Launch {
+			return launch(t, "vllm", "awq-int4", "--max-model-len", "32768")
+		}, "", false, 0, nil},
+		{"AWQ weights with the Marlin kernel named", func(t *testing.T) Launch {
+			return launch(t, "vllm", "awq-int4", "--quantization=awq_marlin")
+		}, "", false, 0, nil},
+		{"a later value overrides the slow one", func(t *testing.T) Launch {
+			return launch(t, "vllm", "awq-int4", "--quantization", "awq", "--quantization", "awq_marlin")
+		}, "", false, 0, nil},
+		{"GPTQ weights with the GPTQ kernel forced", func(t *testing.T) Launch {
+			return launch(t, "vllm", "gptq-int4", "--quantization", "gptq")
+		}, "vllm-gptq-kernel", true, 0, []string{"gptq-int4 weights", "uses gptq_marlin"}},
+		{"SGLang is not vLLM", func(t *testing.T) Launch {
+			return launch(t, "sglang", "awq-int4", "--quantization", "awq")
+		}, "", false, 0, nil},
+		{"CUDA graphs off", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-model-len", "8192", "--enforce-eager")
+		}, "vllm-enforce-eager", true, 2, []string{"disables vLLM's CUDA graphs", "maximal performance"}},
+		{"chunked prefill off with a budget below the context", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-model-len", "32768", "--max-num-batched-tokens", "8192", "--no-enable-chunked-prefill")
+		}, "vllm-unchunked-prefill-budget", false, 4, []string{"(8192) above --max-model-len (32768)", "may crash at start-up"}},
+		{"chunked prefill off with a budget above the context", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-model-len", "8192", "--max-num-batched-tokens", "16384", "--no-enable-chunked-prefill")
+		}, "", false, 0, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			found := SpeedFindings(c.l(t))
+			if c.rule == "" {
+				if len(found) > 0 {
+					t.Fatalf("unexpected: %+v", found)
+				}
+				return
+			}
+			if len(found) != 1 {
+				t.Fatalf("findings = %+v, want %s", found, c.rule)
+			}
+			f := found[0]
+			if f.Rule != c.rule || f.Warning != c.warning || f.Index != c.index {
+				t.Errorf("finding = %+v, want rule %s warning %v at word %d", f, c.rule, c.warning, c.index)
+			}
+			for _, e := range c.explain {
+				if !strings.Contains(f.Detail, e) {
+					t.Errorf("detail %q does not explain %q", f.Detail, e)
+				}
+			}
+		})
+	}
+}
