@@ -233,6 +233,8 @@ func (s settings) assumptions(p *Plan) []Assumption {
 		"%d active params × %g B, read once per decode step: the datasheet's %s ÷ %s = %.1f tokens/s; a ceiling that leaves out %s (the throughput table counts them)",
 		m.ParamsActive, s.format.bytesPerParam, humanRate(d.bandwidth), humanBytes(int64(d.decodeBytesPerToken)), p.DecodeTokensPerSCeiling, leftOut)
 	s.throughputAssumptions(p, add)
+	add("max_num_seqs", strconv.Itoa(p.Tuning.MaxNumSeqs), "%s", p.Tuning.maxNumSeqsWhy)
+	add("max_num_batched_tokens", strconv.Itoa(p.Tuning.MaxNumBatchedTokens), "%s", p.Tuning.batchedTokensWhy)
 
 	given = "given"
 	if s.defaulted["duty_cycle"] {

@@ -47,6 +47,13 @@ type Input struct {
 	// DutyCycle is the fraction of TDP drawn on average; 0 means 1.0, 24/7
 	// at TDP as the seed assumes.
 	DutyCycle float64
+	// Engine is the engine kind the tuning is for: "vllm" (also when
+	// empty) or "sglang".
+	Engine string
+	// MaxNumSeqs and MaxNumBatchedTokens are the blueprint's engine
+	// concurrency and batch budget; 0 lets the plan derive them (Tuning).
+	MaxNumSeqs          int
+	MaxNumBatchedTokens int
 }
 
 // DefaultActivationReserveBytes is the GPU memory per GPU held back for
@@ -104,6 +111,9 @@ type Plan struct {
 	// Throughput estimates decode per person at 1, 8 and 32 people and
 	// prefill, with the model behind each figure.
 	Throughput Throughput `json:"throughput"`
+	// Tuning is the engine concurrency and batch budget for the command
+	// line: derived from the plan unless the blueprint gives them.
+	Tuning Tuning `json:"tuning"`
 	// Fits is false when the weights exceed the usable GPU memory or the
 	// KV budget cannot hold one MaxModelLen sequence; Advice says what would.
 	Fits     bool     `json:"fits"`
@@ -242,6 +252,7 @@ func Compute(in Input) (*Plan, error) {
 	decodeBytes := s.format.decodeBytes(m)
 	p.DecodeTokensPerSCeiling = roundTo(bandwidth/decodeBytes, 1)
 	p.Throughput = s.throughput(s.throughputContext(), blocks)
+	p.Tuning = s.tuning(blocks)
 
 	watts := float64(hw.TDPWatts) * s.DutyCycle
 	p.Power = Power{Watts: watts, KWhPerMonth: roundTo(watts*hoursPerMonth/1000, 2)}
@@ -331,6 +342,9 @@ func resolve(in Input) (settings, error) {
 		s.defaulted["duty_cycle"] = true
 	case d < 0 || d > 1 || math.IsNaN(d):
 		errs = append(errs, fmt.Errorf("duty cycle %g is not in (0, 1]", d))
+	}
+	if in.MaxNumSeqs < 0 || in.MaxNumBatchedTokens < 0 {
+		errs = append(errs, fmt.Errorf("max_num_seqs %d and max_num_batched_tokens %d must not be negative", in.MaxNumSeqs, in.MaxNumBatchedTokens))
 	}
 	if in.CPUKVOffloadBytes < 0 {
 		errs = append(errs, fmt.Errorf("cpu_kv_offload %d is negative", in.CPUKVOffloadBytes))

@@ -522,6 +522,8 @@ func TestDefaults(t *testing.T) {
 		"throughput_context_tokens":        "20480", // half of 40960
 		"experts_read_per_step":            "8.0 at 1, 51.6 at 8 or 111.8 at 32",
 		"prefill_flops":                    "2250000000000000",
+		"max_num_seqs":                     "80", // sessions at 20480 tokens
+		"max_num_batched_tokens":           "8192",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("assumptions mismatch (-want +got):\n%s", diff)
@@ -668,7 +670,7 @@ func TestJSONContract(t *testing.T) {
 	}
 	wantKeys := []string{
 		"hardware", "model", "weights_bytes", "kv_budget_bytes", "kv_tokens", "cpu_kv_tokens",
-		"sessions", "decode_tokens_per_s_ceiling", "throughput", "fits", "warnings", "power", "assumptions",
+		"sessions", "decode_tokens_per_s_ceiling", "throughput", "tuning", "fits", "warnings", "power", "assumptions",
 	}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("top-level keys mismatch (-want +got):\n%s", diff)

@@ -50,6 +50,9 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	if err := p.writeThroughput(w); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "\nEngine tuning\n  max_num_seqs %d (%s): %s\n  max_num_batched_tokens %d (%s): %s\n",
+		p.Tuning.MaxNumSeqs, p.Tuning.MaxNumSeqsSource, p.Tuning.maxNumSeqsWhy,
+		p.Tuning.MaxNumBatchedTokens, p.Tuning.MaxNumBatchedTokensSource, p.Tuning.batchedTokensWhy)
 
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
