@@ -83,6 +83,16 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 
 	bp.WAN, bp.UPS, diags = e.resilience(src, bp.Appliance, diags)
 
+	for i, b := range src.blocks("metrics") {
+		if i > 0 {
+			diags = append(diags, duplicateDiag("metrics block", "metrics", b.DefRange, src.blocks("metrics")[0].DefRange))
+			continue
+		}
+		m, moreDiags := src.evaluator(e, b).metrics(b)
+		diags = append(diags, moreDiags...)
+		bp.Metrics = m
+	}
+
 	gw, moreDiags := src.evaluator(e, firstBlock(src.blocks("gateway"))).gateway(src.blocks("gateway"), bp.Engines)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw

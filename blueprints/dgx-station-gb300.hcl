@@ -104,3 +104,15 @@ ups "main" {
     shutdown_after      = "300s"
   }
 }
+
+# Prometheus, Grafana and Alertmanager on the host, on loopback: GPU
+# temperature and power, KV cache, queues, latency, the UPS and the active
+# uplink; alerts go to the collective's operations webhook.
+metrics {
+  retention_days  = 30
+  scrape_interval = "15s"
+
+  receiver "ops" {
+    webhook = "https://hooks.example.org/sovereign"
+  }
+}

@@ -45,6 +45,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: "gateway"},
 		{Type: "wan"},
 		{Type: "ups", LabelNames: []string{"name"}},
+		{Type: "metrics"},
 	},
 }
 

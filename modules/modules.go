@@ -10,6 +10,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/host"
+	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/models"
 	"github.com/sovereign-collective/sovereign/modules/nim"
 	"github.com/sovereign-collective/sovereign/modules/sglang"
@@ -37,5 +38,10 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 		parts = append(parts, gateway.Compile(bp.Gateway))
 	}
 	parts = append(parts, wan.Compile(bp.WAN), ups.Compile(bp.UPS, bp.Engines))
-	return units.Merge(parts...)
+	mt, diags := metrics.Compile(bp)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	tree, moreDiags := units.Merge(append(parts, mt)...)
+	return tree, append(diags, moreDiags...)
 }

@@ -24,6 +24,8 @@ type Blueprint struct {
 	// WAN and UPS are optional: nil when the blueprint has no such block.
 	WAN *WAN
 	UPS *UPS
+	// Metrics is nil when the blueprint has no metrics block.
+	Metrics *Metrics
 }
 
 // Appliance is the host: which machine it is and how it is reached.

@@ -62,3 +62,38 @@ engine "nim" "ops" {
   model_profile          = "EXAMPLE-profile-id"
   ngc_api_key            = secret_file("ngc.secret")
 }
+
+# Monitoring with every kind of receiver and a rule of the blueprint's own:
+# the vLLM and SGLang engines are checked against their releases' metric
+# names; the NIM engine is not scraped (its names are unknown).
+metrics {
+  retention_days        = 7
+  scrape_interval       = "30s"
+  gpu_temperature_limit = 80
+  queue_depth_limit     = 4
+  queue_depth_for       = "2m"
+  disk_used_limit       = 80
+
+  receiver "ops" {
+    webhook = "http://127.0.0.1:9099/alerts"
+    email   = "ops@example.org"
+  }
+
+  receiver "pager" {
+    webhook = "https://pager.example.org/hook"
+  }
+
+  smtp {
+    smarthost = "mail.example.org:587"
+    from      = "sovereign@example.org"
+    username  = "sovereign"
+    password  = secret_file("smtp.secret")
+  }
+
+  rule "SlowFirstToken" {
+    expr     = "histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[5m]))) > 5"
+    for      = "10m"
+    severity = "warning"
+    summary  = "Members wait more than 5 s for the first token."
+  }
+}
