@@ -25,11 +25,6 @@ image "docker.io/vllm/vllm-openai:v0.14.0" {
 # The metrics block's exporters below have no digest from a public source
 # sovereign could check: they run by tag until `sovereign lock` resolves them
 # where the registry is reachable, and every build warns about them.
-image "docker.io/prom/node-exporter:v1.9.1" {
-  tag      = "v1.9.1"
-  unpinned = "no public digest observed for this tag; run `sovereign lock` where docker.io is reachable"
-}
-
 image "ghcr.io/druggeri/nut_exporter:3.3.0" {
   tag      = "3.3.0"
   unpinned = "no digest from two independent public sources for this tag; run `sovereign lock` where ghcr.io is reachable"

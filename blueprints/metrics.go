@@ -82,7 +82,7 @@ const (
 	DefaultAlertmanagerImage     = "docker.io/prom/alertmanager:v0.29.0@sha256:88743b63b3e09ea6e31e140ced5bf45f4a8e82c617c2a963f78841f4995ad1d7"
 	DefaultGrafanaImage          = "docker.io/grafana/grafana:12.1.1@sha256:a1701c2180249361737a99a01bc770db39381640e4d631825d38ff4535efa47d"
 	DefaultBlackboxExporterImage = "docker.io/prom/blackbox-exporter:v0.27.0@sha256:a50c4c0eda297baa1678cd4dc4712a67fdea713b832d43ce7fcc5f9bea05094d"
-	DefaultNodeExporterImage     = "docker.io/prom/node-exporter:v1.9.1"
+	DefaultNodeExporterImage     = "docker.io/prom/node-exporter:v1.9.1@sha256:d00a542e409ee618a4edc67da14dd48c5da66726bbd5537ab2af9c1dfc442c8a"
 	// The Ubuntu flavour: the distroless one lacks XID error reporting.
 	DefaultDCGMExporterImage = "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04"
 	DefaultNUTExporterImage  = "ghcr.io/druggeri/nut_exporter:3.3.0"

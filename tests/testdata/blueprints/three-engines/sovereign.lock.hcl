@@ -1,10 +1,5 @@
 # Test fixture: the metrics exporters without a public digest run by tag,
 # opted out explicitly like in the reference blueprint's lock.
-image "docker.io/prom/node-exporter:v1.9.1" {
-  tag      = "v1.9.1"
-  unpinned = "no public digest observed for this tag"
-}
-
 image "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04" {
   tag      = "4.5.3-4.8.2-ubuntu22.04"
   unpinned = "no public digest observed for this tag"
