@@ -130,7 +130,7 @@ func NginxConfig(gw *spec.Gateway) string {
 	w(1, "map $sovereign_sso_email $sovereign_sso_member {")
 	w(2, "default \"\";")
 	for _, m := range gw.Members {
-		w(2, "%q %s;", m.Email, m.Name)
+		w(2, "%s %s;", m.Email, m.Name)
 	}
 	w(1, "}")
 	w(1, "map $sovereign_key_member $sovereign_member {")
@@ -177,8 +177,7 @@ func NginxConfig(gw *spec.Gateway) string {
 		w(1, "}")
 	}
 	w(0, "")
-	w(1, "log_format sovereign '$remote_addr member=$sovereign_member \"$request_method $uri $server_protocol\" '")
-	w(2, "'$status $body_bytes_sent $request_time \"$http_user_agent\"';")
+	w(1, "log_format sovereign '$remote_addr member=$sovereign_member \"$request_method $uri $server_protocol\" $status $body_bytes_sent $request_time \"$http_user_agent\"';")
 	w(1, "access_log /dev/stdout sovereign;")
 	w(0, "")
 	w(1, "upstream sovereign-inner {")
@@ -198,7 +197,7 @@ func NginxConfig(gw *spec.Gateway) string {
 	w(0, "")
 
 	headers := func(indent int) {
-		w(indent, "add_header Strict-Transport-Security \"max-age=31536000\" always;")
+		w(indent, "add_header Strict-Transport-Security max-age=31536000 always;")
 		w(indent, "add_header X-Content-Type-Options nosniff always;")
 		w(indent, "add_header X-Frame-Options DENY always;")
 		w(indent, "add_header Referrer-Policy no-referrer always;")
