@@ -35,7 +35,11 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 		}
 	}
 	if bp.Gateway != nil {
-		parts = append(parts, gateway.Compile(bp.Gateway))
+		gw, diags := gateway.Compile(bp.Gateway)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		parts = append(parts, gw)
 	}
 	parts = append(parts, wan.Compile(bp.WAN), ups.Compile(bp.UPS, bp.Engines))
 	mt, diags := metrics.Compile(bp)

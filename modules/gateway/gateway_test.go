@@ -47,7 +47,7 @@ func twoEngines() *spec.Gateway {
 // TestGolden pins every file the gateway renders for twoEngines; the
 // reference blueprints' goldens (tests/testdata/golden) pin the usual case.
 func TestGolden(t *testing.T) {
-	tree := gateway.Compile(twoEngines())
+	tree := compile(t, twoEngines())
 	for _, u := range tree.Units {
 		u.Image.Pinned = u.Image.Ref // images.Pin's job; not under test here
 	}
@@ -71,7 +71,7 @@ func TestSecretsStayInSecretFiles(t *testing.T) {
 			secrets = append(secrets, m.APIKey.Value)
 		}
 	}
-	tree := gateway.Compile(gw)
+	tree := compile(t, gw)
 	for _, u := range tree.Units {
 		u.Image.Pinned = u.Image.Ref
 	}
@@ -105,6 +105,15 @@ func TestSecretsStayInSecretFiles(t *testing.T) {
 	}
 }
 
+func compile(t *testing.T, gw *spec.Gateway) *units.Tree {
+	t.Helper()
+	tree, diags := gateway.Compile(gw)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return tree
+}
+
 func indexOf(t *testing.T, files []*units.File, path string) int {
 	t.Helper()
 	for i, f := range files {
@@ -121,13 +130,16 @@ func indexOf(t *testing.T, files []*units.File, path string) int {
 func TestEngineWithoutKey(t *testing.T) {
 	gw := twoEngines()
 	gw.Routes[0].Engine.APIKey = nil // fast
-	tree := gateway.Compile(gw)
+	tree := compile(t, gw)
 	for _, f := range tree.Files {
 		if strings.HasSuffix(f.Path, "/engine-fast.conf") {
 			t.Errorf("%s rendered for an engine without a key", f.Path)
 		}
 	}
-	conf := gateway.NginxConfig(gw)
+	conf, err := gateway.NginxConfig(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(conf, "engine-fast.conf") || !strings.Contains(conf, "engine-main.conf") {
 		t.Error("nginx.conf includes the wrong engine key files")
 	}
