@@ -377,6 +377,7 @@ type gwEngine struct {
 
 type gwEngineRequest struct {
 	Path, Member, Authorization string
+	RequestURI                  string // as the request line had it, not decoded or cleaned
 }
 
 const gwStreamEvents = 3
@@ -420,7 +421,7 @@ func (fe *gwEngine) requests() []gwEngineRequest {
 
 func (fe *gwEngine) serve(w http.ResponseWriter, r *http.Request) {
 	fe.mu.Lock()
-	fe.seen = append(fe.seen, gwEngineRequest{Path: r.URL.Path, Member: r.Header.Get("X-Sovereign-Member"), Authorization: r.Header.Get("Authorization")})
+	fe.seen = append(fe.seen, gwEngineRequest{Path: r.URL.Path, Member: r.Header.Get("X-Sovereign-Member"), Authorization: r.Header.Get("Authorization"), RequestURI: r.RequestURI})
 	fe.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/v1/") && r.Header.Get("Authorization") != "Bearer "+fe.key {
 		w.Header().Set("Content-Type", "application/json")
@@ -450,7 +451,13 @@ func (fe *gwEngine) serve(w http.ResponseWriter, r *http.Request) {
 			w.(http.Flusher).Flush()
 		}
 		io.WriteString(w, "data: [DONE]\n\n")
-	default: // /health, /metrics: must never be reached through the gateway
+	default:
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			http.NotFound(w, r)
+			return
+		}
+		// /health, /metrics (vLLM routes on the raw path): must never be
+		// reached through the gateway.
 		io.WriteString(w, "engine internals\n")
 	}
 }
@@ -634,6 +641,40 @@ func TestGatewayEndToEnd(t *testing.T) {
 			}
 			if c.status != want || strings.Contains(c.body, "engine internals") {
 				t.Errorf("GET %s with a member key: %d %q, want %d from the gateway itself", p, c.status, c.body, want)
+			}
+		}
+	})
+
+	t.Run("only normalised /v1/ paths reach an engine", func(t *testing.T) {
+		// vLLM routes on the raw path and serves Prometheus at /metrics:
+		// a path that nginx normalises into a route must reach the engine
+		// normalised, for the route by path and the route by model alike.
+		beforeMain, beforeFast := len(fe.requests()), len(fast.requests())
+		for _, tc := range []struct{ path, engineSaw string }{
+			{"/metrics/../v1/embeddings", "/v1/embeddings"},     // by model (not a POST: the first engine)
+			{"/metrics/..%2Fv1/embeddings", "/v1/embeddings"},   // %2F decoded, then resolved
+			{"/metrics/%2e%2e/v1/embeddings", "/v1/embeddings"}, // encoded dots
+			{"/x/..//v1//embeddings", "/v1/embeddings"},         // merged slashes
+			{"/metrics/../fast/v1/models", "/v1/models"},        // by path
+			{"/metrics/..%2Ffast/v1/models", "/v1/models"},      // by path, %2F
+			{"/fast/v1/x/../models", "/v1/models"},              // inside the route
+			{"/fast/v1/models%0Ax", "/v1/models%0Ax"},           // a decoded line feed is escaped again
+			{"/v1/../metrics", ""},                              // leaves /v1/: the gateway's 404
+			{"/v1/%2e%2e/metrics", ""},                          // encoded, same
+			{"/fast/v1/..%2F..%2Fmetrics", ""},                  // same
+			{"/fast/v1/../../v1/../metrics", ""},                // same
+		} {
+			c := gwDo(t, api, "GET", gw+tc.path, bearer(fx.alice), "")
+			if strings.Contains(c.body, "engine internals") {
+				t.Errorf("GET %s reached engine internals: %d %q", tc.path, c.status, c.body)
+			}
+			seen := append(fe.requests()[beforeMain:], fast.requests()[beforeFast:]...)
+			beforeMain, beforeFast = len(fe.requests()), len(fast.requests())
+			switch {
+			case tc.engineSaw == "" && (c.status != 404 || len(seen) != 0):
+				t.Errorf("GET %s: %d %q, engines saw %+v; want the gateway's 404 and no engine", tc.path, c.status, c.body, seen)
+			case tc.engineSaw != "" && (len(seen) != 1 || seen[0].RequestURI != tc.engineSaw):
+				t.Errorf("GET %s: %d, engines saw %+v; want one request for %s", tc.path, c.status, seen, tc.engineSaw)
 			}
 		}
 	})

@@ -425,7 +425,11 @@ func outerRoute(gw *spec.Gateway, r *spec.Route) []nc.Node {
 		ds("error_page", "503", "=", "@sovereign_draining"),
 	}
 	body = append(body, authRequest("@sovereign_unauthorized")...)
-	body = append(body, ds("proxy_pass", "http://sovereign-inner"))
+	// With a URI part, nginx passes the normalised path (dot segments
+	// resolved, %2F decoded, slashes merged, escaped again), never the
+	// client's raw one: /metrics/../v1/models can only arrive as
+	// /v1/models.
+	body = append(body, ds("proxy_pass", "http://sovereign-inner"+r.Path))
 	body = append(body, proxyHeaders("Connection", "Host", "Authorization", "Cookie", "X-Sovereign-Member")...)
 	body = append(body, streaming(gw)...)
 	return []nc.Node{
@@ -520,10 +524,9 @@ func engineProxy(gw *spec.Gateway, eng *spec.Engine) []nc.Node {
 // innerRouteByPath is route i's location in the inner hop when it has one
 // engine.
 func innerRouteByPath(gw *spec.Gateway, i int, r *spec.Route) nc.Node {
-	upstream := "http://" + engineUpstream(r.Engine)
-	if r.Path != "/v1/" {
-		upstream += "/v1/"
-	}
+	// The URI part makes nginx pass the normalised path, the route's
+	// prefix replaced by /v1/.
+	upstream := "http://" + engineUpstream(r.Engine) + "/v1/"
 	body := []nc.Node{memberOnly()}
 	if restricted(gw) {
 		body = append(body, nc.If([]nc.Arg{vr(routeVar(i)), lit("="), lit("")}, ds("return", "403")))
@@ -547,11 +550,13 @@ func innerRouteByModel(gw *spec.Gateway, i int, r *spec.Route) []nc.Node {
 			ds("js_content", "sovereign_route.r"+strconv.Itoa(i))),
 	}
 	for _, eng := range r.Engines {
-		var body []nc.Node
-		if r.Path != "/v1/" {
-			body = append(body, d("rewrite", nc.Regex("^"+regexp.QuoteMeta(r.Path)+"(.*)$"), expr(lit("/v1/"), vr("1")), lit("break")))
+		// A named location's proxy_pass can have no URI part, and would
+		// pass the raw path: the rewrite makes the path nginx passes the
+		// normalised one ((?s): a decoded line feed is matched too).
+		body := []nc.Node{
+			d("rewrite", nc.Regex("(?s)^"+regexp.QuoteMeta(r.Path)+"(.*)$"), expr(lit("/v1/"), vr("1")), lit("break")),
+			ds("proxy_pass", "http://"+engineUpstream(eng)),
 		}
-		body = append(body, ds("proxy_pass", "http://"+engineUpstream(eng)))
 		body = append(body, engineProxy(gw, eng)...)
 		out = append(out, location([]string{namedLocation(i, eng)}, body...))
 	}
