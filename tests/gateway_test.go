@@ -395,6 +395,20 @@ func gwStartEngine(t *testing.T, key string) *gwEngine {
 	return fe
 }
 
+// stop closes the engine's port, as an engine still loading its model (or
+// restarting) has it closed; serve opens it again on the same port.
+func (fe *gwEngine) stop() { fe.srv.Close() }
+
+func (fe *gwEngine) serveAgain(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp", strings.TrimPrefix(fe.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe.srv = &http.Server{Handler: http.HandlerFunc(fe.serve), ReadHeaderTimeout: 10 * time.Second}
+	go fe.srv.Serve(l)
+}
+
 func (fe *gwEngine) port() int {
 	_, p, _ := net.SplitHostPort(strings.TrimPrefix(fe.url, "http://"))
 	var n int
@@ -681,8 +695,10 @@ func TestGatewayEndToEnd(t *testing.T) {
 
 	t.Run("plain http redirects to https", func(t *testing.T) {
 		c := gwDo(t, plain, "GET", fmt.Sprintf("http://127.0.0.1:%d/v1/models", fx.httpPort), nil, "")
-		if want := gw + "/v1/models"; c.status != 301 || c.header.Get("Location") != want {
-			t.Errorf("got %d Location %q, want 301 %q", c.status, c.header.Get("Location"), want)
+		// 308: a client repeats the POST with its body (301 turns it into a GET).
+		c = gwDo(t, plain, "POST", fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions?x=1", fx.httpPort), nil, gwChatBody)
+		if want := gw + "/v1/chat/completions?x=1"; c.status != 308 || c.header.Get("Location") != want {
+			t.Errorf("got %d Location %q, want 308 %q", c.status, c.header.Get("Location"), want)
 		}
 	})
 
@@ -729,6 +745,16 @@ func TestGatewayEndToEnd(t *testing.T) {
 		for _, h := range []map[string]string{nil, bearer(fx.alice)} {
 			if c := gwDo(t, plain, "GET", fe.url+"/v1/models", h, ""); c.status != 401 {
 				t.Errorf("engine port without the internal key (%v): %d, want 401", h, c.status)
+			}
+		}
+	})
+
+	t.Run("the scheme of Authorization is case-insensitive", func(t *testing.T) {
+		// RFC 9110, section 11.1: "bearer KEY" is as valid as "Bearer KEY".
+		for _, h := range []string{"bearer " + fx.alice, "BEARER " + fx.alice, "Bearer  " + fx.alice, "bEaReR " + fx.dave} {
+			c := gwDo(t, api, "GET", gw+"/fast/v1/models", map[string]string{"Authorization": h}, "")
+			if c.status != 200 {
+				t.Errorf("Authorization %q…: %d %q, want 200", h[:10], c.status, c.body)
 			}
 		}
 	})
@@ -878,6 +904,30 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("an engine not answering yet gives 503 JSON, then serves", func(t *testing.T) {
+		// An engine loading its model (up to hours) or restarting has its
+		// port closed: members get a JSON 503 with Retry-After, which the
+		// OpenAI SDKs retry, never nginx's HTML 502.
+		fast.stop()
+		for _, tc := range []struct{ method, path, body string }{
+			{"GET", "/fast/v1/models", ""}, // by path
+			{"POST", "/v1/chat/completions", strings.Replace(gwChatBody, `"qwen3-30b"`, `"qwen3-30b-fast"`, 1)}, // by model
+		} {
+			c := gwDo(t, api, tc.method, gw+tc.path, bearer(fx.alice), tc.body)
+			if c.status != 503 || c.header.Get("Retry-After") != "30" || gwErrorCode(t, c) != "model_loading" || c.header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s while the engine is away: %d Retry-After %q %q, want 503 JSON model_loading, Retry-After 30", tc.method, tc.path, c.status, c.header.Get("Retry-After"), c.body)
+			}
+		}
+		// The other engine is not affected.
+		if c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), gwChatBody); c.status != 200 {
+			t.Errorf("engine main while fast is away: %d %q", c.status, c.body)
+		}
+		fast.serveAgain(t)
+		if c := gwDo(t, api, "GET", gw+"/fast/v1/models", bearer(fx.alice), ""); c.status != 200 {
+			t.Errorf("once the engine listens again: %d %q, want 200", c.status, c.body)
+		}
+	})
+
 	t.Run("member keys work while the identity provider is away", func(t *testing.T) {
 		// oauth2-proxy exits when the issuer is unreachable; API keys are
 		// checked by nginx alone, so agents keep working.
@@ -885,8 +935,16 @@ func TestGatewayEndToEnd(t *testing.T) {
 		if c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), gwChatBody); c.status != 200 {
 			t.Errorf("alice's key without oauth2-proxy: %d %q", c.status, c.body)
 		}
-		if c := gwDo(t, api, "POST", gw+"/v1/chat/completions", nil, gwChatBody); c.status == 200 {
-			t.Errorf("an anonymous request passed without oauth2-proxy: %q", c.body)
+		// Everyone else is unauthorized, in JSON, not a 5xx that a client
+		// would retry.
+		for name, h := range map[string]map[string]string{
+			"no key":    nil,
+			"wrong key": bearer("sk-not-a-member-key-0000000000000000000000"),
+		} {
+			c := gwDo(t, api, "POST", gw+"/v1/chat/completions", h, gwChatBody)
+			if c.status != 401 || gwErrorCode(t, c) != "invalid_api_key" {
+				t.Errorf("%s without oauth2-proxy: %d %q, want 401 invalid_api_key", name, c.status, c.body)
+			}
 		}
 	})
 
