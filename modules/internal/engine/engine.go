@@ -140,11 +140,21 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 		port = opt.ContainerPort
 	}
 	u.Set("Container", "HealthCmd", HealthCmd(port, opt.HealthPath))
+	// While the model loads, Podman's start-up check asks every few
+	// seconds, so the unit turns active within seconds of the engine
+	// answering instead of up to one steady-state interval later. Its
+	// failures never count against the engine (no HealthStartupRetries:
+	// TimeoutStartSec bounds the load). Once it passes, Podman runs the
+	// steady-state check below at once and then every HealthInterval.
+	u.Set("Container", "HealthStartupCmd", HealthCmd(port, opt.HealthPath))
+	u.Set("Container", "HealthStartupInterval", StartupHealthInterval)
 	u.Set("Container", "HealthInterval", "30s")
 	u.Set("Container", "HealthTimeout", "10s")
 	u.Set("Container", "HealthRetries", "3")
-	u.Set("Container", "HealthStartPeriod", Seconds(eng.StartTimeout)+"s")
-	// A hung engine is killed and restarted by systemd.
+	// A hung engine is killed and restarted by systemd. The steady-state
+	// check starts only after the start-up check passed, so it needs no
+	// start period: a model that loaded and then hangs is caught in
+	// minutes, not after the whole start timeout.
 	u.Set("Container", "HealthOnFailure", "kill")
 	// The unit becomes active only once the engine answers its health
 	// check, so anything ordered after it (the gateway) starts against a
@@ -166,6 +176,10 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 func SecretEnvFile(eng *spec.Engine) string {
 	return path.Join(units.SecretsDir, eng.Kind+"-"+eng.Name+".env")
 }
+
+// StartupHealthInterval is how often the start-up check asks a loading
+// engine: how closely readiness follows the engine.
+const StartupHealthInterval = "2s"
 
 // HealthCmd asks an engine's health endpoint from inside its container.
 // Python is in every engine image (they are Python servers); curl is not
