@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Launch is what the speed rules look at: one engine's command line for a
@@ -149,4 +150,38 @@ func unchunkedPrefillBudget(l Launch) []Finding {
 		Summary: "Prefill budget below the context",
 		Detail:  fmt.Sprintf("With chunked prefill off, vLLM needs --max-num-batched-tokens (%d) above --max-model-len (%d) and may crash at start-up otherwise. Keep chunked prefill on (the default), or raise the budget.", b, m),
 	}}
+}
+
+// speedFlags are the options that change how fast an engine serves, not
+// what it serves: kernels and precision, batching and scheduling, CUDA
+// graphs and compilation, caching, parallelism. An audition that runs
+// with different ones measures another engine's speed.
+var speedFlags = map[string][]string{
+	"vllm": {
+		"--all2all-backend", "--async-scheduling", "--attention-backend", "--attention-config",
+		"--block-size", "--compilation-config", "--cuda-graph-sizes", "--cudagraph-capture-sizes",
+		"--data-parallel-size", "--enable-chunked-prefill", "--enable-dbo", "--enable-expert-parallel",
+		"--enable-prefix-caching", "--enforce-eager", "--kv-cache-dtype", "--max-cudagraph-capture-size",
+		"--max-num-batched-tokens", "--max-num-partial-prefills", "--max-num-seqs", "--optimization-level",
+		"--pipeline-parallel-size", "--quantization", "--speculative-config", "--tensor-parallel-size",
+	},
+	"sglang": {
+		"--attention-backend", "--chunked-prefill-size", "--cuda-graph-bs", "--cuda-graph-max-bs",
+		"--decode-attention-backend", "--disable-cuda-graph", "--disable-radix-cache", "--enable-torch-compile",
+		"--expert-parallel-size", "--kv-cache-dtype", "--max-running-requests", "--moe-runner-backend",
+		"--prefill-attention-backend", "--quantization", "--schedule-policy", "--speculative-algorithm",
+		"--tensor-parallel-size",
+	},
+}
+
+// SpeedRelevant reports whether an option of the engine changes its speed.
+// A --no- twin counts as its switch.
+func SpeedRelevant(engine, longName string) bool {
+	if slices.Contains(speedFlags[engine], longName) {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(longName, "--no-"); ok {
+		return slices.Contains(speedFlags[engine], "--"+rest)
+	}
+	return false
 }

@@ -85,3 +85,26 @@ func TestSpeedRules(t *testing.T) {
 		})
 	}
 }
+
+// TestSpeedFlagsExist: every option the parity check treats as
+// speed-relevant is a flag of some known release of its engine, so that a
+// typo here cannot hide a difference.
+func TestSpeedFlagsExist(t *testing.T) {
+	for engine, flags := range speedFlags {
+		for _, f := range flags {
+			found := false
+			for _, v := range Known(engine) {
+				r, _ := Lookup(engine, v)
+				if _, ok := r.Flags[f]; ok {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s %s is in no known release", engine, f)
+			}
+		}
+	}
+	if !SpeedRelevant("vllm", "--no-enable-prefix-caching") || SpeedRelevant("vllm", "--port") {
+		t.Error("SpeedRelevant misjudges --no-enable-prefix-caching or --port")
+	}
+}

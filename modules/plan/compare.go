@@ -9,6 +9,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engineflags"
 )
 
 // Side is one blueprint of a comparison, with its plans.
@@ -89,7 +90,7 @@ func WriteComparison(w io.Writer, a, b Side) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	warnings := ParityWarnings(a.Blueprint, b.Blueprint)
+	warnings := append(ParityWarnings(a.Blueprint, b.Blueprint), SpeedParityWarnings(a, b)...)
 	if len(warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nParity: the engines run the same release with the same KV cache, context length and parsers.")
 		return err
@@ -156,6 +157,117 @@ func unionKeys(a, b map[string]*spec.Engine) []string {
 		seen[k] = true
 	}
 	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SpeedParityWarnings lists where an audition's engine would run at
+// another speed than its target's for reasons other than the hardware and
+// the model: a speed-relevant flag in extra_args (kernels, CUDA graphs,
+// batching, caching, parallelism), a speed rule that fires on one side
+// only, the same weights read with another quantization method, or
+// another batch budget. The audition would then measure a different
+// engine.
+func SpeedParityWarnings(a, b Side) []string {
+	var out []string
+	ea, eb := enginesByName(a.Blueprint), enginesByName(b.Blueprint)
+	pa, pb := plansByName(a.Plans), plansByName(b.Plans)
+	for _, name := range unionKeys(ea, eb) {
+		x, y := ea[name], eb[name]
+		if x == nil || y == nil || x.Kind != y.Kind {
+			continue
+		}
+		warn := func(format string, args ...any) {
+			out = append(out, fmt.Sprintf("engine %q: ", name)+fmt.Sprintf(format, args...))
+		}
+		if x.Model != nil && y.Model != nil && x.Model.Weights == y.Model.Weights && x.Quantization != y.Quantization {
+			warn("quantization differs for the same %s weights: %s vs %s; they run different kernels", x.Model.Weights, orNone(x.Quantization), orNone(y.Quantization))
+		}
+		lx, ly := launchOf(x), launchOf(y)
+		fx, fy := speedFlagValues(lx), speedFlagValues(ly)
+		for _, flag := range unionStrings(fx, fy) {
+			if fx[flag] != fy[flag] {
+				warn("speed-relevant flag %s differs: %s vs %s", flag, orNone(fx[flag]), orNone(fy[flag]))
+			}
+		}
+		rx, ry := rulesFired(lx), rulesFired(ly)
+		for _, rule := range unionStrings(rx, ry) {
+			switch {
+			case rx[rule] == "":
+				warn("only the second blueprint's engine has this speed trap, so the first cannot show its cost: %s", ry[rule])
+			case ry[rule] == "":
+				warn("only the first blueprint's engine has this speed trap, so the second will not run as measured: %s", rx[rule])
+			}
+		}
+		if p, q := pa[name], pb[name]; p != nil && q != nil && p.Tuning.MaxNumBatchedTokens != q.Tuning.MaxNumBatchedTokens {
+			warn("max_num_batched_tokens differs: %d vs %d; set it in the blueprint to schedule prefill alike", p.Tuning.MaxNumBatchedTokens, q.Tuning.MaxNumBatchedTokens)
+		}
+	}
+	return out
+}
+
+// launchOf is an engine's speed-relevant launch: its quantization setting
+// and its extra_args, read with its release's table where sovereign has
+// one.
+func launchOf(e *spec.Engine) engineflags.Launch {
+	r, err := engineflags.ForImage(e.Kind, e.Image.Ref)
+	if err != nil {
+		r = &engineflags.Release{Engine: e.Kind}
+	}
+	var words []string
+	if e.Quantization != "" {
+		words = append(words, "--quantization", e.Quantization)
+	}
+	args, _ := r.Split(append(words, e.ExtraArgs...))
+	weights := ""
+	if e.Model != nil {
+		weights = e.Model.Weights
+	}
+	return engineflags.Launch{Engine: e.Kind, Weights: weights, Args: args}
+}
+
+// speedFlagValues maps each speed-relevant option of a launch to its last
+// value ("on" for a switch); a --no- twin is its switch set to "off".
+func speedFlagValues(l engineflags.Launch) map[string]string {
+	m := map[string]string{}
+	for _, a := range l.Args {
+		name := a.LongName()
+		// The quantization method follows the weights, which may differ;
+		// SpeedParityWarnings compares it for equal weights only.
+		if name == "--quantization" || !engineflags.SpeedRelevant(l.Engine, name) {
+			continue
+		}
+		v := strings.Join(a.Values, " ")
+		if rest, ok := strings.CutPrefix(name, "--no-"); ok && v == "" {
+			name, v = "--"+rest, "off"
+		} else if v == "" {
+			v = "on"
+		}
+		m[name] = v
+	}
+	return m
+}
+
+func rulesFired(l engineflags.Launch) map[string]string {
+	m := map[string]string{}
+	for _, f := range engineflags.SpeedFindings(l) {
+		m[f.Rule] = f.Summary + ": " + f.Detail
+	}
+	return m
+}
+
+func unionStrings(a, b map[string]string) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	for k := range b {
+		seen[k] = true
+	}
+	out := make([]string, 0, len(seen))
 	for k := range seen {
 		out = append(out, k)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/plan"
 )
 
@@ -45,5 +46,54 @@ func TestParityWarnings(t *testing.T) {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("comparison lacks %q:\n%s", s, buf.String())
 		}
+	}
+}
+
+// TestSpeedParityWarnings: an audition whose engine flags differ from the
+// target's in ways that change speed is flagged; the hardware, the model
+// and the plan-derived concurrency are expected to differ and are not.
+func TestSpeedParityWarnings(t *testing.T) {
+	side := func(label string, bp *spec.Blueprint) plan.Side {
+		plans, _ := plan.Blueprint(bp)
+		return plan.Side{Label: label, Blueprint: bp, Plans: plans}
+	}
+	target := gb300Blueprint(t, "awq-int4", 0, "main")
+	audition := gb300Blueprint(t, "awq-int4", 0, "main")
+	audition.Appliance.Hardware, _ = catalog.LookupHardware("h100-80gb-sxm")
+	small, _ := catalog.LookupModel("qwen3-30b-a3b")
+	audition.Engines[0].Model = &spec.Model{Name: "small", Architecture: small, Weights: "awq-int4"}
+	for _, bp := range []*spec.Blueprint{target, audition} {
+		bp.Engines[0].Image.Ref = "docker.io/vllm/vllm-openai:v0.14.0"
+	}
+	if got := plan.SpeedParityWarnings(side("a", audition), side("t", target)); len(got) != 0 {
+		t.Fatalf("same flags on other hardware: %v", got)
+	}
+
+	target.Engines[0].Quantization = "awq"
+	audition.Engines[0].ExtraArgs = []string{"--enforce-eager", "--max_num_batched_tokens", "4096"}
+	target.Engines[0].ExtraArgs = []string{"--max-num-batched-tokens=16384", "--port", "9000"}
+	want := []string{
+		`engine "main": quantization differs for the same awq-int4 weights: (none) vs awq; they run different kernels`,
+		`engine "main": speed-relevant flag --enforce-eager differs: on vs (none)`,
+		`engine "main": speed-relevant flag --max-num-batched-tokens differs: 4096 vs 16384`,
+		`engine "main": only the second blueprint's engine has this speed trap, so the first cannot show its cost: Slow quantization kernel`,
+		`engine "main": only the first blueprint's engine has this speed trap, so the second will not run as measured: CUDA graphs off`,
+	}
+	got := plan.SpeedParityWarnings(side("a", audition), side("t", target))
+	if len(got) != len(want) {
+		t.Fatalf("got %d warnings:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d = %s\nwant it to start %s", i, got[i], want[i])
+		}
+	}
+
+	// A small GPU gets vLLM's smaller default batch budget.
+	audition.Engines[0].ExtraArgs, target.Engines[0].ExtraArgs, target.Engines[0].Quantization = nil, nil, ""
+	audition.Appliance.Hardware.GPUMemoryBytes = 60 << 30
+	got = plan.SpeedParityWarnings(side("a", audition), side("t", target))
+	if len(got) != 1 || !strings.Contains(got[0], "max_num_batched_tokens differs: 2048 vs 8192") {
+		t.Errorf("got %v", got)
 	}
 }
