@@ -51,7 +51,7 @@ func TestChangedInputChangesOnlyItsFiles(t *testing.T) {
 			},
 			// config.bu names rootfs files rather than inlining them, so
 			// it does not change with a file's contents.
-			want: []string{"ignition.json", "manifest.json", "rootfs/etc/hostname"},
+			want: []string{"ignition.json", "manifest.json", "rootfs/etc/hostname", "rootfs/etc/sovereign/manifest"},
 		},
 		{
 			name: "engine option",
@@ -59,7 +59,7 @@ func TestChangedInputChangesOnlyItsFiles(t *testing.T) {
 				return editedCopy(t, base.path, "gpu_memory_utilization = 0.95", "gpu_memory_utilization = 0.9")
 			},
 			// The plan changes with the engine's share of GPU memory.
-			want: []string{"ignition.json", "manifest.json", "plan.json", "rootfs/etc/containers/systemd/vllm-main.container"},
+			want: []string{"ignition.json", "manifest.json", "plan.json", "rootfs/etc/containers/systemd/vllm-main.container", "rootfs/etc/sovereign/manifest"},
 		},
 		{
 			name: "admin key",

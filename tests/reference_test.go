@@ -36,13 +36,13 @@ type blueprintCase struct {
 }
 
 var referenceCases = []blueprintCase{
-	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 14},
-	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 5},
+	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 16},
+	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 7},
 	// Everything the reference blueprints leave out: a data disk, two
 	// engines, a secret API key, extra arguments that need quoting.
-	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 5},
+	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 7},
 	// The seed's three engines side by side on one GPU.
-	{name: "three-engines", path: "testdata/blueprints/three-engines", wantUnits: 12},
+	{name: "three-engines", path: "testdata/blueprints/three-engines", wantUnits: 14},
 	// The wan and ups blocks with static uplinks and a secret UPS password.
 	resilienceCase(),
 }

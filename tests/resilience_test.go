@@ -20,7 +20,7 @@ import (
 func resilienceCase(vars ...blueprints.VarSetting) blueprintCase {
 	return blueprintCase{
 		name: "resilience", path: "testdata/blueprints/resilience", vars: vars,
-		env: []string{"SOVEREIGN_TEST_UPS_PASSWORD=lab-ups-password-0123"}, wantUnits: 5,
+		env: []string{"SOVEREIGN_TEST_UPS_PASSWORD=lab-ups-password-0123"}, wantUnits: 7,
 	}
 }
 

@@ -97,6 +97,22 @@ func (u *Unit) IsQuadlet() bool {
 	return false
 }
 
+// ServiceName is the systemd unit the file becomes: Podman's Quadlet
+// generator names a .container's (and a .kube's) service after it, and the
+// other kinds' NAME-KIND.service (podman-systemd.unit(5)); a plain unit is
+// itself.
+func (u *Unit) ServiceName() string {
+	if !u.IsQuadlet() {
+		return u.Name
+	}
+	ext := path.Ext(u.Name)
+	name := strings.TrimSuffix(u.Name, ext)
+	if ext != ".container" && ext != ".kube" {
+		name += "-" + strings.TrimPrefix(ext, ".")
+	}
+	return name + ".service"
+}
+
 // Path is where the unit file is written on the appliance.
 func (u *Unit) Path() string {
 	if u.IsQuadlet() {

@@ -4,6 +4,7 @@
 package host
 
 import (
+	_ "embed"
 	"path"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -14,6 +15,17 @@ import (
 // changes only when its blueprint is rebuilt and the host rebooted into it,
 // never under a running model at 3 a.m.
 const ZincatiConfig = "/etc/zincati/config.d/90-sovereign-disable-auto-updates.toml"
+
+// VerifyScript checks the host against units.HostManifest; VerifyService
+// runs it from VerifyTimer, daily and 15 minutes after boot.
+const (
+	VerifyScript  = "/usr/local/libexec/sovereign/verify"
+	VerifyService = "sovereign-verify.service"
+	VerifyTimer   = "sovereign-verify.timer"
+)
+
+//go:embed verify.sh
+var verifyScript []byte
 
 // Compile returns the host's contribution to the appliance tree.
 func Compile(app *spec.Appliance) *units.Tree {
@@ -49,7 +61,26 @@ func Compile(app *spec.Appliance) *units.Tree {
 	if app.Hardware.GPUs > 0 {
 		t.Units = append(t.Units, cdiUnit(app))
 	}
+	t.Files = append(t.Files, &units.File{Path: VerifyScript, Mode: 0o755, Contents: verifyScript, Origin: at})
+	t.Units = append(t.Units, verifyUnits(app)...)
 	return t
+}
+
+// verifyUnits check the host against its build every day and log each
+// difference: a file changed by hand, a unit that failed. The service fails
+// when anything differs, so drift shows in `systemctl --failed`.
+func verifyUnits(app *spec.Appliance) []*units.Unit {
+	svc := &units.Unit{Name: VerifyService, Origin: app.DeclRange}
+	svc.Set("Unit", "Description", "Check this host against its sovereign build")
+	svc.Set("Unit", "Documentation", "man:sha256sum(1)")
+	svc.Set("Service", "Type", "oneshot")
+	svc.Set("Service", "ExecStart", VerifyScript)
+	timer := &units.Unit{Name: VerifyTimer, Enabled: true, Origin: app.DeclRange}
+	timer.Set("Unit", "Description", "Check this host against its sovereign build daily")
+	timer.Set("Timer", "OnBootSec", "15min")
+	timer.Set("Timer", "OnUnitActiveSec", "1d")
+	timer.Set("Install", "WantedBy", "timers.target")
+	return []*units.Unit{svc, timer}
 }
 
 // cdiUnit generates the NVIDIA CDI spec before any GPU container starts. The

@@ -92,7 +92,7 @@ func Make(tree *units.Tree, drift []verify.Drift) *Plan {
 	}
 	byService := map[string]*units.Unit{}
 	for _, u := range tree.Units {
-		svc := verify.ServiceName(u)
+		svc := u.ServiceName()
 		byService[svc] = u
 		if reason, ok := changed[u.Path()]; ok {
 			restart[svc] = true
@@ -158,7 +158,7 @@ func serviceOfPath(p string) string {
 	if dir != units.QuadletDir && dir != units.SystemdDir {
 		return ""
 	}
-	return verify.ServiceName(&units.Unit{Name: path.Base(p)})
+	return (&units.Unit{Name: path.Base(p)}).ServiceName()
 }
 
 // referencedPaths are the absolute paths a unit's settings name: its

@@ -150,7 +150,7 @@ func TestBuildImage(t *testing.T) {
 	for _, f := range rep.Files {
 		paths = append(paths, f.Path)
 	}
-	if diff := cmp.Diff([]string{"/etc/hostname"}, paths); diff != "" {
+	if diff := cmp.Diff([]string{"/etc/hostname", "/etc/sovereign/manifest"}, paths); diff != "" {
 		t.Errorf("changed files (-want +got):\n%s", diff)
 	}
 	if rep.ApplianceImage == nil || !strings.HasSuffix(rep.ApplianceImage.New, info3.Digest) {

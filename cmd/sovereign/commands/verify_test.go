@@ -2,7 +2,9 @@ package commands
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,6 +30,10 @@ case $1 in
 show)
 	if [ -f "$f" ]; then cat "$f"; else printf 'LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n'; fi
 	;;
+is-failed)
+	state=$(sed -n 's/^ActiveState=//p' "$f" 2>/dev/null)
+	[ -e "$STANDIN_STATE/fail/$last" ] || [ "$state" = failed ]
+	;;
 is-active)
 	if [ -e "$STANDIN_STATE/slow" ]; then echo activating; exit 3; fi
 	if [ -e "$STANDIN_STATE/fail/$last" ]; then echo failed; exit 3; fi
@@ -50,8 +56,8 @@ cat "$f"
 // ignition.json whose units all run and whose containers run the pinned
 // images.
 type healthyHost struct {
-	blueprint, root, state string
-	sshd                   *peers.SSHD
+	blueprint, root, state, bin string
+	sshd                        *peers.SSHD
 }
 
 func newHealthyHost(t *testing.T) *healthyHost {
@@ -67,6 +73,7 @@ func newHealthyHost(t *testing.T) *healthyHost {
 	}
 	h := &healthyHost{blueprint: bp, root: peers.ApplyIgnition(t, filepath.Join(out, "ignition.json")), state: filepath.Join(work, "state")}
 	bin := filepath.Join(work, "bin")
+	h.bin = bin
 	for name, script := range map[string]string{"systemctl": standinSystemctl, "podman": standinPodman} {
 		writeTestFile(t, filepath.Join(bin, name), script, 0o755)
 	}
@@ -206,5 +213,51 @@ func appendFile(t *testing.T, p, data string) {
 	defer f.Close()
 	if _, err := f.WriteString(data); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The host's own daily check (sovereign-verify.timer) runs the script the
+// build installs against the manifest the build installs, on the files
+// Ignition wrote.
+func TestHostVerifyScript(t *testing.T) {
+	h := newHealthyHost(t)
+	run := func() (string, int) {
+		cmd := exec.Command("sh", filepath.Join(h.root, "usr/local/libexec/sovereign/verify"))
+		cmd.Env = append(os.Environ(), "SOVEREIGN_ROOT="+h.root, "STANDIN_STATE="+h.state, "PATH="+h.bin+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return string(out), exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	if out, code := run(); code != 0 || !strings.Contains(out, "the host matches its build") {
+		t.Fatalf("a freshly provisioned host: exit %d\n%s", code, out)
+	}
+	appendFile(t, filepath.Join(h.root, "etc/sovereign/gateway/nginx/nginx.conf"), "# edited by hand\n")
+	if err := os.Chmod(filepath.Join(h.root, "etc/sovereign/gateway/nginx/apikeys.map"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(h.root, "etc/containers/systemd/vllm-main.container")); err != nil {
+		t.Fatal(err)
+	}
+	h.setUnit(t, "sovereign-nvidia-cdi.service", "loaded", "failed", "failed", "enabled")
+	out, code := run()
+	for _, want := range []string{
+		"drift: /etc/sovereign/gateway/nginx/nginx.conf has other contents than the build",
+		"drift: /etc/sovereign/gateway/nginx/apikeys.map has mode 644, the build 0600",
+		"drift: /etc/containers/systemd/vllm-main.container is missing",
+		"drift: unit sovereign-nvidia-cdi.service has failed",
+		"4 difference(s) from the build",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the on-host check lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 1 || strings.Contains(out, "sk-") {
+		t.Fatalf("drift: exit %d, want 1 (and no secret shown)\n%s", code, out)
 	}
 }

@@ -71,6 +71,11 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// Last before rendering: the host's own list of what the build made,
+	// which sovereign-verify.timer checks the host against.
+	if tree, err = tree.WithHostManifest(bp.Appliance.DeclRange); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+	}
 	out, moreDiags := ignition.Render(tree)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {

@@ -81,21 +81,6 @@ func FromTree(tree *units.Tree, files []*units.File, osImage string) Want {
 	return w
 }
 
-// ServiceName is the systemd unit a unit file becomes: Podman's Quadlet
-// generator names a .container's service after it and a .volume's (and
-// the other kinds') NAME-volume.service.
-func ServiceName(u *units.Unit) string {
-	if !u.IsQuadlet() {
-		return u.Name
-	}
-	ext := path.Ext(u.Name)
-	name := strings.TrimSuffix(u.Name, ext)
-	if ext != ".container" && ext != ".kube" {
-		name += "-" + strings.TrimPrefix(ext, ".")
-	}
-	return name + ".service"
-}
-
 // ContainerName is the name Podman gives a .container's container:
 // ContainerName= when set, otherwise Quadlet's default systemd-NAME.
 func ContainerName(u *units.Unit) string {
@@ -110,7 +95,7 @@ func ContainerName(u *units.Unit) string {
 // oneshot that does not stay.
 func wantUnit(u *units.Unit) WantUnit {
 	if u.IsQuadlet() {
-		return WantUnit{Name: ServiceName(u), Running: path.Ext(u.Name) == ".container"}
+		return WantUnit{Name: u.ServiceName(), Running: path.Ext(u.Name) == ".container"}
 	}
 	w := WantUnit{Name: u.Name, Enabled: u.Enabled}
 	oneshot := slices.Contains(u.Get("Service", "Type"), "oneshot")
