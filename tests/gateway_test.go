@@ -1038,3 +1038,111 @@ func gwStream(t *testing.T, c *http.Client, gw, key string, fe *gwEngine, id str
 	}
 	return arrivals
 }
+
+// TestGatewayStartsBeforeEnginesAreHealthy: an engine's unit becomes active
+// only once its model is loaded (Notify=healthy, up to hours), so nothing
+// may order the gateway after one, directly or through another unit, nor
+// make it require one. The units are those quadlet generates from the
+// reference builds, and systemd-analyze verifies them.
+func TestGatewayStartsBeforeEnginesAreHealthy(t *testing.T) {
+	quadlet := peers.Tool(t, "quadlet")
+	for _, c := range referenceCases {
+		t.Run(c.name, func(t *testing.T) {
+			out, res := build(t, c)
+			if res.Blueprint.Gateway == nil || len(res.Blueprint.Engines) == 0 {
+				t.Skip("no gateway in front of an engine")
+			}
+			rootfs := filepath.Join(out, pipeline.RootfsDir)
+			if c.name == referenceCases[0].name {
+				peers.VerifyUnits(t, rootfs)
+			}
+			gen := t.TempDir()
+			cmd := exec.Command(quadlet, "-no-kmsg-log", gen)
+			cmd.Env = append(os.Environ(), "QUADLET_UNIT_DIRS="+filepath.Join(rootfs, "etc/containers/systemd"))
+			t.Logf("peer check: quadlet generate %s", c.name)
+			if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
+				t.Fatalf("quadlet: %v\n%s", err, b)
+			}
+			deps := gwUnitDeps(t, gen, filepath.Join(rootfs, "etc/systemd/system"))
+			const nginx = "gateway-nginx.service"
+			if _, ok := deps[nginx]; !ok {
+				t.Fatalf("quadlet generated no %s", nginx)
+			}
+			engines := map[string]bool{}
+			for _, eng := range res.Blueprint.Engines {
+				name := eng.Kind + "-" + eng.Name + ".service"
+				if _, ok := deps[name]; !ok {
+					t.Fatalf("quadlet generated no %s", name)
+				}
+				engines[name] = true
+			}
+			// Every unit nginx starts after, directly or not: After= of
+			// a unit, and Before= of another that names it.
+			after := map[string][]string{}
+			for u, d := range deps {
+				after[u] = append(after[u], d["After"]...)
+				for _, b := range d["Before"] {
+					after[b] = append(after[b], u)
+				}
+			}
+			seen, todo := map[string]bool{}, []string{nginx}
+			for len(todo) > 0 {
+				u := todo[0]
+				todo = todo[1:]
+				for _, a := range after[u] {
+					if engines[a] {
+						t.Errorf("%s is ordered after %s (through %s): the gateway would stay dark while the model loads", nginx, a, u)
+					}
+					if !seen[a] {
+						seen[a] = true
+						todo = append(todo, a)
+					}
+				}
+			}
+			for _, key := range []string{"Requires", "Requisite", "BindsTo", "PartOf"} {
+				for _, d := range deps[nginx][key] {
+					if engines[d] {
+						t.Errorf("%s has %s=%s", nginx, key, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// gwUnitDeps reads the [Unit] dependency keys of every unit file in dirs:
+// unit name → key → the units named.
+func gwUnitDeps(t *testing.T, dirs ...string) map[string]map[string][]string {
+	t.Helper()
+	out := map[string]map[string][]string{}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.Contains(e.Name(), ".") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps := map[string][]string{}
+			section := ""
+			for _, line := range strings.Split(string(b), "\n") {
+				line = strings.TrimSpace(line)
+				if strings.HasPrefix(line, "[") {
+					section = line
+					continue
+				}
+				k, v, ok := strings.Cut(line, "=")
+				if ok && section == "[Unit]" {
+					deps[k] = append(deps[k], strings.Fields(v)...)
+				}
+			}
+			out[e.Name()] = deps
+		}
+	}
+	return out
+}

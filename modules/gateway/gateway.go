@@ -31,7 +31,6 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	nc "github.com/sovereign-collective/sovereign/modules/gateway/nginxconf"
-	"github.com/sovereign-collective/sovereign/modules/internal/engine"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -177,14 +176,12 @@ func nginxUnit(gw *spec.Gateway) *units.Unit {
 	oauth2Service := strings.TrimSuffix(OAuth2Unit, ".container") + ".service"
 	u.Set("Unit", "Description", "sovereign gateway: nginx (TLS, members, rate limits) for "+gw.Domain)
 	u.Set("Unit", "Wants", "network-online.target "+oauth2Service)
-	after := []string{"network-online.target", oauth2Service}
-	for _, eng := range routedEngines(gw) {
-		// Ordered after the engines, so the gateway opens once they serve
-		// (their units become active only when healthy); not Requires=, so
-		// that an engine restart does not take the gateway down with it.
-		after = append(after, strings.TrimSuffix(engine.UnitName(eng), ".container")+".service")
-	}
-	u.Set("Unit", "After", strings.Join(after, " "))
+	// Not ordered after the engines: an engine's unit becomes active only
+	// once its model is loaded and healthy, which can take hours, and
+	// nginx would stay dark (no /health, no sign-in, no drain) and hold
+	// boot from finishing that long. The gateway starts at once and
+	// answers 503 model_loading with Retry-After until an engine listens.
+	u.Set("Unit", "After", "network-online.target "+oauth2Service)
 	u.Set("Container", "ContainerName", "sovereign-nginx")
 	u.Set("Container", "Pull", "missing")
 	u.Set("Container", "Network", "host")
