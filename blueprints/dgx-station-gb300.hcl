@@ -1,6 +1,6 @@
 # A DGX Station GB300 serving Qwen3-235B-A22B (AWQ 4-bit) with vLLM to a
 # collective of 10–50 people: the launch command of the compute guide's §5.1
-# as a blueprint.
+# as a blueprint, except that vLLM picks its fast AWQ kernel itself.
 #
 #   sovereign build blueprints/dgx-station-gb300.hcl -o out
 
@@ -54,9 +54,11 @@ model "main" {
 # with the other reference blueprint (collective/service.hcl), so that the
 # audition and the appliance run the same thing.
 module "service" {
-  source                 = "./collective"
-  domain                 = var.domain
-  quantization           = "awq"
+  source = "./collective"
+  domain = var.domain
+  # No quantization: vLLM reads the AWQ checkpoint's own config and runs it
+  # with its Marlin kernel (awq_marlin). Naming "awq" would force its plain
+  # AWQ kernel, which vLLM itself warns is slower than unquantized weights.
   gpu_memory_utilization = 0.95
   # 5–15 of the collective's members are active at once (guide §3.2): the
   # build fails if the KV cache cannot hold 15 full-length conversations.
