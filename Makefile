@@ -9,13 +9,16 @@ build:
 # The test command README.md gives and .ci/run runs. Peer validators come
 # from tests/tools/bin (make tools); without them peer tests skip locally
 # and fail under CI=true.
-# It first fuzzes the blueprint loader and the config.json reader briefly
-# (their seeds also run in every plain go test). -count=1: the peer tests run
+# It first fuzzes the blueprint loader, the config.json reader and the
+# injection property (a payload in any string of a kitchen-sink blueprint:
+# a located error or a correctly quoted build) briefly; their seeds also run
+# in every plain go test. -count=1: the peer tests run
 # external validators, which Go's test cache does not see change, so a
 # cached pass could hide a broken peer.
 test:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 15s ./blueprints/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 10s ./blueprints/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./blueprints/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 5s ./blueprints/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzInjection$$' -fuzztime 10s ./tests/
 	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 ./...
 
 # Rewrite every golden file from the current output (never edit them by hand).
@@ -36,6 +39,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 120s ./blueprints/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 60s ./blueprints/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzInjection$$' -fuzztime 120s ./tests/
 
 # Build the reference appliance into out/ (offline: the pins ship with the blueprint).
 reference:

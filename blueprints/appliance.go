@@ -67,8 +67,9 @@ var (
 
 func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	content, diags := b.Body.Content(applianceSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	app := &spec.Appliance{Name: b.Labels[0], DeclRange: b.DefRange}
+	diags = append(diags, checkLabel("appliance", app.Name, b.LabelRanges[0])...)
 
 	app.HardwareRange = a.rng("hardware", b.DefRange)
 	if name := a.requiredStr("hardware"); name != "" {
@@ -121,7 +122,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 			powerRange = blk.DefRange.Ptr()
 			content, moreDiags := blk.Body.Content(powerSchema)
 			diags = append(diags, moreDiags...)
-			pc := e.attrs(content)
+			pc := e.attrs(blk, content)
 			app.Power = spec.Power{
 				TariffPerKWh: pc.nonNegative("tariff_per_kwh"),
 				Currency:     pc.str("currency", ""),
@@ -175,7 +176,7 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 			Subject:  &b.LabelRanges[0],
 		})
 	}
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	adm := &spec.Admin{Name: name, DeclRange: b.DefRange}
 	for _, entry := range a.strings("ssh_authorized_keys") {
 		if strings.Contains(entry, "PRIVATE KEY") { // once per key, and never quoting its lines
@@ -215,7 +216,7 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 
 func (e *evaluator) storage(b *hcl.Block) (spec.Storage, hcl.Diagnostics) {
 	content, diags := b.Body.Content(storageSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	st := spec.Storage{
 		StateDir:   a.str("state", DefaultStateDir),
 		Device:     a.str("device", ""),

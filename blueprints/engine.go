@@ -166,7 +166,7 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 	if !blockName.MatchString(name) {
 		diags = append(diags, invalidNameDiag("engine", name, b.LabelRanges[1]))
 	}
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	eng := &spec.Engine{Kind: kindName, Name: name, DeclRange: b.DefRange}
 
 	if ref, rng, ok := a.reference("model", "model", 1); ok {

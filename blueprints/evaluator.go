@@ -48,13 +48,20 @@ func newEvaluator(p *Parser, baseDir string, in Inputs) *evaluator {
 // records its own diagnostics, so a block's decoder reads every attribute and
 // the caller gets all the problems at once.
 type attrs struct {
-	ev    *evaluator
-	all   hcl.Attributes
-	diags hcl.Diagnostics
+	ev  *evaluator
+	all hcl.Attributes
+	// block and kind (an engine's) pick the text rule of each attribute.
+	block, kind string
+	diags       hcl.Diagnostics
 }
 
-func (e *evaluator) attrs(content *hcl.BodyContent) *attrs {
-	return &attrs{ev: e, all: content.Attributes}
+// attrs reads the attributes of block b, whose content is content.
+func (e *evaluator) attrs(b *hcl.Block, content *hcl.BodyContent) *attrs {
+	a := &attrs{ev: e, all: content.Attributes, block: b.Type}
+	if b.Type == "engine" && len(b.Labels) > 0 {
+		a.kind = b.Labels[0]
+	}
+	return a
 }
 
 func (a *attrs) has(name string) bool { _, ok := a.all[name]; return ok }
@@ -138,7 +145,7 @@ func (a *attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 		a.errorf(name, "Incorrect attribute value type", "%s must be a %s: %s.", name, ty.FriendlyName(), err)
 		return cty.NilVal, false
 	}
-	if conv.IsNull() {
+	if conv.IsNull() || !a.checkText(name, conv, false) {
 		return cty.NilVal, false
 	}
 	return conv, true
@@ -321,6 +328,9 @@ func (a *attrs) secret(name string) *spec.Secret {
 	conv, err := convert.Convert(plain, cty.String)
 	if err != nil || conv.IsNull() {
 		a.errorf(name, "Incorrect attribute value type", "%s must be a string.", name)
+		return nil
+	}
+	if !a.checkText(name, conv, true) {
 		return nil
 	}
 	return &spec.Secret{Value: conv.AsString(), Range: at.Expr.Range()}

@@ -124,7 +124,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(gatewaySchema)
 	diags = append(diags, moreDiags...)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	gw := &spec.Gateway{DeclRange: b.DefRange, BaseDir: e.baseDir}
 
 	gw.Domain = a.str("domain", "")
@@ -187,7 +187,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 		case "tls":
 			c, d := blk.Body.Content(gatewayTLSSchema)
 			diags = append(diags, d...)
-			ta := e.attrs(c)
+			ta := e.attrs(blk, c)
 			gw.Certificate = ta.str("certificate", "")
 			if gw.Certificate != "" && !strings.Contains(gw.Certificate, "-----BEGIN CERTIFICATE-----") {
 				ta.errorf("certificate", "Invalid certificate", "certificate must be a PEM certificate chain, such as file(\"tls/cert.pem\").")
@@ -200,7 +200,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 		case "oidc":
 			c, d := blk.Body.Content(gatewayOIDCSchema)
 			diags = append(diags, d...)
-			oa := e.attrs(c)
+			oa := e.attrs(blk, c)
 			gw.OIDC = spec.OIDC{
 				Issuer:       oa.str("issuer", ""),
 				ClientID:     oa.str("client_id", ""),
@@ -340,7 +340,7 @@ func firstBlock(blocks []*hcl.Block) *hcl.Block {
 
 func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit, hcl.Diagnostics) {
 	c, diags := b.Body.Content(rateLimitSchema)
-	a := e.attrs(c)
+	a := e.attrs(b, c)
 	rl := spec.RateLimit{RequestsPerMinute: a.integer("requests_per_minute", def.RequestsPerMinute, 1, 60_000)}
 	rl.Burst = a.integer("burst", rl.RequestsPerMinute/4, 0, 100_000)
 	return rl, append(diags, a.diags...)
@@ -348,7 +348,7 @@ func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit,
 
 func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hcl.Diagnostics) {
 	c, diags := b.Body.Content(routeSchema)
-	a := e.attrs(c)
+	a := e.attrs(b, c)
 	r := &spec.Route{Path: b.Labels[0], DeclRange: b.DefRange}
 	if !routePath.MatchString(r.Path) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -441,7 +441,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 	if !blockName.MatchString(name) {
 		diags = append(diags, invalidNameDiag("member", name, b.LabelRanges[0]))
 	}
-	a := e.attrs(c)
+	a := e.attrs(b, c)
 	m := &spec.Member{Name: name, DeclRange: b.DefRange}
 	m.Email = a.str("email", "")
 	if m.Email != "" {

@@ -51,7 +51,7 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 	if !blockName.MatchString(m.Name) {
 		diags = append(diags, invalidNameDiag("model", m.Name, b.LabelRanges[0]))
 	}
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	var configText string
 	switch {
 	case a.has("catalog") && a.has("config"):

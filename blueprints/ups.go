@@ -57,7 +57,7 @@ var (
 
 func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagnostics) {
 	content, diags := b.Body.Content(upsSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	u := &spec.UPS{
 		Name:         b.Labels[0],
 		Driver:       a.str("driver", DefaultUPSDriver),
@@ -141,7 +141,7 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 
 func (e *evaluator) onBattery(b *hcl.Block) (spec.OnBattery, hcl.Diagnostics) {
 	content, diags := b.Body.Content(onBatterySchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	ob := spec.OnBattery{
 		DrainAfter:         a.duration("drain_after", DefaultDrainAfter),
 		StopEnginesWithin:  a.duration("stop_engines_within", DefaultStopEnginesWithin),

@@ -68,7 +68,7 @@ var (
 
 func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 	content, diags := b.Body.Content(wanSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	w := &spec.WAN{
 		FailoverTime:      a.duration("failover_time", DefaultFailoverTime),
 		DeclRange:         b.DefRange,
@@ -171,7 +171,7 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 
 func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
 	content, diags := b.Body.Content(uplinkSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	u := &spec.Uplink{
 		Name:      b.Labels[0],
 		Type:      a.oneOf("type", "ethernet", UplinkTypes...),
@@ -250,7 +250,7 @@ func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
 
 func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 	content, diags := b.Body.Content(checkSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	c := spec.Check{
 		URI:       a.str("uri", DefaultCheckURI),
 		Response:  a.str("response", DefaultCheckResponse),
