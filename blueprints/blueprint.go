@@ -55,6 +55,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		gpus = bp.Appliance.Hardware.GPUs
 	}
 	engines := map[string]*spec.Engine{}
+	engineBlocks := map[*spec.Engine]*hcl.Block{}
 	ports := map[int]*spec.Engine{}
 	for _, b := range src.blocks("engine") {
 		eng, moreDiags := src.evaluator(e, b).engine(b, models, gpus)
@@ -77,8 +78,13 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 			})
 		}
 		engines[eng.Name] = eng
+		engineBlocks[eng] = b
 		ports[eng.Port] = eng
 		bp.Engines = append(bp.Engines, eng)
+	}
+
+	if bp.Appliance != nil {
+		diags = append(diags, checkHostMemory(bp.Appliance.Hardware, bp.Engines, engineBlocks)...)
 	}
 
 	bp.WAN, bp.UPS, diags = e.resilience(src, bp.Appliance, diags)

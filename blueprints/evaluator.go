@@ -333,6 +333,7 @@ func (a *attrs) secret(name string) *spec.Secret {
 	if !a.checkText(name, conv, true) {
 		return nil
 	}
+	a.secretFileModes(at.Expr)
 	return &spec.Secret{Value: conv.AsString(), Range: at.Expr.Range()}
 }
 

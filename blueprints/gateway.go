@@ -218,6 +218,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 			if s := gw.OIDC.ClientSecret; s != nil && strings.ContainsAny(s.Value, "\n\r") {
 				oa.errorf("client_secret", "Invalid client secret", "The client secret is one line of text.")
 			}
+			diags = append(diags, placeholderWarnings(gw.OIDC, oa.rng("issuer", blk.DefRange))...)
 			diags = append(diags, oa.diags...)
 		case "rate_limit":
 			gw.Global, moreDiags = e.rateLimit(blk, gw.Global)

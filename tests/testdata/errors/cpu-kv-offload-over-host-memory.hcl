@@ -1,0 +1,22 @@
+# A CPU KV tier bigger than the host's memory less what the OS needs: the
+# engine would be killed when it pins it at start.
+# ERRORS: 1
+appliance "coop" {
+  hardware = "dgx-station-gb300"
+  hostname = "coop"
+
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
+  }
+}
+
+model "qwen3" {
+  catalog = "qwen3-235b-a22b"
+  weights = "awq-int4"
+}
+
+engine "vllm" "main" {
+  model          = model.qwen3
+  image          = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  cpu_kv_offload = "480GB"
+}
