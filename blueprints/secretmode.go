@@ -31,7 +31,7 @@ func (a *attrs) secretFileModes(expr hcl.Expression) {
 		a.diags = append(a.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
 			Summary:  "Secret file readable by others",
-			Detail:   fmt.Sprintf("The secret file %s has mode %04o, so other users of this machine can read it. `chmod 600 %s` makes it readable by its owner only.", p, info.Mode().Perm(), p),
+			Detail:   fmt.Sprintf("`chmod 600 %s` makes this secret file readable by its owner only. Its mode is %04o now, so other users of this machine can read it.", p, info.Mode().Perm()),
 			Subject:  call.Range().Ptr(),
 		})
 		return nil

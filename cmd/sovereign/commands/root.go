@@ -68,7 +68,7 @@ func MainWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	root.SetArgs(terraformStyleFlags(args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -81,7 +81,12 @@ func MainWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if ee != errDiagnostics {
 		fmt.Fprintf(stderr, "Error: %s\n", ee.err)
 		if ee.code == ExitUsage {
-			fmt.Fprintf(stderr, "Run 'sovereign --help' for usage.\n")
+			// The command that was run, or the root when it is unknown.
+			path := "sovereign"
+			if cmd != nil {
+				path = cmd.CommandPath()
+			}
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		}
 	}
 	return ee.code

@@ -105,7 +105,13 @@ func copyReferenceBlueprints(src, dst string) error {
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 			return err
 		}
-		return os.WriteFile(to, b, 0o644)
+		// The example secrets are owner-only, as init writes them and as
+		// the build asks (a checkout has them 0644).
+		mode := fs.FileMode(0o644)
+		if ext := filepath.Ext(to); ext == ".secret" || ext == ".key" || filepath.Base(to) == "key.pem" {
+			mode = 0o600
+		}
+		return os.WriteFile(to, b, mode)
 	}
 	hcls, err := filepath.Glob(filepath.Join(src, "*.hcl"))
 	if err != nil {
