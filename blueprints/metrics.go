@@ -100,7 +100,7 @@ var (
 
 func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 	content, diags := b.Body.Content(metricsSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	m := &spec.Metrics{
 		Retention:           time.Duration(a.integer("retention_days", DefaultRetentionDays, 1, 3650)) * 24 * time.Hour,
 		ScrapeInterval:      a.duration("scrape_interval", DefaultScrapeInterval),
@@ -185,7 +185,7 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 
 func (e *evaluator) receiver(b *hcl.Block) (*spec.Receiver, hcl.Diagnostics) {
 	content, diags := b.Body.Content(receiverSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	r := &spec.Receiver{Name: b.Labels[0], Webhook: a.str("webhook", ""), Email: a.str("email", ""), DeclRange: b.DefRange}
 	if !metricsName.MatchString(r.Name) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -218,7 +218,7 @@ func (e *evaluator) receiver(b *hcl.Block) (*spec.Receiver, hcl.Diagnostics) {
 
 func (e *evaluator) smtp(b *hcl.Block) (*spec.SMTP, hcl.Diagnostics) {
 	content, diags := b.Body.Content(smtpSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	s := &spec.SMTP{
 		Smarthost: a.str("smarthost", ""),
 		From:      a.str("from", ""),
@@ -245,7 +245,7 @@ func (e *evaluator) smtp(b *hcl.Block) (*spec.SMTP, hcl.Diagnostics) {
 
 func (e *evaluator) alertRule(b *hcl.Block) (*spec.AlertRule, hcl.Diagnostics) {
 	content, diags := b.Body.Content(alertRuleSchema)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	r := &spec.AlertRule{
 		Name:      b.Labels[0],
 		Expr:      a.str("expr", ""),
