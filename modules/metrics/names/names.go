@@ -8,9 +8,10 @@ package names
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sovereign-collective/sovereign/modules/engineflags"
 )
 
 // Type is a metric family's Prometheus type; it says which series names the
@@ -78,23 +79,6 @@ func (l *List) Names() []string {
 	return out
 }
 
-// releaseTag reads vX.Y.Z from the start of an image reference's tag: the
-// engines tag releases v0.14.0, v0.14.0-cu130, v0.14.0-aarch64.
-var releaseTag = regexp.MustCompile(`:(v\d+\.\d+\.\d+)(?:$|[-_+.])`)
-
-// ReleaseOf is the release an image reference's tag names, or "" when it
-// names none (a digest alone, "latest", "nightly").
-func ReleaseOf(imageRef string) string {
-	name, _, _ := strings.Cut(imageRef, "@")
-	if i := strings.LastIndex(name, "/"); i >= 0 {
-		name = name[i:]
-	}
-	if m := releaseTag.FindStringSubmatch(name); m != nil {
-		return m[1]
-	}
-	return ""
-}
-
 // engines are the supported engine releases by kind, then release.
 var engines = map[string]map[string]*List{
 	"vllm":   {"v0.11.0": vllmV0110, "v0.14.0": vllmV0140},
@@ -131,7 +115,9 @@ func (e *UnknownRelease) Error() string {
 
 // Engine is the list of the release an engine's image is pinned to.
 func Engine(kind, imageRef string) (*List, error) {
-	r := ReleaseOf(imageRef)
+	// The release is read from the image tag the way the flag tables
+	// read it, so both always agree on which release an engine runs.
+	r := engineflags.VersionOf(imageRef)
 	if l, ok := engines[kind][r]; ok {
 		return l, nil
 	}

@@ -3,23 +3,9 @@ package names
 import (
 	"strings"
 	"testing"
-)
 
-func TestReleaseOf(t *testing.T) {
-	for ref, want := range map[string]string{
-		"docker.io/vllm/vllm-openai:v0.14.0":                 "v0.14.0",
-		"docker.io/vllm/vllm-openai:v0.14.0@sha256:1d68":     "v0.14.0",
-		"docker.io/vllm/vllm-openai:v0.11.0-aarch64":         "v0.11.0",
-		"docker.io/lmsysorg/sglang:v0.5.9-cu129":             "v0.5.9",
-		"registry.example.org:5000/vllm/vllm-openai:v0.14.0": "v0.14.0",
-		"registry.example.org:5000/vllm/vllm-openai:latest":  "",
-		"docker.io/vllm/vllm-openai@sha256:1d68":             "",
-	} {
-		if got := ReleaseOf(ref); got != want {
-			t.Errorf("ReleaseOf(%q) = %q, want %q", ref, got, want)
-		}
-	}
-}
+	"github.com/sovereign-collective/sovereign/modules/engineflags"
+)
 
 // The names vLLM removed between v0.11 and v0.14 pass against v0.11 and are
 // refused against v0.14, with the rename suggested.
@@ -94,6 +80,18 @@ func TestListsHaveNoDuplicates(t *testing.T) {
 				t.Errorf("%s lists %s twice", l.Name, n)
 			}
 			seen[n] = true
+		}
+	}
+}
+
+// Each release with a metric list has a flag table too: the two describe
+// the same releases, read from the same image tags.
+func TestReleasesMatchFlagTables(t *testing.T) {
+	for kind, releases := range engines {
+		for release := range releases {
+			if _, err := engineflags.Lookup(kind, release); err != nil {
+				t.Errorf("%s %s has metric names but no flag table: %v", kind, release, err)
+			}
 		}
 	}
 }
