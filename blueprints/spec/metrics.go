@@ -74,3 +74,76 @@ type AlertRule struct {
 	ExprRange   hcl.Range
 	ExprLiteral bool
 }
+
+// MetricsService is one container of the monitoring stack and the most it
+// may take: its unit's MemoryMax and CPUQuota, so that the stack can never
+// starve the engines of the host's memory and cores.
+type MetricsService struct {
+	Unit        string // the Quadlet's name without .container
+	MemoryBytes int64
+	CPUPercent  int // of one core
+}
+
+// Services are the stack's containers for an appliance with or without a
+// UPS and uplink checks, with their limits.
+func (m *Metrics) Services(ups, uplinkChecks bool) []MetricsService {
+	const mib = 1 << 20
+	out := []MetricsService{
+		// A few thousand series: Prometheus's head block stays well under 1 GiB.
+		{Unit: "metrics-prometheus", MemoryBytes: 2048 * mib, CPUPercent: 100},
+		{Unit: "metrics-alertmanager", MemoryBytes: 128 * mib, CPUPercent: 20},
+		{Unit: "metrics-grafana", MemoryBytes: 512 * mib, CPUPercent: 50},
+		{Unit: "metrics-node-exporter", MemoryBytes: 128 * mib, CPUPercent: 20},
+		// dcgm-exporter embeds DCGM's host engine.
+		{Unit: "metrics-dcgm-exporter", MemoryBytes: 1024 * mib, CPUPercent: 50},
+	}
+	if ups {
+		out = append(out, MetricsService{Unit: "metrics-nut-exporter", MemoryBytes: 64 * mib, CPUPercent: 10})
+	}
+	if uplinkChecks {
+		out = append(out, MetricsService{Unit: "metrics-blackbox-exporter", MemoryBytes: 64 * mib, CPUPercent: 10})
+	}
+	return out
+}
+
+// MetricsFootprint is what the monitoring stack takes from the host.
+type MetricsFootprint struct {
+	// MemoryBytes and CPUCores are the sum of the services' limits.
+	MemoryBytes int64
+	CPUCores    float64
+	// Series is the estimated number of time series scraped, and
+	// DiskBytes what Prometheus keeps of them for Retention.
+	Series    int
+	DiskBytes int64
+}
+
+// Series a scrape target exports, roughly: node_exporter on a large host,
+// dcgm-exporter's default counters per GPU, an engine with its latency
+// histograms, and the rest (Prometheus's and Alertmanager's own).
+const (
+	nodeSeries     = 1500
+	gpuSeries      = 40
+	engineSeries   = 600
+	baseSeries     = 1000
+	upsSeries      = 20
+	uplinkSeries   = 10
+	bytesPerSample = 2 // Prometheus's storage documentation: 1–2 bytes per sample
+)
+
+// Footprint estimates the stack's share of the host.
+func (m *Metrics) Footprint(gpus, engines int, ups bool, uplinkTargets int) MetricsFootprint {
+	var f MetricsFootprint
+	for _, s := range m.Services(ups, uplinkTargets > 0) {
+		f.MemoryBytes += s.MemoryBytes
+		f.CPUCores += float64(s.CPUPercent) / 100
+	}
+	f.Series = baseSeries + nodeSeries + gpuSeries*max(gpus, 1) + engineSeries*engines + uplinkSeries*uplinkTargets
+	if ups {
+		f.Series += upsSeries
+	}
+	if m.ScrapeInterval > 0 {
+		samples := int64(m.Retention / m.ScrapeInterval)
+		f.DiskBytes = int64(f.Series) * samples * bytesPerSample
+	}
+	return f
+}

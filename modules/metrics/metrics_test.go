@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -193,5 +194,27 @@ func TestSMTPPasswordIsSecret(t *testing.T) {
 		if f.Path == AlertmanagerConf && (!f.Secret || f.Mode != 0o600 || !bytes.Contains(f.Contents, []byte("pw-secret"))) {
 			t.Errorf("alertmanager.yml: secret=%v mode=%o", f.Secret, f.Mode)
 		}
+	}
+}
+
+// Every container has the memory and CPU limits the plan adds up.
+func TestLimitsMatchTheFootprint(t *testing.T) {
+	bp := testBlueprint()
+	tree, _ := compile(t, bp)
+	var mem int64
+	for _, u := range tree.Units {
+		m, q := u.Get("Service", "MemoryMax"), u.Get("Service", "CPUQuota")
+		if len(m) != 1 || len(q) != 1 {
+			t.Errorf("%s: MemoryMax=%v CPUQuota=%v", u.Name, m, q)
+			continue
+		}
+		var mib int64
+		if _, err := fmt.Sscanf(m[0], "%dM", &mib); err != nil {
+			t.Errorf("%s: MemoryMax=%s", u.Name, m[0])
+		}
+		mem += mib << 20
+	}
+	if f := bp.Metrics.Footprint(1, len(bp.Engines), true, 1); f.MemoryBytes != mem {
+		t.Errorf("footprint %d bytes, units' MemoryMax add up to %d", f.MemoryBytes, mem)
 	}
 }

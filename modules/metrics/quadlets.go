@@ -156,6 +156,18 @@ func (s *stack) quadlets() []*units.Unit {
 		})
 		out = append(out, bb)
 	}
+	// The limits the capacity plan adds up: the stack never takes the
+	// memory and cores the engines were planned with.
+	limits := map[string]spec.MetricsService{}
+	for _, l := range m.Services(s.bp.UPS != nil, s.bp.WAN != nil && len(s.bp.WAN.Check.Targets) > 0) {
+		limits[l.Unit+".container"] = l
+	}
+	for _, u := range out {
+		if l, ok := limits[u.Name]; ok {
+			u.Set("Service", "MemoryMax", fmt.Sprintf("%dM", l.MemoryBytes>>20))
+			u.Set("Service", "CPUQuota", fmt.Sprintf("%d%%", l.CPUPercent))
+		}
+	}
 	return out
 }
 

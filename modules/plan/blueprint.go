@@ -53,6 +53,7 @@ func Blueprint(bp *spec.Blueprint) ([]EnginePlan, hcl.Diagnostics) {
 			})
 			continue
 		}
+		p.Monitoring = monitoring(bp)
 		plans = append(plans, EnginePlan{Engine: eng.Name, Plan: p})
 		switch {
 		case !p.Fits:
@@ -87,6 +88,20 @@ func Blueprint(bp *spec.Blueprint) ([]EnginePlan, hcl.Diagnostics) {
 		}
 	}
 	return plans, append(diags, overcommit(bp)...)
+}
+
+// monitoring is the metrics block's share of the host, or nil.
+func monitoring(bp *spec.Blueprint) *Monitoring {
+	m := bp.Metrics
+	if m == nil || bp.Appliance == nil {
+		return nil
+	}
+	targets := 0
+	if bp.WAN != nil {
+		targets = len(bp.WAN.Check.Targets)
+	}
+	f := m.Footprint(bp.Appliance.Hardware.GPUs, len(bp.Engines), bp.UPS != nil, targets)
+	return &Monitoring{MemoryBytes: f.MemoryBytes, CPUCores: f.CPUCores, Series: f.Series, DiskBytes: f.DiskBytes}
 }
 
 // overcommit checks that engines sharing the GPUs do not claim more than all

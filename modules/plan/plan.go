@@ -119,6 +119,9 @@ type Plan struct {
 	Fits     bool     `json:"fits"`
 	Warnings []string `json:"warnings"`
 	Power    Power    `json:"power"`
+	// Monitoring is what the metrics block's services take from the host;
+	// nil without one.
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
 	// Assumptions lists every figure the plan assumed, with its value and
 	// the number it produced.
 	Assumptions []Assumption `json:"assumptions"`
@@ -158,6 +161,16 @@ type Power struct {
 	Watts        float64  `json:"watts"`
 	KWhPerMonth  float64  `json:"kwh_per_month"`
 	CostPerMonth *float64 `json:"cost_per_month"`
+}
+
+// Monitoring is the plan's "monitoring" object: the memory and cores the
+// monitoring services may take at most (their units' limits), and the disk
+// Prometheus fills over its retention.
+type Monitoring struct {
+	MemoryBytes int64   `json:"memory_bytes"`
+	CPUCores    float64 `json:"cpu_cores"`
+	Series      int     `json:"series"`
+	DiskBytes   int64   `json:"disk_bytes"`
 }
 
 // Assumption is one figure the plan assumed: its name, its value, and why

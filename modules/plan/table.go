@@ -35,6 +35,10 @@ func (p *Plan) WriteTable(w io.Writer) error {
 		power += fmt.Sprintf(", %s a month at %g/kWh", money(*p.Power.CostPerMonth, d.currency), d.tariff)
 	}
 	row("Power\t%g W\t%s", p.Power.Watts, power)
+	if m := p.Monitoring; m != nil {
+		row("Monitoring\t%s, %g cores\tat most, beside the engines; Prometheus keeps ~%s of disk (%s series)",
+			humanBytes(m.MemoryBytes), m.CPUCores, humanBytes(m.DiskBytes), humanCount(int64(m.Series)))
+	}
 	row("")
 	row("Context\tSessions")
 	for _, c := range p.Sessions {
