@@ -3,6 +3,7 @@ package blueprints
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -11,6 +12,9 @@ import (
 
 // blueprint decodes the blocks once variables and locals are known. Models
 // come before engines because engines refer to them.
+// firstN is the first n blocks, or all of them when there are fewer.
+func firstN(blocks []*hcl.Block, n int) []*hcl.Block { return blocks[:min(n, len(blocks))] }
+
 func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	bp := &spec.Blueprint{}
@@ -39,14 +43,16 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	}
 
 	models := map[string]*spec.Model{}
+	modelBlocks := map[string]*hcl.Block{}
 	for _, b := range src.blocks("model") {
 		m, moreDiags := src.evaluator(e, b).model(b)
 		diags = append(diags, moreDiags...)
 		if prev, ok := models[m.Name]; ok {
-			diags = append(diags, duplicateDiag("model", m.Name, b.LabelRanges[0], prev.DeclRange))
+			diags = append(diags, src.duplicateBlock("model", m.Name, b, modelBlocks[m.Name], b.LabelRanges[0], prev.DeclRange))
 			continue
 		}
 		models[m.Name] = m
+		modelBlocks[m.Name] = b
 		bp.Models = append(bp.Models, m)
 	}
 
@@ -66,7 +72,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		// Engine names are unique across kinds: the name alone names the
 		// container, its unit and its state folder.
 		if prev, ok := engines[eng.Name]; ok {
-			diags = append(diags, duplicateDiag("engine", eng.Name, b.LabelRanges[1], prev.DeclRange))
+			diags = append(diags, src.duplicateBlock("engine", eng.Name, b, engineBlocks[prev], b.LabelRanges[1], prev.DeclRange))
 			continue
 		}
 		if prev, ok := ports[eng.Port]; ok {
@@ -99,7 +105,21 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		bp.Metrics = m
 	}
 
-	gw, moreDiags := src.evaluator(e, firstBlock(src.blocks("gateway"))).gateway(src.blocks("gateway"), bp.Engines)
+	gateways := src.blocks("gateway")
+	for _, extra := range gateways[min(1, len(gateways)):] {
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "More than one gateway",
+			Detail:   fmt.Sprintf("An appliance has one gateway; the first is at %s. Put every route and member in it.", gateways[0].DefRange),
+			Subject:  extra.DefRange.Ptr(),
+		}
+		if src.moduleBlock(extra) != nil || src.moduleBlock(gateways[0]) != nil {
+			m := src.duplicateBlock("gateway", "gateway", extra, gateways[0], extra.DefRange, gateways[0].DefRange)
+			d.Detail, d.Subject = "An appliance has one gateway, but "+strings.TrimPrefix(m.Detail, "A gateway named \"gateway\" ")+" Put every route and member in one.", m.Subject
+		}
+		diags = append(diags, d)
+	}
+	gw, moreDiags := src.evaluator(e, firstBlock(gateways)).gateway(firstN(gateways, 1), bp.Engines)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw
 

@@ -1,7 +1,9 @@
 package blueprints
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -36,4 +38,38 @@ func onlyUnknownBlocks(diags hcl.Diagnostics) bool {
 		}
 	}
 	return true
+}
+
+// Diagnostics quote the values they are about, and a value can be huge (a
+// whole file read by file(), a 200 KB -var): cut what no one reads.
+const (
+	maxQuotedWord = 120  // characters of one word (a run without spaces)
+	maxDetail     = 2000 // characters of a whole detail
+)
+
+// CutLongValues shortens every over-long word in the diagnostics' details,
+// and the details themselves, saying how much was cut.
+func CutLongValues(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		d.Summary = cutText(d.Summary)
+		d.Detail = cutText(d.Detail)
+	}
+	return diags
+}
+
+func cutText(s string) string {
+	if len(s) <= maxQuotedWord {
+		return s
+	}
+	words := strings.SplitAfter(s, " ")
+	for i, w := range words {
+		if r := []rune(w); len(r) > maxQuotedWord {
+			words[i] = fmt.Sprintf("%s… (%d more characters) ", string(r[:maxQuotedWord/2]), len(r)-maxQuotedWord/2)
+		}
+	}
+	s = strings.Join(words, "")
+	if r := []rune(s); len(r) > maxDetail {
+		s = fmt.Sprintf("%s… (%d more characters)", string(r[:maxDetail]), len(r)-maxDetail)
+	}
+	return s
 }

@@ -20,10 +20,13 @@ import (
 
 // evaluator holds what every expression of one blueprint is evaluated with.
 type evaluator struct {
-	parser  *Parser
-	baseDir string
-	env     map[string]string
-	ctx     *hcl.EvalContext
+	// calledBy is the module block whose module this evaluator evaluates;
+	// nil for the blueprint itself.
+	calledBy *hcl.Block
+	parser   *Parser
+	baseDir  string
+	env      map[string]string
+	ctx      *hcl.EvalContext
 }
 
 func newEvaluator(p *Parser, baseDir string, in Inputs) *evaluator {

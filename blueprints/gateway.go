@@ -112,15 +112,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	if len(blocks) == 0 {
 		return nil, nil
 	}
-	var diags hcl.Diagnostics
-	for _, extra := range blocks[1:] {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "More than one gateway",
-			Detail:   fmt.Sprintf("An appliance has one gateway; the first is at %s. Put every route and member in it.", blocks[0].DefRange),
-			Subject:  extra.DefRange.Ptr(),
-		})
-	}
+	var diags hcl.Diagnostics // a second gateway is reported by the caller
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(gatewaySchema)
 	diags = append(diags, moreDiags...)
@@ -307,7 +299,9 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 			Subject:  b.DefRange.Ptr(),
 		})
 	}
-	if len(gw.Routes) == 0 {
+	// A route with an error of its own is not counted missing: one mistake
+	// gives one error, not a cascade.
+	if seen["route"] == 0 {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "No routes",

@@ -71,7 +71,7 @@ func (s *source) blocks(typ string) []*hcl.Block { return s.byType[typ] }
 // blueprint is nil.
 func (p *Parser) Load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostics) {
 	bp, diags := p.load(target, in)
-	return bp, SortDiagnostics(diags)
+	return bp, SortDiagnostics(CutLongValues(diags))
 }
 
 func (p *Parser) load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostics) {

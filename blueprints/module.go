@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/afero"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -88,7 +89,16 @@ func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []
 		args, moreDiags := rest.JustAttributes()
 		diags = append(diags, moreDiags...)
 
+		if d := p.moduleFolder(dir, rel, srcAttr.Expr.Range()); d != nil {
+			diags = append(diags, d)
+			continue
+		}
 		msrc, moreDiags := p.parse(dir)
+		for _, d := range moreDiags {
+			if d.Subject == nil { // a file of the folder could not be read
+				d.Subject = srcAttr.Expr.Range().Ptr()
+			}
+		}
 		diags = append(diags, moreDiags...)
 		if moreDiags.HasErrors() {
 			continue
@@ -103,6 +113,7 @@ func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []
 			continue
 		}
 		child := newEvaluator(p, dir, in)
+		child.calledBy = b
 		call := &moduleCall{name: name, block: b, args: args, ctx: caller.ctx}
 		vars, moreDiags := child.variables(msrc.blocks("variable"), Inputs{Env: in.Env, call: call})
 		diags = append(diags, moreDiags...)
@@ -120,6 +131,32 @@ func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []
 		src.include(msrc, child)
 	}
 	return diags
+}
+
+// moduleFolder returns the one error for a module source that is not a
+// folder of blueprint files (missing, a file, or without .hcl files), at the
+// source attribute, or nil.
+func (p *Parser) moduleFolder(dir, rel string, at hcl.Range) *hcl.Diagnostic {
+	diag := func(format string, args ...any) *hcl.Diagnostic {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid module source", Detail: fmt.Sprintf(format, args...), Subject: at.Ptr()}
+	}
+	info, err := p.fs.Stat(dir)
+	switch {
+	case err != nil:
+		return diag("There is no folder %q (%s): %s. source names a folder of blueprint files, relative to this file's folder.", rel, dir, unwrapPathError(err))
+	case !info.IsDir():
+		return diag("%q (%s) is a file; source names a folder of blueprint files, relative to this file's folder.", rel, dir)
+	}
+	entries, err := afero.ReadDir(p.fs, dir)
+	if err != nil {
+		return diag("The folder %q (%s) could not be read: %s.", rel, dir, unwrapPathError(err))
+	}
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && strings.HasSuffix(n, ".hcl") && !strings.HasSuffix(n, LockFileSuffix) && !strings.HasSuffix(n, VarFileSuffix) && !strings.HasPrefix(n, ".") {
+			return nil
+		}
+	}
+	return diag("The folder %q (%s) has no .hcl files, so the module would declare nothing.", rel, dir)
 }
 
 // moduleArgs turns a module call's arguments into variable values, checked

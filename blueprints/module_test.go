@@ -142,7 +142,39 @@ module "c" {
   weights = "fp8"
 }
 `),
-			want: []string{"shared/engine.hcl:15,15: Duplicate engine"},
+			// At the module block that brings the second engine in.
+			want: []string{"bp.hcl:21,1: Duplicate engine"},
+		},
+		{
+			name: "one module called twice: the error names both module blocks",
+			files: withModule(testAppliance + `
+module "a" {
+  source  = "./shared"
+  catalog = "qwen3-30b-a3b"
+  weights = "fp8"
+}
+module "b" {
+  source  = "./shared"
+  catalog = "qwen3-30b-a3b"
+  weights = "fp8"
+}
+`),
+			want: []string{"bp.hcl:16,1: Duplicate model", "bp.hcl:16,1: Duplicate engine"},
+		},
+		{
+			name:  "a module source that does not exist: one error at source",
+			files: map[string]string{"bp.hcl": testAppliance + "module \"m\" {\n  source = \"./nowhere\"\n}\n"},
+			want:  []string{"bp.hcl:11,12: Invalid module source"},
+		},
+		{
+			name:  "a module source that is a file",
+			files: map[string]string{"bp.hcl": testAppliance + "module \"m\" {\n  source = \"./x.hcl\"\n}\n", "x.hcl": "# a file\n"},
+			want:  []string{"bp.hcl:11,12: Invalid module source"},
+		},
+		{
+			name:  "an empty module folder",
+			files: map[string]string{"bp.hcl": testAppliance + "module \"m\" {\n  source = \"./empty\"\n}\n", "empty/README.md": "nothing here\n"},
+			want:  []string{"bp.hcl:11,12: Invalid module source"},
 		},
 	}
 	for _, tc := range tests {

@@ -67,6 +67,7 @@ func TestBadInputs(t *testing.T) {
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			ownerOnlySecrets(t, c.target)
 			tmp := t.TempDir()
 			out := filepath.Join(tmp, "out")
 			args := append([]string{"build", c.target, "-o", out}, c.args...)
@@ -127,6 +128,21 @@ func TestBadInputs(t *testing.T) {
 			checkDiagnosticRanges(t, c)
 		})
 	}
+}
+
+// ownerOnlySecrets makes a folder case's key files owner-only, as a user's
+// are (git checks them out 0644), so that the goldens do not depend on the
+// checkout's modes through the secret file warning.
+func ownerOnlySecrets(t *testing.T, target string) {
+	t.Helper()
+	_ = filepath.WalkDir(target, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (filepath.Base(p) == "key.pem" || filepath.Ext(p) == ".secret" || filepath.Ext(p) == ".key") {
+			if err := os.Chmod(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return nil
+	})
 }
 
 // checkDiagnosticRanges loads the case through the pipeline, as the CLI does,

@@ -5,6 +5,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -149,6 +150,9 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
+// maxSnippetLine is the longest line of a diagnostic printed in full.
+const maxSnippetLine = 300
+
 // printDiagnostics writes diagnostics with source snippets and returns
 // errDiagnostics when any is an error.
 func (e *env) printDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) error {
@@ -157,8 +161,18 @@ func (e *env) printDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File
 	}
 	// In source order, whatever order the phases found them in.
 	diags = blueprints.SortDiagnostics(diags)
-	wr := hcl.NewDiagnosticTextWriter(e.stderr, files, 100, false)
+	diags = blueprints.CutLongValues(diags)
+	var buf bytes.Buffer
+	wr := hcl.NewDiagnosticTextWriter(&buf, files, 100, false)
 	_ = wr.WriteDiagnostics(diags)
+	// A source line can be huge too (a 200 KB literal): cut what the
+	// snippet shows of it.
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if r := []rune(line); len(r) > maxSnippetLine {
+			line = fmt.Sprintf("%s… (%d more characters)\n", string(r[:maxSnippetLine]), len(r)-maxSnippetLine)
+		}
+		io.WriteString(e.stderr, line)
+	}
 	if diags.HasErrors() {
 		n := 0
 		for _, d := range diags {

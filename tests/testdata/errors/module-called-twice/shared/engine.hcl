@@ -1,0 +1,9 @@
+model "qwen3" {
+  catalog = "qwen3-30b-a3b"
+  weights = "fp8"
+}
+
+engine "vllm" "main" {
+  model = model.qwen3
+  image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+}
