@@ -32,6 +32,21 @@ vllm:kv_cache_usage_perc{engine="0",model_name="coop"} 0.42
 # HELP vllm:prompt_tokens_total Number of prefill tokens processed.
 # TYPE vllm:prompt_tokens_total counter
 vllm:prompt_tokens_total{engine="0",model_name="coop"} 1234.0
+# HELP vllm:generation_tokens_total Number of generation tokens processed.
+# TYPE vllm:generation_tokens_total counter
+vllm:generation_tokens_total{engine="0",model_name="coop"} 4321.0
+# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.
+# TYPE vllm:prefix_cache_queries_total counter
+vllm:prefix_cache_queries_total{engine="0",model_name="coop"} 1000.0
+# HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of cached tokens.
+# TYPE vllm:prefix_cache_hits_total counter
+vllm:prefix_cache_hits_total{engine="0",model_name="coop"} 600.0
+# HELP vllm:inter_token_latency_seconds Histogram of inter-token latency in seconds.
+# TYPE vllm:inter_token_latency_seconds histogram
+vllm:inter_token_latency_seconds_bucket{engine="0",le="0.05",model_name="coop"} 90.0
+vllm:inter_token_latency_seconds_bucket{engine="0",le="+Inf",model_name="coop"} 100.0
+vllm:inter_token_latency_seconds_count{engine="0",model_name="coop"} 100.0
+vllm:inter_token_latency_seconds_sum{engine="0",model_name="coop"} 3.0
 # HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.
 # TYPE vllm:time_to_first_token_seconds histogram
 vllm:time_to_first_token_seconds_bucket{engine="0",le="0.5",model_name="coop"} 3.0
@@ -112,6 +127,25 @@ func TestMetricsEndToEnd(t *testing.T) {
 		`count(node_network_route_info) > 0`: "", // any value: the route collector answers
 	} {
 		waitQuery(t, client, api, query, want)
+	}
+
+	// Every query of the engines' dashboard finds the engine's series: the
+	// panels select the labels Prometheus really attaches, and the names
+	// this engine release exports. (rate() needs two scrapes; the queries
+	// above took longer than that.)
+	var board metrics.Dashboard
+	if err := json.Unmarshal([]byte(readString(t, filepath.Join(rootfs, metrics.DashboardsDir, "sovereign-engines.json"))), &board); err != nil {
+		t.Fatal(err)
+	}
+	panels := 0
+	for _, p := range board.Panels {
+		for _, tg := range p.Targets {
+			panels++
+			waitQuery(t, client, api, tg.Expr, "")
+		}
+	}
+	if panels < 10 {
+		t.Errorf("the engines' dashboard has only %d queries", panels)
 	}
 
 	deadline := time.After(60 * time.Second)
