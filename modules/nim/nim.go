@@ -58,7 +58,7 @@ func Compile(eng *spec.Engine, app *spec.Appliance) *units.Tree {
 		env["NIM_PASSTHROUGH_ARGS"] = strings.Join(passthrough, " ")
 	}
 	opt := engine.Options{
-		Display: "NIM",
+		Display: "NVIDIA NIM",
 		// NIM's listen address cannot be set to loopback, so it gets its
 		// own network namespace with the port published on 127.0.0.1.
 		ContainerPort: containerPort,
