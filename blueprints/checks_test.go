@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // TestSecretFileMode: a secret file others can read builds with a warning
@@ -31,7 +32,7 @@ func TestSecretFileMode(t *testing.T) {
 		if err := fsys.Chmod("keys/engine.key", osMode(tc.mode)); err != nil {
 			t.Fatal(err)
 		}
-		_, diags := blueprints.NewParser(fsys).Load("bp.hcl", blueprints.Inputs{})
+		_, diags := blueprints.NewParser(fsys, engines.Kinds).Load("bp.hcl", blueprints.Inputs{})
 		if diags.HasErrors() {
 			t.Fatalf("mode %04o: %s", tc.mode, diags.Error())
 		}

@@ -13,11 +13,12 @@ import (
 // setting, and a setting it lacks is an error naming the engine and, where
 // it has one, its own equivalent.
 func TestEngineOptionsPerKind(t *testing.T) {
+	images := map[string]string{"vllm": testImage, "sglang": "docker.io/lmsysorg/sglang:v0.5.9", "nim": "nvcr.io/nim/nvidia/llm-nim:1.13.1"}
 	engine := func(kind, body string) string {
 		return testAppliance + testModel + `
 engine "` + kind + `" "e" {
   model = model.qwen3
-  image = "` + testImage + `"
+  image = "` + images[kind] + `"
 ` + body + `
 }
 `

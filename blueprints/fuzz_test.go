@@ -13,6 +13,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // fuzzSnippets are small blueprints that reach corners the reference
@@ -107,7 +108,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		in := blueprints.Inputs{Env: []string{"SOVEREIGN_VAR_v=" + envValue, "SOVEREIGN_VAR_hostname=" + envValue, "SECRET=s3cret"}}
-		p := blueprints.NewParser(fsys)
+		p := blueprints.NewParser(fsys, engines.Kinds)
 		bp, diags := load(t, p, in)
 		switch {
 		case bp == nil && !diags.HasErrors():
@@ -124,7 +125,7 @@ func FuzzLoad(f *testing.F) {
 		if bp == nil {
 			return
 		}
-		p = blueprints.NewParser(fsys)
+		p = blueprints.NewParser(fsys, engines.Kinds)
 		res, diags := build(t, p, in)
 		if res == nil && !diags.HasErrors() {
 			t.Fatalf("pipeline.Build returned neither a result nor an error")

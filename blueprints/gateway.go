@@ -322,7 +322,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	if diags.HasErrors() {
 		return gw, diags
 	}
-	return gw, append(diags, wireEngineKeys(gw)...)
+	return gw, append(diags, wireEngineKeys(gw, e.parser.engines)...)
 }
 
 // firstBlock is blocks[0], or nil for none.
@@ -534,29 +534,29 @@ func cookieSecretBytes(s string) []byte {
 // same value from the route. An engine with its own api_key keeps it, and
 // the gateway sends that one. NVIDIA NIM checks no key at all: routing to it
 // is allowed with a warning that it stays open to the host.
-func wireEngineKeys(gw *spec.Gateway) hcl.Diagnostics {
+func wireEngineKeys(gw *spec.Gateway, kinds spec.EngineKinds) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	seen := map[*spec.Engine]bool{}
 	for _, r := range gw.Routes {
 		for _, eng := range r.Engines {
 			if !seen[eng] {
 				seen[eng] = true
-				diags = append(diags, wireEngineKey(gw, r, eng)...)
+				diags = append(diags, wireEngineKey(gw, r, eng, kinds)...)
 			}
 		}
 	}
 	return diags
 }
 
-func wireEngineKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine) hcl.Diagnostics {
+func wireEngineKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine, kinds spec.EngineKinds) hcl.Diagnostics {
 	if eng.APIKey != nil {
 		return nil
 	}
-	if eng.Kind == "nim" {
+	if k, ok := kinds.Lookup(eng.Kind); ok && k.APIKey.Env == "" {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagWarning,
 			Summary:  "Engine open to the host",
-			Detail:   fmt.Sprintf("NVIDIA NIM checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", eng.Name, eng.Port),
+			Detail:   fmt.Sprintf("%s checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", k.Display, eng.Name, eng.Port),
 			Subject:  r.DeclRange.Ptr(),
 		}}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // Fixture pieces: a blueprint that loads cleanly is testAppliance +
@@ -56,7 +57,7 @@ func engineWith(body string) string {
 // Terraform's configs tests do.
 func testParser(t testing.TB, files map[string]string) *blueprints.Parser {
 	t.Helper()
-	return blueprints.NewParser(testFs(t, files))
+	return blueprints.NewParser(testFs(t, files), engines.Kinds)
 }
 
 func testFs(t testing.TB, files map[string]string) afero.Fs {

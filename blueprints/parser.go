@@ -18,18 +18,23 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/spf13/afero"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 
 // Parser reads blueprint files through an afero filesystem and remembers every
 // file it parsed, so that diagnostics can be printed with source snippets.
 type Parser struct {
-	fs     afero.Fs
-	parser *hclparse.Parser
+	fs      afero.Fs
+	parser  *hclparse.Parser
+	engines spec.EngineKinds
 }
 
-// NewParser returns a parser reading from fsys.
-func NewParser(fsys afero.Fs) *Parser {
-	return &Parser{fs: fsys, parser: hclparse.NewParser()}
+// NewParser returns a parser reading from fsys. Engine blocks are decoded
+// by what their kind in engines declares (the registry, modules/engines.Kinds,
+// which loading cannot import).
+func NewParser(fsys afero.Fs, engines spec.EngineKinds) *Parser {
+	return &Parser{fs: fsys, parser: hclparse.NewParser(), engines: engines}
 }
 
 // Fs is the filesystem the parser reads from; the build reads the lock file

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines/vllm"
 )
 
 // settings is the part of a loaded blueprint that variable tests look at.
@@ -32,7 +33,7 @@ func settingsOf(bp *spec.Blueprint) settings {
 		Timezone:      app.Timezone,
 		Groups:        app.Admins[0].Groups,
 		Port:          eng.Port,
-		PrefixCaching: eng.VLLM.EnablePrefixCaching,
+		PrefixCaching: vllm.Own(eng).EnablePrefixCaching,
 		MaxModelLen:   eng.MaxModelLen,
 		KVCacheDType:  eng.KVCacheDType,
 		Environment:   eng.Environment,

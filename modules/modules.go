@@ -5,17 +5,18 @@
 package modules
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/host"
+	"github.com/sovereign-collective/sovereign/modules/internal/engine"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/models"
-	"github.com/sovereign-collective/sovereign/modules/nim"
-	"github.com/sovereign-collective/sovereign/modules/sglang"
 	"github.com/sovereign-collective/sovereign/modules/ups"
-	"github.com/sovereign-collective/sovereign/modules/vllm"
 	"github.com/sovereign-collective/sovereign/modules/wan"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -23,29 +24,36 @@ import (
 // Compile returns the whole appliance tree for bp. Conflicts between
 // contributions (two modules writing one file) are error diagnostics.
 func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	parts := []*units.Tree{host.Compile(bp.Appliance), models.Compile(bp.Models, bp.Appliance)}
 	for _, eng := range bp.Engines {
-		switch eng.Kind {
-		case "vllm":
-			parts = append(parts, vllm.Compile(eng, bp.Appliance))
-		case "sglang":
-			parts = append(parts, sglang.Compile(eng, bp.Appliance))
-		case "nim":
-			parts = append(parts, nim.Compile(eng, bp.Appliance))
+		k, ok := engines.Lookup(eng.Kind)
+		if !ok {
+			// The loader knows the same registry; an engine that got past
+			// it unknown is a bug, never a build without its engine.
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Internal error",
+				Detail:   fmt.Sprintf("bug: engine kind %q is not in the engines registry.", eng.Kind),
+				Subject:  eng.DeclRange.Ptr(),
+			})
+			continue
 		}
+		parts = append(parts, engine.Compile(eng, k, bp.Appliance))
 	}
 	if bp.Gateway != nil {
-		gw, diags := gateway.Compile(bp.Gateway)
-		if diags.HasErrors() {
-			return nil, diags
+		gw, gwDiags := gateway.Compile(bp.Gateway)
+		if gwDiags.HasErrors() {
+			return nil, append(diags, gwDiags...)
 		}
 		parts = append(parts, gw)
 	}
 	parts = append(parts, wan.Compile(bp.WAN), ups.Compile(bp.UPS, bp.Engines))
-	mt, diags := metrics.Compile(bp)
+	mt, mtDiags := metrics.Compile(bp)
+	diags = append(diags, mtDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	tree, moreDiags := units.Merge(append(parts, mt)...)
-	return tree, append(diags, moreDiags...)
+	tree, mergeDiags := units.Merge(append(parts, mt)...)
+	return tree, append(diags, mergeDiags...)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // BenchmarkBuildReference measures a whole build of the reference GB300
@@ -15,7 +16,7 @@ import (
 func BenchmarkBuildReference(b *testing.B) {
 	osfs := afero.NewOsFs()
 	for i := 0; i < b.N; i++ {
-		p := blueprints.NewParser(osfs)
+		p := blueprints.NewParser(osfs, engines.Kinds)
 		res, diags := pipeline.Build(p, referenceCases[0].path, blueprints.Inputs{})
 		if diags.HasErrors() {
 			b.Fatal(diags)

@@ -20,6 +20,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/commands"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 )
 
@@ -164,7 +165,7 @@ func checkDiagnosticRanges(t *testing.T, c badInput) {
 			t.Fatalf("# ARGS: %q is not -var or -var-file; teach checkDiagnosticRanges about it", c.args[i])
 		}
 	}
-	p := blueprints.NewParser(afero.NewReadOnlyFs(afero.NewOsFs()))
+	p := blueprints.NewParser(afero.NewReadOnlyFs(afero.NewOsFs()), engines.Kinds)
 	res, diags := pipeline.Build(p, c.target, in)
 	if res != nil {
 		t.Errorf("pipeline.Build returned a result along with errors")

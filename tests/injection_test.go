@@ -30,6 +30,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 )
 
@@ -283,7 +284,7 @@ func (fx *injectionFixture) build(text string, env map[string]string) (*pipeline
 		envList = append(envList, k+"="+v)
 	}
 	sort.Strings(envList)
-	return pipeline.Build(blueprints.NewParser(fs), "/sink", blueprints.Inputs{Env: envList})
+	return pipeline.Build(blueprints.NewParser(fs, engines.Kinds), "/sink", blueprints.Inputs{Env: envList})
 }
 
 // injectionSites finds every quoted string and block label of the file, and

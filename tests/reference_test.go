@@ -21,6 +21,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 )
@@ -51,7 +52,7 @@ var referenceCases = []blueprintCase{
 // fresh temporary folder, which it returns.
 func build(t testing.TB, c blueprintCase) (string, *pipeline.Result) {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs())
+	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
 	res, diags := pipeline.Build(p, c.path, blueprints.Inputs{Vars: c.vars, Env: c.env})
 	if diags.HasErrors() {
 		var buf bytes.Buffer

@@ -100,9 +100,9 @@ type Model struct {
 // Engine is one inference server container serving one model. The fields
 // below Kind..ExtraArgs mean the same for every engine kind; the blueprint
 // spells them as the engine does (vLLM's max_model_len is SGLang's
-// context_length), and each engine module renders them as its own flags.
+// context_length), and each engine kind renders them as its own flags.
 type Engine struct {
-	Kind  string // "vllm", "sglang" or "nim"
+	Kind  string // a kind of the engines registry: "vllm", "sglang", "nim"
 	Name  string
 	Model *Model
 	Image Image
@@ -116,8 +116,7 @@ type Engine struct {
 	ExtraArgs       []string
 	// MinSessions is how many max-length sequences the engine must hold at
 	// once; a plan below it fails the build. 0: no minimum.
-	MinSessions      int
-	MinSessionsRange hcl.Range
+	MinSessions int
 
 	// MaxModelLen is the longest sequence; 0 means the model's maximum.
 	MaxModelLen int
@@ -134,39 +133,41 @@ type Engine struct {
 	// CPUKVOffloadBytes is the KV cache's warm tier in CPU memory.
 	CPUKVOffloadBytes int64
 
-	VLLM   *VLLM
-	SGLang *SGLang
-	NIM    *NIM
+	// Own holds the settings only this engine kind has, as the kind's
+	// package decoded them (a *vllm.Settings for a vLLM engine).
+	Own any
 
-	DeclRange           hcl.Range
-	ModelRange          hcl.Range
-	MaxModelLenRange    hcl.Range
-	MemoryFractionRange hcl.Range
-	KVCacheDTypeRange   hcl.Range
+	DeclRange hcl.Range
+	// Ranges are where the blueprint wrote each setting; a setting it did
+	// not write is absent.
+	Ranges map[Setting]hcl.Range
 }
 
-// VLLM holds the options only vLLM has.
-type VLLM struct {
-	EnablePrefixCaching bool
-	MaxNumSeqs          int
-	// KVOffloadBackend is "native" or "lmcache", for CPUKVOffloadBytes.
-	KVOffloadBackend string
-}
+// Setting is a meaning an engine setting has whatever the engine calls it:
+// SettingMaxModelLen is vLLM's max_model_len and SGLang's context_length.
+type Setting string
 
-// SGLang holds the options only SGLang has.
-type SGLang struct {
-	MaxRunningRequests int
-}
+// The settings whose place in the blueprint later phases point at.
+const (
+	SettingModel           Setting = "model"
+	SettingMinSessions     Setting = "min_sessions"
+	SettingMaxModelLen     Setting = "max_model_len"
+	SettingMemoryFraction  Setting = "memory_fraction"
+	SettingKVCacheDType    Setting = "kv_cache_dtype"
+	SettingQuantization    Setting = "quantization"
+	SettingTensorParallel  Setting = "tensor_parallel_size"
+	SettingToolCallParser  Setting = "tool_call_parser"
+	SettingReasoningParser Setting = "reasoning_parser"
+	SettingCPUKVOffload    Setting = "cpu_kv_offload"
+)
 
-// NIM holds the options only NVIDIA NIM has.
-type NIM struct {
-	// ModelFrom is "store": serve the model folder (NIM 2.x model-free
-	// images), or "image": the model the NIM image is built for, which it
-	// downloads into its cache with NGCAPIKey unless AirGapped.
-	ModelFrom    string
-	ModelProfile string
-	AirGapped    bool
-	NGCAPIKey    *Secret
+// RangeOf is where the blueprint wrote setting s, or the engine block when
+// it did not.
+func (e *Engine) RangeOf(s Setting) hcl.Range {
+	if r, ok := e.Ranges[s]; ok {
+		return r
+	}
+	return e.DeclRange
 }
 
 // Image is a container image reference as the blueprint wrote it.

@@ -27,6 +27,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images/appliance"
 	"github.com/sovereign-collective/sovereign/images/imagestest"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -45,7 +46,7 @@ func newRegistry(t *testing.T) (host, base string) {
 // and a secret API key.
 func kitchenSink(t *testing.T, env ...string) *pipeline.Result {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs())
+	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
 	env = append([]string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, env...)
 	res, diags := pipeline.Build(p, "../../tests/testdata/blueprints/kitchen-sink", blueprints.Inputs{Env: env})
 	if diags.HasErrors() {

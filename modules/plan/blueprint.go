@@ -57,10 +57,7 @@ func Blueprint(bp *spec.Blueprint) ([]EnginePlan, hcl.Diagnostics) {
 		plans = append(plans, EnginePlan{Engine: eng.Name, Plan: p})
 		switch {
 		case !p.Fits:
-			subject := eng.DeclRange
-			if eng.MaxModelLenRange != (hcl.Range{}) {
-				subject = eng.MaxModelLenRange
-			}
+			subject := eng.RangeOf(spec.SettingMaxModelLen)
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "The engine does not fit on the GPU",
@@ -74,7 +71,7 @@ func Blueprint(bp *spec.Blueprint) ([]EnginePlan, hcl.Diagnostics) {
 				Summary:  "Fewer sessions than required",
 				Detail: fmt.Sprintf("Engine %q holds %d concurrent sessions of %d tokens, but min_sessions is %d. Use smaller weights, an fp8 KV cache, a shorter max_model_len or a higher gpu_memory_utilization (sovereign plan shows the figures).",
 					eng.Name, p.SessionsAtMaxModelLen(), p.MaxModelLen, eng.MinSessions),
-				Subject: eng.MinSessionsRange.Ptr(),
+				Subject: eng.RangeOf(spec.SettingMinSessions).Ptr(),
 			})
 			continue
 		}
@@ -125,10 +122,7 @@ func overcommit(bp *spec.Blueprint) hcl.Diagnostics {
 		return nil
 	}
 	last := bp.Engines[len(bp.Engines)-1]
-	subject := last.DeclRange
-	if last.MemoryFractionRange != (hcl.Range{}) {
-		subject = last.MemoryFractionRange
-	}
+	subject := last.RangeOf(spec.SettingMemoryFraction)
 	return hcl.Diagnostics{{
 		Severity: hcl.DiagError,
 		Summary:  "GPU memory overcommitted",

@@ -24,11 +24,12 @@ func gb300Blueprint(t *testing.T, weights string, minSessions int, engines ...st
 	for _, name := range engines {
 		bp.Engines = append(bp.Engines, &spec.Engine{
 			Kind: "vllm", Name: name, Model: m, MinSessions: minSessions,
-			DeclRange:        hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 10}},
-			MinSessionsRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 12}},
-			KVCacheDType:     "fp8", MemoryFraction: 0.95, MaxModelLen: 32768,
-			MaxModelLenRange: hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 11}},
-			VLLM:             &spec.VLLM{},
+			DeclRange:    hcl.Range{Filename: "bp.hcl", Start: hcl.Pos{Line: 10}},
+			KVCacheDType: "fp8", MemoryFraction: 0.95, MaxModelLen: 32768,
+			Ranges: map[spec.Setting]hcl.Range{
+				spec.SettingMinSessions: {Filename: "bp.hcl", Start: hcl.Pos{Line: 12}},
+				spec.SettingMaxModelLen: {Filename: "bp.hcl", Start: hcl.Pos{Line: 11}},
+			},
 		})
 	}
 	return bp

@@ -58,7 +58,7 @@ func (s settings) advice(p *Plan) string {
 	for _, o := range smaller {
 		fixes = append(fixes, fmt.Sprintf("%s weights (%s)", o.format, sessions(o.sessions)))
 	}
-	if weightsFit && s.kv.bytes > 1 {
+	if weightsFit && s.kv.Bytes > 1 {
 		fp8, _ := lookupKVDType("fp8")
 		_, blocks := s.kvCapacity(p.WeightsBytes, fp8)
 		if n := sessionsAt(blocks, s.maxModelLen); n >= 1 {
@@ -118,11 +118,11 @@ func (s settings) warnings(p *Plan) []string {
 		warnings = append(warnings, fmt.Sprintf("room for only %s at max_model_len %d: with more people active at once, the rest wait",
 			sessions(atMax), s.maxModelLen))
 	}
-	if s.kv.bytes > 1 && m.ParamsTotal >= bigModelParams && p.WeightsBytes <= s.usableBytes() {
+	if s.kv.Bytes > 1 && m.ParamsTotal >= bigModelParams && p.WeightsBytes <= s.usableBytes() {
 		fp8, _ := lookupKVDType("fp8")
 		_, blocks := s.kvCapacity(p.WeightsBytes, fp8)
 		warnings = append(warnings, fmt.Sprintf("kv_cache_dtype %s keeps the KV cache in 16 bits; fp8 would hold %s instead of %d at max_model_len %d, with minimal quality loss (seed §3.1)",
-			s.kv.name, sessions(sessionsAt(blocks, s.maxModelLen)), atMax, s.maxModelLen))
+			s.kv.Name, sessions(sessionsAt(blocks, s.maxModelLen)), atMax, s.maxModelLen))
 	}
 	if m.MaxPositionEmbeddings > 0 && s.maxModelLen > m.MaxPositionEmbeddings {
 		warnings = append(warnings, fmt.Sprintf("max_model_len %d is more than %s's max_position_embeddings %d; vLLM refuses it unless rope scaling extends the context",
@@ -200,11 +200,11 @@ func (s settings) assumptions(p *Plan) []Assumption {
 
 	var formula string
 	if m.IsMLA() {
-		formula = fmt.Sprintf("MLA: %d layers × (kv_lora_rank %d + qk_rope_head_dim %d) × %d B", m.Layers, m.KVLoraRank, m.QKRopeHeadDim, s.kv.bytes)
+		formula = fmt.Sprintf("MLA: %d layers × (kv_lora_rank %d + qk_rope_head_dim %d) × %d B", m.Layers, m.KVLoraRank, m.QKRopeHeadDim, s.kv.Bytes)
 	} else {
-		formula = fmt.Sprintf("GQA: 2 × %d layers × %d KV heads × head_dim %d × %d B", m.Layers, m.KVHeads, m.HeadDim, s.kv.bytes)
+		formula = fmt.Sprintf("GQA: 2 × %d layers × %d KV heads × head_dim %d × %d B", m.Layers, m.KVHeads, m.HeadDim, s.kv.Bytes)
 	}
-	add("kv_bytes_per_element", strconv.Itoa(s.kv.bytes), "%s; %s = %d B per token", s.kv.why, formula, p.Model.KVBytesPerToken)
+	add("kv_bytes_per_element", strconv.Itoa(s.kv.Bytes), "%s; %s = %d B per token", s.kv.Why, formula, p.Model.KVBytesPerToken)
 	if d.kvBytesPerToken != p.Model.KVBytesPerToken {
 		add("kv_bytes_per_token_allocated", strconv.FormatInt(d.kvBytesPerToken, 10),
 			"across %d GPUs KV heads are copied where GPUs outnumber them (an MLA latent goes to every GPU)", s.gpus)

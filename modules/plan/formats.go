@@ -2,9 +2,12 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // int4GroupSize is the number of weights that share one scale and zero
@@ -92,31 +95,26 @@ func (f weightFormat) decodeBytes(m catalog.Model) float64 {
 	return float64(m.ParamsActive) * f.bytesPerParam
 }
 
-// kvDType is how the engine stores the KV cache (vLLM --kv-cache-dtype).
-type kvDType struct {
-	name  string
-	bytes int // per cached element
-	why   string
-}
+// kvDType is how an engine stores the KV cache (vLLM --kv-cache-dtype).
+type kvDType = spec.KVCacheDType
 
-var kvDTypes = []kvDType{
-	{name: "auto", bytes: 2, why: "auto caches KV in the model's dtype, bf16 for every catalog model: 2 bytes"},
-	{name: "bfloat16", bytes: 2, why: "bfloat16: 2 bytes"},
-	{name: "fp8", bytes: 1, why: "fp8 (fp8_e4m3 on CUDA): 1 byte, with scales 1.0 unless the checkpoint has them"},
-	{name: "fp8_e4m3", bytes: 1, why: "fp8_e4m3: 1 byte"},
-	{name: "fp8_e5m2", bytes: 1, why: "fp8_e5m2: 1 byte"},
-}
-
+// lookupKVDType finds a KV cache element type among those the engine kinds
+// declare; "" is "auto". The decoder has already checked that the engine
+// has it.
 func lookupKVDType(name string) (kvDType, error) {
 	if name == "" {
 		name = "auto"
 	}
-	names := make([]string, len(kvDTypes))
-	for i, d := range kvDTypes {
-		if d.name == name {
-			return d, nil
+	var names []string
+	for _, k := range engines.All() {
+		for _, d := range k.KVCacheDTypes {
+			if d.Name == name {
+				return d, nil
+			}
+			if !slices.Contains(names, d.Name) {
+				names = append(names, d.Name)
+			}
 		}
-		names[i] = d.name
 	}
 	return kvDType{}, fmt.Errorf("kv_cache_dtype %q is not one of %s", name, strings.Join(names, ", "))
 }

@@ -248,7 +248,7 @@ func Compute(in Input) (*Plan, error) {
 			ParamsTotal:     m.ParamsTotal,
 			ParamsActive:    m.ParamsActive,
 			Layers:          m.Layers,
-			KVBytesPerToken: m.KVBytesPerToken(s.kv.bytes),
+			KVBytesPerToken: m.KVBytesPerToken(s.kv.Bytes),
 		},
 		WeightsBytes:  weights,
 		KVBudgetBytes: budget,
@@ -382,7 +382,7 @@ func (s settings) reserveBytes() int64 { return int64(s.gpus) * s.ActivationRese
 // kv_heads/GPUs) KV heads, so heads are copied when there are more GPUs
 // than KV heads; an MLA latent is copied to every GPU.
 func (s settings) kvBytesPerToken(kv kvDType) int64 {
-	perToken := s.Model.KVBytesPerToken(kv.bytes)
+	perToken := s.Model.KVBytesPerToken(kv.Bytes)
 	if s.gpus == 1 {
 		return perToken
 	}

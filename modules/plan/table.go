@@ -25,7 +25,7 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	row("GPU memory\t%s\t%d × %s × %g utilization, %s", humanBytes(d.usableBytes), d.gpus, humanBytes(p.Hardware.GPUMemoryBytes), d.utilization, humanRate(d.bandwidth))
 	row("Weights\t%s\t%s, %s params (%s active)", humanBytes(p.WeightsBytes), d.weights.name, humanParams(p.Model.ParamsTotal), humanParams(p.Model.ParamsActive))
 	row("Activation reserve\t%s\tfor activations, CUDA graphs and buffers beside the weights", humanBytes(d.reserveBytes))
-	row("KV cache\t%s\t%s tokens at %s B/token (%s)", humanBytes(p.KVBudgetBytes), humanCount(p.KVTokens), humanCount(p.Model.KVBytesPerToken), d.kv.name)
+	row("KV cache\t%s\t%s tokens at %s B/token (%s)", humanBytes(p.KVBudgetBytes), humanCount(p.KVTokens), humanCount(p.Model.KVBytesPerToken), d.kv.Name)
 	if d.cpuKVOffloadBytes > 0 {
 		row("CPU KV tier\t%s\t%s tokens", humanBytes(d.cpuKVOffloadBytes), humanCount(p.CPUKVTokens))
 	}

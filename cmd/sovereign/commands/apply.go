@@ -18,6 +18,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 func newApply(e *env) *cobra.Command {
@@ -57,7 +58,7 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs)
+			p := blueprints.NewParser(e.fs, engines.Kinds)
 			res, diags := pipeline.Build(p, args[0], inputs)
 			if err := e.printDiagnostics(diags, p.Files()); err != nil {
 				return err

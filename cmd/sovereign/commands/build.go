@@ -9,6 +9,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // inputFlags are the flags that set blueprint variables.
@@ -81,7 +82,7 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs)
+			p := blueprints.NewParser(e.fs, engines.Kinds)
 			opts, err := imageBundleOptions(bundleLabel)
 			if err != nil {
 				return err
@@ -124,7 +125,7 @@ with its file, line and column. It writes nothing.`,
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs)
+			p := blueprints.NewParser(e.fs, engines.Kinds)
 			res, diags := pipeline.Build(p, args[0], inputs)
 			if err := e.printDiagnostics(diags, p.Files()); err != nil {
 				return err

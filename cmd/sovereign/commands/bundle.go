@@ -12,6 +12,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/resolve"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 func newBundle(e *env) *cobra.Command {
@@ -50,7 +51,7 @@ is written last. Exit codes: 0 ok, 1 the blueprint or its lock is wrong,
 			}
 			// The bundle holds exactly what a build pins: build first,
 			// offline, from the lock.
-			p := blueprints.NewParser(e.fs)
+			p := blueprints.NewParser(e.fs, engines.Kinds)
 			res, diags := pipeline.Build(p, args[0], inputs)
 			if err := e.printDiagnostics(diags, p.Files()); err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 func newDiff(e *env) *cobra.Command {
@@ -70,7 +71,7 @@ func diffSide(e *env, arg string, inputs blueprints.Inputs) (afero.Fs, string, e
 	if diff.IsOutput(e.fs, arg) {
 		return e.fs, arg, nil
 	}
-	p := blueprints.NewParser(e.fs)
+	p := blueprints.NewParser(e.fs, engines.Kinds)
 	res, diags := pipeline.Build(p, arg, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return nil, "", err

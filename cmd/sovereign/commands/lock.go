@@ -20,6 +20,7 @@ import (
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/resolve"
 	"github.com/sovereign-collective/sovereign/modules"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // registryFlags tune how sovereign talks to registries (lock, bundle).
@@ -103,7 +104,7 @@ type blueprintImage struct {
 }
 
 func (e *env) blueprintImages(target string, in blueprints.Inputs) (*spec.Blueprint, []blueprintImage, map[string]*hcl.File, error) {
-	p := blueprints.NewParser(e.fs)
+	p := blueprints.NewParser(e.fs, engines.Kinds)
 	bp, diags := pipeline.Load(p, target, in)
 	if !diags.HasErrors() {
 		var tree, moreDiags = modules.Compile(bp)

@@ -18,6 +18,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/members"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // memberFlags are the flags every member subcommand shares.
@@ -107,7 +108,7 @@ func (e *env) loadForMembers(f *memberFlags) (*spec.Blueprint, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := blueprints.NewParser(e.fs)
+	p := blueprints.NewParser(e.fs, engines.Kinds)
 	bp, diags := p.Load(f.blueprint, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/modules/plan"
 )
 
@@ -91,7 +92,7 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	p := blueprints.NewParser(e.fs)
+	p := blueprints.NewParser(e.fs, engines.Kinds)
 	bp, diags := p.Load(target, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
@@ -118,7 +119,7 @@ func (e *env) planComparison(audition, target string, in inputFlags) error {
 	var sides []plan.Side
 	var failed error
 	for _, path := range []string{audition, target} {
-		p := blueprints.NewParser(e.fs)
+		p := blueprints.NewParser(e.fs, engines.Kinds)
 		bp, diags := p.Load(path, inputs)
 		if err := e.printDiagnostics(diags, p.Files()); err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // hostFlags say how to reach an appliance.
@@ -75,7 +76,7 @@ reached.`,
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs)
+			p := blueprints.NewParser(e.fs, engines.Kinds)
 			res, diags := pipeline.Build(p, args[0], inputs)
 			if err := e.printDiagnostics(diags, p.Files()); err != nil {
 				return err

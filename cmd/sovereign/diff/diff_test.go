@@ -15,6 +15,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 )
 
@@ -50,7 +51,7 @@ func buildVariant(t *testing.T, fsys afero.Fs, out string, env []string, edits .
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := blueprints.NewParser(fsys)
+	p := blueprints.NewParser(fsys, engines.Kinds)
 	if env == nil {
 		env = []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}
 	}

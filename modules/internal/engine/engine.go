@@ -1,8 +1,9 @@
-// Package engine is the Quadlet skeleton every inference engine shares: the
-// GPU through CDI, the model folder read-only, a loopback-only port, a
-// health check that gates the unit's start, restarts, and secrets in a 0600
-// environment file. Each engine module (vllm, sglang, nim) fills in its own
-// command line. It is a library for those modules, not a block module.
+// Package engine compiles an engine block into a Podman Quadlet: the
+// skeleton every inference engine shares (the GPU through CDI, the model
+// folder read-only, a loopback-only port, a health check that gates the
+// unit's start, restarts, secrets in a 0600 environment file) filled in
+// with what the engine's kind declares (engines/kind.Container): its
+// entrypoint, arguments, environment and API key.
 package engine
 
 import (
@@ -17,32 +18,6 @@ import (
 	"github.com/sovereign-collective/sovereign/units"
 )
 
-// Options say how an engine's container differs from the others'.
-type Options struct {
-	// Display is the engine's name for people: "vLLM", "SGLang".
-	Display string
-	// ContainerPort, when set, runs the container on its own network with
-	// the port published on 127.0.0.1 only: for engines whose listen
-	// address cannot be set. Otherwise the container shares the host's
-	// network and the engine itself binds 127.0.0.1:Port.
-	ContainerPort int
-	// HealthPath is the HTTP path that answers 200 once the model is
-	// loaded and serving.
-	HealthPath string
-	// CacheMount is where the engine's persistent cache folder appears in
-	// the container; empty for none.
-	CacheMount string
-	// Env is the engine's environment, besides the blueprint's own.
-	Env map[string]string
-	// SecretEnv goes to a 0600 environment file, never into the unit.
-	SecretEnv map[string]string
-	// Secret is where the secrets came from, for diagnostics.
-	Secret *spec.Secret
-	// NoModelStore is for engines that bring their own model (a NIM built
-	// for one model): no model folder is mounted or required.
-	NoModelStore bool
-}
-
 // ModelMount is where engine eng sees its model folder.
 func ModelMount(eng *spec.Engine) string { return path.Join(units.ModelsMount, eng.Model.Name) }
 
@@ -50,10 +25,54 @@ func ModelMount(eng *spec.Engine) string { return path.Join(units.ModelsMount, e
 // generator turns into KIND-NAME.service.
 func UnitName(eng *spec.Engine) string { return eng.Kind + "-" + eng.Name + ".container" }
 
-// New returns the engine's tree (its folders and secret file) and its
+// Compile returns engine eng's contribution to the appliance tree.
+func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) *units.Tree {
+	secretEnv, secret := secrets(eng, k)
+	t, u := skeleton(eng, k, app, secretEnv, secret)
+	c := k.Container
+	if c.Entrypoint != "" {
+		u.Set("Container", "Entrypoint", c.Entrypoint)
+	}
+	if c.User != "" {
+		u.Set("Container", "User", c.User)
+	}
+	if c.Args != nil {
+		cmd := units.QuoteCommand(c.Args(eng, ModelMount(eng)))
+		if eng.APIKey != nil && k.APIKey.Flag != "" {
+			// systemd expands the key from the environment file into the
+			// command line at start; the unit never holds it.
+			u.Set("Service", "EnvironmentFile", SecretEnvFile(eng))
+			cmd += " " + k.APIKey.Flag + " ${" + k.APIKey.Env + "}"
+		}
+		u.Set("Container", "Exec", cmd)
+	}
+	t.Units = append(t.Units, u)
+	return t
+}
+
+// secrets are what goes into the engine's 0600 environment file, and where
+// they came from.
+func secrets(eng *spec.Engine, k *Kind) (map[string]string, *spec.Secret) {
+	env := map[string]string{}
+	var origin *spec.Secret
+	if k.Container.Secrets != nil {
+		more, from := k.Container.Secrets(eng)
+		maps.Copy(env, more)
+		origin = from
+	}
+	if eng.APIKey != nil && k.APIKey.Env != "" {
+		env[k.APIKey.Env] = eng.APIKey.Value
+		origin = eng.APIKey
+	}
+	return env, origin
+}
+
+// skeleton returns the engine's tree (its folders and secret file) and its
 // Quadlet with everything but the engine's own command line.
-func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *units.Unit) {
+func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[string]string, secret *spec.Secret) (*units.Tree, *units.Unit) {
 	at := eng.DeclRange
+	opt := k.Container
+	bringsModel := opt.BringsModel != nil && opt.BringsModel(eng)
 	name := eng.Kind + "-" + eng.Name
 	stateDir := path.Join(app.Storage.StateDir, "engines", eng.Name)
 	modelDir := path.Join(app.Storage.ModelsDir, eng.Model.Name)
@@ -68,10 +87,10 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 		Image:   &units.Image{Ref: eng.Image.Ref, Origin: eng.Image.Range},
 		Origin:  at,
 	}
-	u.Set("Unit", "Description", fmt.Sprintf("%s engine %s serving %s", opt.Display, eng.Name, eng.ServedModelName))
+	u.Set("Unit", "Description", fmt.Sprintf("%s engine %s serving %s", k.Display, eng.Name, eng.ServedModelName))
 	u.Set("Unit", "Requires", units.CDIService)
 	u.Set("Unit", "After", units.CDIService)
-	if !opt.NoModelStore {
+	if !bringsModel {
 		// The weights unit fetches or checks the model before any engine
 		// reads it; if it fails, the engine does not start on missing or
 		// corrupted weights.
@@ -84,19 +103,19 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 
 	u.Set("Container", "ContainerName", name)
 	u.Set("Container", "Pull", "missing")
-	if opt.ContainerPort == 0 {
+	if opt.Port == 0 {
 		// Host networking with the engine bound to 127.0.0.1: reachable
 		// only from the host itself (the gateway), never from the network.
 		u.Set("Container", "Network", "host")
 	} else {
-		u.Set("Container", "PublishPort", fmt.Sprintf("127.0.0.1:%d:%d", eng.Port, opt.ContainerPort))
+		u.Set("Container", "PublishPort", fmt.Sprintf("127.0.0.1:%d:%d", eng.Port, opt.Port))
 	}
 	u.Set("Container", "AddDevice", units.GPUDevice)
 	// NVIDIA's CDI instructions disable SELinux labelling for GPU
 	// containers; it also spares relabelling 100+ GB of weights.
 	u.Set("Container", "SecurityLabelDisable", "true")
 	u.Set("Container", "ShmSize", "16g")
-	if !opt.NoModelStore {
+	if !bringsModel {
 		u.Set("Container", "Volume", modelDir+":"+ModelMount(eng)+":ro")
 	}
 	if opt.CacheMount != "" {
@@ -110,24 +129,22 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 		"HF_HUB_OFFLINE": "1",
 		"DO_NOT_TRACK":   "1",
 	}
-	for k, v := range opt.Env {
-		env[k] = v
+	if opt.Env != nil {
+		maps.Copy(env, opt.Env(eng, ModelMount(eng)))
 	}
-	for k, v := range eng.Environment {
-		env[k] = v
+	maps.Copy(env, eng.Environment)
+	for _, name := range sortedKeys(env) {
+		u.Set("Container", "Environment", units.QuoteWord(name+"="+env[name]))
 	}
-	for _, k := range sortedKeys(env) {
-		u.Set("Container", "Environment", units.QuoteWord(k+"="+env[k]))
-	}
-	if len(opt.SecretEnv) > 0 {
+	if len(secretEnv) > 0 {
 		envFile := SecretEnvFile(eng)
 		var contents []byte
-		for _, k := range sortedKeys(opt.SecretEnv) {
-			contents = append(contents, k+"="+opt.SecretEnv[k]+"\n"...)
+		for _, name := range sortedKeys(secretEnv) {
+			contents = append(contents, name+"="+secretEnv[name]+"\n"...)
 		}
 		origin := at
-		if opt.Secret != nil {
-			origin = opt.Secret.Range
+		if secret != nil {
+			origin = secret.Range
 		}
 		// An environment file keeps secrets out of the unit, out of `ps`
 		// and out of `podman inspect`'s command line.
@@ -136,17 +153,17 @@ func New(eng *spec.Engine, app *spec.Appliance, opt Options) (*units.Tree, *unit
 	}
 
 	port := eng.Port
-	if opt.ContainerPort != 0 {
-		port = opt.ContainerPort
+	if opt.Port != 0 {
+		port = opt.Port
 	}
-	u.Set("Container", "HealthCmd", HealthCmd(port, opt.HealthPath))
+	u.Set("Container", "HealthCmd", HealthCmd(port, k.HealthPath))
 	// While the model loads, Podman's start-up check asks every few
 	// seconds, so the unit turns active within seconds of the engine
 	// answering instead of up to one steady-state interval later. Its
 	// failures never count against the engine (no HealthStartupRetries:
 	// TimeoutStartSec bounds the load). Once it passes, Podman runs the
 	// steady-state check below at once and then every HealthInterval.
-	u.Set("Container", "HealthStartupCmd", HealthCmd(port, opt.HealthPath))
+	u.Set("Container", "HealthStartupCmd", HealthCmd(port, k.HealthPath))
 	u.Set("Container", "HealthStartupInterval", StartupHealthInterval)
 	u.Set("Container", "HealthInterval", "30s")
 	u.Set("Container", "HealthTimeout", "10s")
