@@ -15,7 +15,7 @@ import (
 
 // engineAttributes are the settings every engine kind has.
 var engineAttributes = []string{
-	"model", "image", "port", "served_model_name", "start_timeout",
+	"model", "image", "custom_image", "port", "served_model_name", "start_timeout",
 	"api_key", "environment", "extra_args", "min_sessions",
 }
 
@@ -121,6 +121,11 @@ func (e *evaluator) engineCommon(a *attrs, k *spec.EngineKind, eng *spec.Engine,
 		}
 	}
 	eng.Image = spec.Image{Ref: a.requiredStr("image"), Range: a.rng("image", eng.DeclRange)}
+	eng.CustomImage = a.boolean("custom_image", false)
+	if eng.Image.Ref != "" && !eng.CustomImage && !k.ShipsIn(eng.Image.Ref) {
+		a.errorf("image", "Image of another engine", "Engine %q is %s, but %q is from none of %s's repositories (%s)%s. Use an image of %s, or set custom_image = true if this is your own build of %s.",
+			eng.Name, k.Display, eng.Image.Ref, k.Display, quoteList(k.Images), whoseImage(e.parser.engines, eng.Image.Ref), k.Display, k.Display)
+	}
 	eng.Port = a.integer("port", 8000, 1024, 65535)
 	eng.ServedModelName = a.str("served_model_name", "")
 	if eng.ServedModelName == "" && eng.Model != nil {
@@ -139,6 +144,17 @@ func (e *evaluator) engineCommon(a *attrs, k *spec.EngineKind, eng *spec.Engine,
 	if a.has("min_sessions") {
 		eng.Ranges[spec.SettingMinSessions] = a.rng("min_sessions", eng.DeclRange)
 	}
+}
+
+// whoseImage says which other kind ships ref, if one does: the usual
+// mistake is switching an engine's kind and keeping its image.
+func whoseImage(kinds spec.EngineKinds, ref string) string {
+	for _, name := range kinds.Names() {
+		if k, _ := kinds.Lookup(name); k.ShipsIn(ref) {
+			return "; it is an image of " + k.Display
+		}
+	}
+	return ""
 }
 
 // engineMeanings decodes the settings every engine kind may have, each

@@ -54,3 +54,50 @@ engine "` + kind + `" "e" {
 		})
 	}
 }
+
+// TestEngineImageOfItsKind: an engine on another kind's image is an error at
+// the image naming the image and the kind's repositories, unless the
+// blueprint says the image is a custom build.
+func TestEngineImageOfItsKind(t *testing.T) {
+	tests := []struct {
+		name, kind, image, extra string
+		wantErr                  string
+	}{
+		{name: "sglang on vLLM's image", kind: "sglang", image: testImage,
+			wantErr: `is from none of SGLang's repositories ("docker.io/lmsysorg/sglang"); it is an image of vLLM. Use an image of SGLang, or set custom_image = true`},
+		{name: "vllm on a private mirror", kind: "vllm", image: "registry.example.org/ml/vllm:v0.14.0",
+			wantErr: `is from none of vLLM's repositories ("docker.io/vllm/vllm-openai"). Use an image of vLLM`},
+		{name: "nim on a NIM image", kind: "nim", image: "nvcr.io/nim/qwen/qwen3-235b-a22b:1.13.1"},
+		{name: "custom build", kind: "vllm", image: "registry.example.org/ml/vllm:v0.14.0", extra: "custom_image = true"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bp := testAppliance + testModel + `
+engine "` + tc.kind + `" "e" {
+  model = model.qwen3
+  image = "` + tc.image + `"
+  ` + tc.extra + `
+}
+`
+			p := testParser(t, map[string]string{"bp.hcl": bp})
+			_, diags := p.Load("bp.hcl", blueprints.Inputs{})
+			if tc.wantErr == "" {
+				if diags.HasErrors() {
+					t.Fatalf("want no errors, got %v", errorDetails(diags))
+				}
+				return
+			}
+			if len(diags.Errs()) != 1 {
+				t.Fatalf("want one error, got %v", errorDetails(diags))
+			}
+			d := diags[0]
+			if !strings.Contains(d.Detail, tc.wantErr) || !strings.Contains(d.Detail, tc.image) {
+				t.Errorf("detail %q, want it to name the image and contain %q", d.Detail, tc.wantErr)
+			}
+			imageLine := strings.Count(bp[:strings.Index(bp, "image =")], "\n") + 1
+			if d.Subject == nil || d.Subject.Start.Line != imageLine {
+				t.Errorf("subject %v, want the image attribute", d.Subject)
+			}
+		})
+	}
+}

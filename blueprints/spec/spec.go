@@ -106,6 +106,9 @@ type Engine struct {
 	Name  string
 	Model *Model
 	Image Image
+	// CustomImage says the image is the engine's own build, from none of
+	// the kind's known repositories.
+	CustomImage bool
 	// Port is the loopback port the engine listens on; only the gateway is
 	// reachable from the network.
 	Port            int

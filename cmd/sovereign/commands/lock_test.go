@@ -41,6 +41,8 @@ model "qwen3" {
 engine "vllm" "main" {
   model = model.qwen3
   image = "` + image + `"
+  # The in-process registry serves test images, not vLLM's repository.
+  custom_image = true
 
   kv_cache_dtype = "fp8"
 }
