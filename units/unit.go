@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/hashicorp/hcl/v2"
@@ -111,6 +112,19 @@ func (u *Unit) ServiceName() string {
 		name += "-" + strings.TrimPrefix(ext, ".")
 	}
 	return name + ".service"
+}
+
+// Timespan spells d as systemd reads a time span: in whole days or hours
+// when it is some, else in seconds.
+func Timespan(d time.Duration) string {
+	day := 24 * time.Hour
+	switch {
+	case d%day == 0 && d > 0:
+		return fmt.Sprintf("%dd", d/day)
+	case d%time.Hour == 0 && d > 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // Path is where the unit file is written on the appliance.

@@ -90,7 +90,7 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 			u.Comment = append(u.Comment,
 				"Fetched at first boot from "+base,
 				"and every file verified against "+Manifest(m.Name)+".",
-				"TimeoutStartSec="+span(FetchTimeout)+": 130 GB over NBN 12 (12 Mbit/s) take about 24 hours;",
+				"TimeoutStartSec="+units.Timespan(FetchTimeout)+": 130 GB over NBN 12 (12 Mbit/s) take about 24 hours;",
 				"the rest is room for outages. An interrupted download resumes where it stopped.")
 			u.Set("Unit", "Description", fmt.Sprintf("Fetch and verify the weights of model %s", m.Name))
 			u.Set("Unit", "Documentation", treeURL(m))
@@ -142,7 +142,7 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 		if cmd[1] == "fetch" {
 			timeout = FetchTimeout
 		}
-		u.Set("Service", "TimeoutStartSec", span(timeout))
+		u.Set("Service", "TimeoutStartSec", units.Timespan(timeout))
 		u.Set("Install", "WantedBy", "multi-user.target")
 		t.Units = append(t.Units, u)
 
@@ -151,17 +151,6 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 		}
 	}
 	return t
-}
-
-// span renders a duration the way systemd reads it: "2d", "1h", "90s".
-func span(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // ManifestText renders files (path → sha256 hex) in sha256sum's format,

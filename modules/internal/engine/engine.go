@@ -183,7 +183,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 	u.Set("Service", "RestartSec", "30")
 	// The first start pulls the image and loads the model; both can take
 	// long on a slow uplink and a big model.
-	u.Set("Service", "TimeoutStartSec", Seconds(eng.StartTimeout))
+	u.Set("Service", "TimeoutStartSec", units.Timespan(eng.StartTimeout))
 	u.Set("Service", "TimeoutStopSec", "90")
 	u.Set("Install", "WantedBy", "multi-user.target")
 	return t, u
