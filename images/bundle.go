@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -54,7 +55,7 @@ func AddLoadUnit(tree *units.Tree, label string, origin hcl.Range) (*units.Tree,
 		if u.Image == nil || !strings.HasSuffix(u.Name, ".container") {
 			continue
 		}
-		containers = append(containers, strings.TrimSuffix(u.Name, ".container")+".service")
+		containers = append(containers, u.ServiceName())
 		ref, err := ParseRef(u.Image.Ref)
 		if err != nil || u.Image.Pinned == "" {
 			return tree, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Internal error", Detail: fmt.Sprintf("bug: image %s of %s was not pinned before the load unit", u.Image.Ref, u.Name), Subject: u.Image.Origin.Ptr()}}
@@ -93,7 +94,7 @@ func AddLoadUnit(tree *units.Tree, label string, origin hcl.Range) (*units.Tree,
 	u.Set("Unit", "ConditionPathExists", "!"+stamp)
 	u.Set("Service", "Type", "oneshot")
 	// Copying tens of gigabytes from a USB disk takes a while.
-	u.Set("Service", "TimeoutStartSec", "2h")
+	u.SetStartTimeout(2 * time.Hour)
 	u.Set("Service", "ExecStartPre", "/usr/bin/mount -o ro /dev/disk/by-label/"+label+" "+BundleMount)
 	for _, name := range loads {
 		u.Set("Service", "ExecStart", "/usr/bin/skopeo copy --preserve-digests oci:"+BundleMount+":"+name+" containers-storage:"+name)

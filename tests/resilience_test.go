@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -127,11 +126,11 @@ func TestUPSBudgetCoversEngineStop(t *testing.T) {
 			_, res := build(t, c)
 			engines := map[string]bool{}
 			for _, e := range res.Blueprint.Engines {
-				engines[strings.TrimSuffix(ups.EngineService(e), ".service")+".container"] = true
+				engines[ups.EngineService(e)] = true
 			}
 			n := 0
 			for _, u := range res.Tree.Units {
-				if !engines[u.Name] {
+				if !engines[u.ServiceName()] {
 					continue
 				}
 				n++

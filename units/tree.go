@@ -26,6 +26,28 @@ type Tree struct {
 	Units       []*Unit
 	Users       []*User
 	Filesystems []*Filesystem
+	Presets     []*Preset
+}
+
+// Preset is a systemd preset file enabling units at first boot: units of
+// the OS (NUT, ModemManager) whose [Install] sections only the OS knows.
+type Preset struct {
+	// Path is the file, in /etc/systemd/system-preset.
+	Path string
+	// Why is the file's comment line.
+	Why string
+	// Enable are the unit names it enables, in order.
+	Enable []string
+	Origin hcl.Range
+}
+
+// Render writes the preset file.
+func (p *Preset) Render() []byte {
+	b := []byte("# " + p.Why + "\n")
+	for _, name := range p.Enable {
+		b = append(b, "enable "+name+"\n"...)
+	}
+	return b
 }
 
 // File is a regular file at its final path on the appliance.
@@ -141,6 +163,11 @@ func Merge(parts ...*Tree) (*Tree, hcl.Diagnostics) {
 				out.Filesystems = append(out.Filesystems, fs)
 			}
 		}
+		for _, pr := range p.Presets {
+			if claim("path", pr.Path, pr.Origin) {
+				out.Presets = append(out.Presets, pr)
+			}
+		}
 	}
 	out.sort()
 	return out, diags
@@ -163,6 +190,7 @@ func (t *Tree) sort() {
 	sort.Slice(t.Units, func(i, j int) bool { return t.Units[i].Name < t.Units[j].Name })
 	sort.Slice(t.Users, func(i, j int) bool { return t.Users[i].Name < t.Users[j].Name })
 	sort.Slice(t.Filesystems, func(i, j int) bool { return t.Filesystems[i].Path < t.Filesystems[j].Path })
+	sort.Slice(t.Presets, func(i, j int) bool { return t.Presets[i].Path < t.Presets[j].Path })
 }
 
 // Images returns every image the tree's Quadlets run, in unit order.
@@ -176,10 +204,14 @@ func (t *Tree) Images() []*Image {
 	return out
 }
 
-// Rootfs returns every regular file of the appliance — the tree's files and
-// its rendered units — sorted by path. This is what out/rootfs holds.
+// Rootfs returns every regular file of the appliance — the tree's files,
+// its rendered units and presets — sorted by path. This is what out/rootfs
+// holds.
 func (t *Tree) Rootfs() ([]*File, error) {
 	files := append([]*File(nil), t.Files...)
+	for _, p := range t.Presets {
+		files = append(files, &File{Path: p.Path, Mode: 0o644, Contents: p.Render(), Origin: p.Origin})
+	}
 	for _, u := range t.Units {
 		b, err := u.Render()
 		if err != nil {

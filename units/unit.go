@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +38,64 @@ type Unit struct {
 	// Enabled plain units are enabled at first boot through a preset.
 	// Quadlets are enabled by their [Install] section instead.
 	Enabled bool
-	Origin  hcl.Range
+	// Requires are the units this one requires and starts after, as
+	// Require added them; later phases (the update's health gate) read
+	// them here, never from the rendered file.
+	Requires []string
+	// StartTimeout is what SetStartTimeout set TimeoutStartSec= to; 0 when
+	// unset (systemd's default), NoStartTimeout for none.
+	StartTimeout time.Duration
+	Origin       hcl.Range
+}
+
+// NoStartTimeout is a start that may take forever: TimeoutStartSec=infinity.
+const NoStartTimeout time.Duration = math.MaxInt64
+
+// Require makes u require name and start after it (Requires= and After=).
+func (u *Unit) Require(name string) *Unit {
+	u.Requires = append(u.Requires, name)
+	u.Set("Unit", "Requires", name)
+	return u.Set("Unit", "After", name)
+}
+
+// SetStartTimeout sets how long the unit's start may take (TimeoutStartSec=).
+func (u *Unit) SetStartTimeout(d time.Duration) *Unit {
+	u.StartTimeout = d
+	return u.Set("Service", "TimeoutStartSec", Timespan(d))
+}
+
+// Timespan spells d as systemd reads a time span: in whole days or hours
+// when it is some, else in seconds; "infinity" for NoStartTimeout.
+func Timespan(d time.Duration) string {
+	day := 24 * time.Hour
+	switch {
+	case d == NoStartTimeout:
+		return "infinity"
+	case d%day == 0 && d > 0:
+		return fmt.Sprintf("%dd", d/day)
+	case d%time.Hour == 0 && d > 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
+
+// ServiceName is the systemd service unit u becomes.
+func (u *Unit) ServiceName() string { return ServiceOf(u.Name) }
+
+// ServiceOf is the systemd service that unit file name becomes: itself for a
+// plain unit; for a Podman Quadlet, the service its generator writes
+// (NAME.container and NAME.kube give NAME.service, NAME.volume gives
+// NAME-volume.service, and so on: podman-systemd.unit(5)).
+func ServiceOf(name string) string {
+	ext := path.Ext(name)
+	if !slices.Contains(quadletExtensions, ext) {
+		return name
+	}
+	base := strings.TrimSuffix(name, ext)
+	if ext == ".container" || ext == ".kube" {
+		return base + ".service"
+	}
+	return base + "-" + strings.TrimPrefix(ext, ".") + ".service"
 }
 
 // Section is one [Section] of a unit, entries in order.
@@ -96,35 +155,6 @@ func (u *Unit) IsQuadlet() bool {
 		}
 	}
 	return false
-}
-
-// ServiceName is the systemd unit the file becomes: Podman's Quadlet
-// generator names a .container's (and a .kube's) service after it, and the
-// other kinds' NAME-KIND.service (podman-systemd.unit(5)); a plain unit is
-// itself.
-func (u *Unit) ServiceName() string {
-	if !u.IsQuadlet() {
-		return u.Name
-	}
-	ext := path.Ext(u.Name)
-	name := strings.TrimSuffix(u.Name, ext)
-	if ext != ".container" && ext != ".kube" {
-		name += "-" + strings.TrimPrefix(ext, ".")
-	}
-	return name + ".service"
-}
-
-// Timespan spells d as systemd reads a time span: in whole days or hours
-// when it is some, else in seconds.
-func Timespan(d time.Duration) string {
-	day := 24 * time.Hour
-	switch {
-	case d%day == 0 && d > 0:
-		return fmt.Sprintf("%dd", d/day)
-	case d%time.Hour == 0 && d > 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // Path is where the unit file is written on the appliance.

@@ -173,7 +173,7 @@ func nginxUnit(gw *spec.Gateway) *units.Unit {
 		Image:   &units.Image{Ref: gw.NginxImage.Ref, Origin: gw.NginxImage.Range},
 		Origin:  gw.DeclRange,
 	}
-	oauth2Service := strings.TrimSuffix(OAuth2Unit, ".container") + ".service"
+	oauth2Service := units.ServiceOf(OAuth2Unit)
 	u.Set("Unit", "Description", "sovereign gateway: nginx (TLS, members, rate limits) for "+gw.Domain)
 	u.Set("Unit", "Wants", "network-online.target "+oauth2Service)
 	// Not ordered after the engines: an engine's unit becomes active only

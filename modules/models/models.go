@@ -142,7 +142,7 @@ func Compile(models []*spec.Model, app *spec.Appliance) *units.Tree {
 		if cmd[1] == "fetch" {
 			timeout = FetchTimeout
 		}
-		u.Set("Service", "TimeoutStartSec", units.Timespan(timeout))
+		u.SetStartTimeout(timeout)
 		u.Set("Install", "WantedBy", "multi-user.target")
 		t.Units = append(t.Units, u)
 

@@ -2,6 +2,7 @@ package wan
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,8 @@ func TestNoBlockNoFiles(t *testing.T) {
 }
 
 func TestKeyfiles(t *testing.T) {
-	files := paths(Compile(testWAN(15 * time.Second)))
+	tree := Compile(testWAN(15 * time.Second))
+	files := paths(tree)
 	for _, name := range []string{"nbn", "5g"} {
 		f := files[ConnectionsDir+"/sovereign-wan-"+name+".nmconnection"]
 		if f == nil {
@@ -63,7 +65,7 @@ func TestKeyfiles(t *testing.T) {
 	if strings.Contains(gsm, "interface-name") {
 		t.Errorf("a gsm keyfile must not pin an interface:\n%s", gsm)
 	}
-	if f := files[PresetFile]; f == nil || !strings.Contains(string(f.Contents), "enable ModemManager.service") {
+	if len(tree.Presets) != 1 || tree.Presets[0].Path != PresetFile || !slices.Equal(tree.Presets[0].Enable, []string{"ModemManager.service"}) {
 		t.Errorf("a gsm uplink must enable ModemManager")
 	}
 	if uuid("a") != uuid("a") || uuid("a") == uuid("b") || len(uuid("a")) != 36 {

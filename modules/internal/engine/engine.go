@@ -21,9 +21,16 @@ import (
 // ModelMount is where engine eng sees its model folder.
 func ModelMount(eng *spec.Engine) string { return path.Join(units.ModelsMount, eng.Model.Name) }
 
-// UnitName is engine eng's Quadlet file: KIND-NAME.container, which Podman's
-// generator turns into KIND-NAME.service.
-func UnitName(eng *spec.Engine) string { return eng.Kind + "-" + eng.Name + ".container" }
+// Name is engine eng's name on the host: KIND-NAME, its container's name
+// and its Quadlet's base name.
+func Name(eng *spec.Engine) string { return eng.Kind + "-" + eng.Name }
+
+// UnitName is engine eng's Quadlet file: KIND-NAME.container.
+func UnitName(eng *spec.Engine) string { return Name(eng) + ".container" }
+
+// Service is engine eng's systemd service, the one Podman's generator
+// makes of its Quadlet.
+func Service(eng *spec.Engine) string { return units.ServiceOf(UnitName(eng)) }
 
 // Compile returns engine eng's contribution to the appliance tree.
 func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) *units.Tree {
@@ -73,7 +80,6 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 	at := eng.DeclRange
 	opt := k.Container
 	bringsModel := opt.BringsModel != nil && opt.BringsModel(eng)
-	name := eng.Kind + "-" + eng.Name
 	stateDir := path.Join(app.Storage.StateDir, "engines", eng.Name)
 	modelDir := path.Join(app.Storage.ModelsDir, eng.Model.Name)
 
@@ -88,20 +94,18 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		Origin:  at,
 	}
 	u.Set("Unit", "Description", fmt.Sprintf("%s engine %s serving %s", k.Display, eng.Name, eng.ServedModelName))
-	u.Set("Unit", "Requires", units.CDIService)
-	u.Set("Unit", "After", units.CDIService)
+	u.Require(units.CDIService)
 	if !bringsModel {
 		// The weights unit fetches or checks the model before any engine
 		// reads it; if it fails, the engine does not start on missing or
 		// corrupted weights.
-		u.Set("Unit", "Requires", units.ModelService(eng.Model.Name))
-		u.Set("Unit", "After", units.ModelService(eng.Model.Name))
+		u.Require(units.ModelService(eng.Model.Name))
 		// Without weights the engine would exit and restart forever; an
 		// assertion fails the unit once, visibly, until they are there.
 		u.Set("Unit", "AssertDirectoryNotEmpty", modelDir)
 	}
 
-	u.Set("Container", "ContainerName", name)
+	u.Set("Container", "ContainerName", Name(eng))
 	u.Set("Container", "Pull", "missing")
 	if opt.Port == 0 {
 		// Host networking with the engine bound to 127.0.0.1: reachable
@@ -183,7 +187,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 	u.Set("Service", "RestartSec", "30")
 	// The first start pulls the image and loads the model; both can take
 	// long on a slow uplink and a big model.
-	u.Set("Service", "TimeoutStartSec", units.Timespan(eng.StartTimeout))
+	u.SetStartTimeout(eng.StartTimeout)
 	u.Set("Service", "TimeoutStopSec", "90")
 	u.Set("Install", "WantedBy", "multi-user.target")
 	return t, u
@@ -191,7 +195,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 
 // SecretEnvFile is the 0600 environment file with engine eng's secrets.
 func SecretEnvFile(eng *spec.Engine) string {
-	return path.Join(units.SecretsDir, eng.Kind+"-"+eng.Name+".env")
+	return path.Join(units.SecretsDir, Name(eng)+".env")
 }
 
 // StartupHealthInterval is how often the start-up check asks a loading
