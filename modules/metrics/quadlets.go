@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -63,7 +64,7 @@ func finish(u *units.Unit, exec []string) *units.Unit {
 	u.Set("Service", "Restart", "on-failure")
 	u.Set("Service", "RestartSec", "10")
 	// The first start pulls the image over the uplink.
-	u.Set("Service", "TimeoutStartSec", "900")
+	u.SetStartTimeout(15 * time.Minute)
 	u.Set("Service", "TimeoutStopSec", "30")
 	u.Set("Install", "WantedBy", "multi-user.target")
 	return u
@@ -109,7 +110,7 @@ func (s *stack) quadlets() []*units.Unit {
 	for _, kv := range grafanaEnv() {
 		graf.Set("Container", "Environment", units.QuoteWord(kv))
 	}
-	graf.Set("Unit", "After", strings.TrimSuffix(PrometheusUnit, ".container")+".service")
+	graf.Set("Unit", "After", units.ServiceOf(PrometheusUnit))
 	finish(graf, nil)
 
 	node := container(NodeExporterUnit, "node_exporter: the host's CPU, memory, disks and routes", img.NodeExporter, at)
