@@ -1,6 +1,7 @@
 package blueprints
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -31,6 +32,13 @@ const StarterModuleDir = "collective"
 // self-signed certificate is for.
 const StarterDomain = "sovereign.example.org"
 
+// The service module's note on its secrets: the repository's are published
+// examples, init's are generated for the appliance.
+const (
+	exampleSecretsNote = "# The secrets under gateway/ are EXAMPLES published with sovereign so that\n# the reference blueprints build offline; `sovereign init` writes fresh ones.\n"
+	initSecretsNote    = "# sovereign init generated the secrets under gateway/ for this appliance:\n# keep them 0600. oidc-client.secret is a placeholder until your identity\n# provider issues the client secret; the certificate is self-signed.\n"
+)
+
 // StarterFile is a file sovereign init writes beside the starter blueprint.
 type StarterFile struct {
 	Path   string // slash-separated, relative to the blueprint's folder
@@ -50,7 +58,7 @@ func StarterGatewayFiles(rand io.Reader, domain string, now time.Time) ([]Starte
 		return nil, fmt.Errorf("generating the cookie secret: %w", err)
 	}
 	files := []StarterFile{
-		{Path: StarterModuleDir + "/service.hcl", Data: starterService},
+		{Path: StarterModuleDir + "/service.hcl", Data: bytes.Replace(starterService, []byte(exampleSecretsNote), []byte(initSecretsNote), 1)},
 		{Path: "gateway/members.hcl", Data: starterMembers},
 		{Path: "gateway/cookie.secret", Data: []byte(base64.RawURLEncoding.EncodeToString(cookie)), Secret: true},
 		{Path: "gateway/oidc-client.secret", Data: []byte("REPLACE-with-the-client-secret-your-identity-provider-issued\n"), Secret: true},

@@ -19,7 +19,7 @@ type inputFlags struct {
 }
 
 func addInputFlags(cmd *cobra.Command, f *inputFlags) {
-	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable: -var NAME=VALUE (repeatable)")
+	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable: --var NAME=VALUE (repeatable)")
 	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file of NAME = VALUE lines (repeatable)")
 }
 
@@ -28,7 +28,7 @@ func (f *inputFlags) inputs(environ []string) (blueprints.Inputs, error) {
 	for _, kv := range f.vars {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
-			return in, usageErrorf("-var %q must be NAME=VALUE", kv)
+			return in, usageErrorf("--var %q must be NAME=VALUE", kv)
 		}
 		in.Vars = append(in.Vars, blueprints.VarSetting{Name: name, Value: value})
 	}

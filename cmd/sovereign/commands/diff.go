@@ -36,7 +36,7 @@ no contents, digest or size of a secret is printed. With --json the same
 report is printed as JSON.
 
 OLD or NEW may also be a blueprint (a folder without manifest.json, or a
-.hcl file): it is built in memory, with -var and -var-file, and compared
+.hcl file): it is built in memory, with --var and --var-file, and compared
 as it would be written. Nothing is written.`,
 		Example: "  sovereign build coop -o out.new\n  sovereign diff out out.new\n  sovereign diff out coop",
 		Args:    exactArgs(2, "OLD and NEW output folders (or blueprints)"),

@@ -16,8 +16,10 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/units/ignition"
 )
 
@@ -50,12 +52,24 @@ func newInit(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init [DIR]",
 		Short: "Write a starter blueprint for a DGX Station GB300",
-		Long: `Init writes DIR/blueprint.hcl (DIR defaults to the current folder): a DGX
-Station GB300 serving Qwen3-235B-A22B (AWQ 4-bit) with vLLM, FP8 KV cache and
-32K context — the reference blueprint sovereign ships. It copies your SSH
-public key to DIR/keys/admin.pub so that you can log in to the appliance.
+		Long: `Init writes a starter blueprint into DIR (default: the current folder): a
+DGX Station GB300 serving Qwen3-235B-A22B (AWQ 4-bit) with vLLM, FP8 KV cache
+and 32K context — the reference blueprint sovereign ships. It writes:
 
-Existing files are never overwritten unless --force is given.`,
+  DIR/sovereign.hcl                 the blueprint
+  DIR/sovereign.lock.hcl            its image pins, so that it builds offline
+  DIR/keys/admin.pub                your SSH public key (--ssh-key), the only
+                                    way to log in to the appliance
+  DIR/collective/service.hcl        the engine and gateway module it calls
+  DIR/collective/gateway/…          members, fresh secrets (0600): a cookie
+                                    secret, two member API keys, a self-signed
+                                    TLS certificate and key, and a placeholder
+                                    OIDC client secret to replace with the one
+                                    your identity provider issues
+
+Build it with 'sovereign build DIR -o out' (or DIR/sovereign.hcl: both find
+DIR/sovereign.lock.hcl). Existing files are never overwritten unless --force
+is given.`,
 		Example: "  sovereign init coop --ssh-key ~/.ssh/id_ed25519.pub",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
@@ -77,8 +91,8 @@ Existing files are never overwritten unless --force is given.`,
 				data   []byte
 				secret bool
 			}{
-				{"blueprint.hcl", blueprints.Starter(), false},
-				{"blueprint" + blueprints.LockFileSuffix, blueprints.StarterLock(), false},
+				{starterName + ".hcl", blueprints.StarterFor(dir), false},
+				{starterName + blueprints.LockFileSuffix, blueprints.StarterLock(), false},
 				{filepath.Join("keys", "admin.pub"), key, false},
 			}
 			// The gateway's secrets, fresh: the repository's are examples.
@@ -118,7 +132,7 @@ Existing files are never overwritten unless --force is given.`,
 				}
 				fmt.Fprintf(e.stdout, "wrote %s\n", p)
 			}
-			fmt.Fprintf(e.stdout, "Next: edit %s, then: sovereign build %s -o out\n", filepath.Join(dir, "blueprint.hcl"), filepath.Join(dir, "blueprint.hcl"))
+			fmt.Fprintf(e.stdout, "Next: edit %s, then: sovereign build %s -o out\n", filepath.Join(dir, starterName+".hcl"), dir)
 			return nil
 		},
 	}
@@ -126,6 +140,11 @@ Existing files are never overwritten unless --force is given.`,
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite existing files")
 	return cmd
 }
+
+// starterName is the starter blueprint's file name without .hcl: named as
+// the folder form names its lock (sovereign.lock.hcl), so that building the
+// folder and building the file find the same lock.
+var starterName = strings.TrimSuffix(images.LockFileName, blueprints.LockFileSuffix)
 
 func (e *env) readSSHKey(path string) ([]byte, error) {
 	candidates := []string{path}
@@ -150,6 +169,9 @@ func (e *env) readSSHKey(path string) ([]byte, error) {
 		}
 		if bytes.Contains(b, []byte("PRIVATE KEY")) {
 			return nil, usageErrorf("%s is a private key; give the public key (.pub)", c)
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey(b); err != nil {
+			return nil, usageErrorf("%s is not an OpenSSH public key (one line such as \"ssh-ed25519 AAAA… you@laptop\", as ssh-keygen writes to the .pub file)", c)
 		}
 		return b, nil
 	}

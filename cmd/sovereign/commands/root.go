@@ -106,9 +106,10 @@ The same blueprint builds the same bytes every time, offline. To update the
 appliance, change the blueprint, build again and reprovision or reboot.
 
 A BLUEPRINT argument is one .hcl file or a folder of them. Variables are set
-with -var NAME=VALUE, -var-file FILE.vars.hcl or SOVEREIGN_VAR_NAME in the
-environment: -var beats -var-file beats the environment, whatever the order
-on the command line; among several of one kind, the last wins.
+with --var NAME=VALUE, --var-file FILE.vars.hcl or SOVEREIGN_VAR_NAME in the
+environment: --var beats --var-file beats the environment, whatever the order
+on the command line; among several of one kind, the last wins. Terraform's
+one-dash -var and -var-file work too.
 
 Exit codes: 0 ok, 1 the blueprint or input is wrong (diagnostics printed),
 2 usage, 3 an external failure (disk, registry).`,
