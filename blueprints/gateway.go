@@ -75,14 +75,6 @@ var (
 	}}
 )
 
-// The gateway's images when the blueprint names none: digests of multi-arch
-// indexes (linux/amd64 and linux/arm64) observed in public pins; see
-// IMAGE_PINS in the project notes. `sovereign lock` refreshes them.
-const (
-	DefaultNginxImage       = "docker.io/library/nginx:1.27.4-alpine@sha256:4ff102c5d78d254a6f0da062b3cf39eaf07f01eec0927fd21e219d0af8bc0591"
-	DefaultOAuth2ProxyImage = "quay.io/oauth2-proxy/oauth2-proxy:v7.15.3@sha256:10a1165743a192e1940b4708fb9647027185ce11a681a1c5519b442ff7f1f561"
-)
-
 // Gateway defaults: a member gets one request a second on average with room
 // for an agent's burst of tool calls; the collective as a whole gets ten.
 const (
@@ -158,8 +150,9 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	}
 	gw.StreamTimeout = a.duration("stream_timeout", time.Hour)
 	gw.DrainRetryAfter = a.duration("drain_retry_after", time.Minute)
-	gw.NginxImage = spec.Image{Ref: a.str("nginx_image", DefaultNginxImage), Range: a.rng("nginx_image", b.DefRange)}
-	gw.OAuth2ProxyImage = spec.Image{Ref: a.str("oauth2_proxy_image", DefaultOAuth2ProxyImage), Range: a.rng("oauth2_proxy_image", b.DefRange)}
+	// Unset, the gateway module picks its default images.
+	gw.NginxImage = spec.Image{Ref: a.str("nginx_image", ""), Range: a.rng("nginx_image", b.DefRange)}
+	gw.OAuth2ProxyImage = spec.Image{Ref: a.str("oauth2_proxy_image", ""), Range: a.rng("oauth2_proxy_image", b.DefRange)}
 	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultGlobalRPM / 4}
 
 	var memberBlocks []*hcl.Block
