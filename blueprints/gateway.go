@@ -78,10 +78,14 @@ var (
 // Gateway defaults: a member gets one request a second on average with room
 // for an agent's burst of tool calls; the collective as a whole gets ten.
 const (
-	defaultMemberRPM   = 60
-	defaultMemberBurst = 20
-	defaultGlobalRPM   = 600
+	defaultMemberRPM = 60
+	defaultGlobalRPM = 600
 )
+
+// defaultBurst is the burst of a limit that names none: a third of a
+// minute's requests at once, 20 for a member's default 60 a minute (an
+// agent's burst of tool calls), for members and the gateway-wide limit alike.
+func defaultBurst(rpm int) int { return rpm / 3 }
 
 var (
 	// apiKey is what a member key may be made of: enough characters to be
@@ -153,7 +157,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	// Unset, the gateway module picks its default images.
 	gw.NginxImage = spec.Image{Ref: a.str("nginx_image", ""), Range: a.rng("nginx_image", b.DefRange)}
 	gw.OAuth2ProxyImage = spec.Image{Ref: a.str("oauth2_proxy_image", ""), Range: a.rng("oauth2_proxy_image", b.DefRange)}
-	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultGlobalRPM / 4}
+	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultBurst(defaultGlobalRPM)}
 
 	var memberBlocks []*hcl.Block
 	seen := map[string]int{}
@@ -330,7 +334,7 @@ func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit,
 	c, diags := b.Body.Content(rateLimitSchema)
 	a := e.attrs(b, c)
 	rl := spec.RateLimit{RequestsPerMinute: a.integer("requests_per_minute", def.RequestsPerMinute, 1, 60_000)}
-	rl.Burst = a.integer("burst", rl.RequestsPerMinute/4, 0, 100_000)
+	rl.Burst = a.integer("burst", defaultBurst(rl.RequestsPerMinute), 0, 100_000)
 	return rl, append(diags, a.diags...)
 }
 
@@ -449,11 +453,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 		a.errorf("api_key_sha256", "Invalid SHA-256", "api_key_sha256 is 64 lowercase hex digits: `printf %%s \"$KEY\" | sha256sum`.")
 	}
 	m.Limit.RequestsPerMinute = a.integer("requests_per_minute", defaultMemberRPM, 1, 60_000)
-	def := defaultMemberBurst
-	if a.has("requests_per_minute") {
-		def = m.Limit.RequestsPerMinute / 3
-	}
-	m.Limit.Burst = a.integer("burst", def, 0, 100_000)
+	m.Limit.Burst = a.integer("burst", defaultBurst(m.Limit.RequestsPerMinute), 0, 100_000)
 	m.Models = a.strings("models")
 	for _, model := range m.Models {
 		if !slices.Contains(served, model) {

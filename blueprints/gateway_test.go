@@ -93,8 +93,8 @@ func TestGatewayLoads(t *testing.T) {
 	if l := gw.Members[0].Limit; l.RequestsPerMinute != 60 || l.Burst != 20 {
 		t.Errorf("alice's default limit %+v, want 60/min burst 20", l)
 	}
-	if gw.Global.RequestsPerMinute != 100 || gw.Global.Burst != 25 {
-		t.Errorf("global limit %+v", gw.Global)
+	if gw.Global.RequestsPerMinute != 100 || gw.Global.Burst != 33 {
+		t.Errorf("global limit %+v, want 100/min with a burst of a third, like a member's", gw.Global)
 	}
 	if gw.HTTPSPort != 443 || gw.HTTPPort != 80 || gw.AuthPort != 4180 || gw.MaxBodySize != 64<<20 {
 		t.Errorf("defaults: %+v", gw)
