@@ -1,7 +1,7 @@
 # sovereign — the targets a developer and CI use.
 GO ?= go
 
-.PHONY: build test golden lint tools bench fuzz reference
+.PHONY: build test boot-test golden lint tools bench fuzz reference
 
 build:
 	$(GO) build -o sovereign ./cmd/sovereign
@@ -21,6 +21,13 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzInjection$$' -fuzztime 10s ./tests/
 	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 ./...
 
+# Boot both reference appliances under QEMU with real systemd, Podman 5 and
+# Quadlet, and check from inside the guest what came up (tests/boot). Root
+# only; the guest's base root and the Podman build are cached between runs
+# ($$SOVEREIGN_BOOT_CACHE, else $$XDG_CACHE_HOME/sovereign-boot).
+boot-test:
+	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -tags boot -count=1 -timeout 30m -v -run '^TestBoot$$' ./tests/boot/
+
 # Rewrite every golden file from the current output (never edit them by hand).
 golden:
 	SOVEREIGN_UPDATE_GOLDEN=1 $(GO) test ./...
@@ -28,6 +35,7 @@ golden:
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags boot ./tests/boot/
 
 # Build the pinned validator binaries (quadlet, butane, ignition, ignition-validate).
 tools:

@@ -1,0 +1,315 @@
+//go:build boot
+
+package boot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/tests/boot/report"
+	"github.com/sovereign-collective/sovereign/tests/peers"
+)
+
+// scenario is one boot: a blueprint and how its stand-in engine behaves.
+type scenario struct {
+	name, blueprint string
+	// readyAfter is how long the stand-in engine loads ("never": it never
+	// finishes), long enough for the probe to catch the gateway answering
+	// for a loading engine.
+	readyAfter string
+}
+
+// Both reference blueprints boot. The GB300 blueprint targets arm64; the
+// guest is amd64 and every image is a stand-in anyway, so it boots here
+// with the same amd64 stand-ins as the audition.
+var scenarios = []scenario{
+	{name: "dgx-station-gb300", blueprint: "../../blueprints/dgx-station-gb300.hcl", readyAfter: "40s"},
+	{name: "cloud-audition-h100-engine-never-healthy", blueprint: "../../blueprints/cloud-audition-h100.hcl", readyAfter: "never"},
+}
+
+// startupCheckUnit is how Podman names the transient units of a container's
+// start-up health check (CONTAINER-ID-startup-RANDOM): while an engine
+// loads, each failing start-up check leaves one failed. Monitoring of failed
+// units must leave these out (README says so); any other failed unit is a
+// real failure.
+var startupCheckUnit = regexp.MustCompile(`^[0-9a-f]{64}-startup-[0-9a-f]+\.(service|timer)$`)
+
+// TestBoot boots each scenario's appliance under QEMU and judges what the
+// probe inside saw.
+func TestBoot(t *testing.T) {
+	kit := prepare(t)
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			rep, cfg := kit.boot(t, sc)
+			checkBoot(t, sc, cfg, rep)
+		})
+	}
+}
+
+// kit is what every scenario shares: the cached base and runtime, the
+// stand-in and probe binaries, the Ignition binary.
+type kit struct {
+	cache, ignition, standin, probe string
+	base                            Base
+	runtime                         Runtime
+}
+
+func prepare(t *testing.T) *kit {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missing(t, "the boot test needs root: debootstrap, and Ignition chowns what it writes")
+	}
+	for _, tool := range []string{"debootstrap", "qemu-system-x86_64", "mkfs.ext4", "busybox", "nginx", "ldd", "tar"} {
+		if _, err := lookPath(tool, "see .ci/run for the packages"); err != nil {
+			missing(t, err.Error())
+		}
+	}
+	k := &kit{ignition: peers.Tool(t, "ignition")}
+	var err error
+	if k.cache, err = Cache(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	defer cancel()
+	log := testLog{t}
+	start := time.Now()
+	if k.base, err = BuildBase(ctx, log, k.cache); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("guest base ready after %s", time.Since(start).Round(time.Second))
+	if k.runtime, err = BuildRuntime(ctx, log, k.cache, "runtime"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("runtime ready after %s", time.Since(start).Round(time.Second))
+	bin := t.TempDir()
+	k.standin, k.probe = filepath.Join(bin, "standin"), filepath.Join(bin, "probe")
+	for out, pkg := range map[string]string{k.standin: "./standin", k.probe: "./probe"} {
+		if err := run(ctx, log, "", []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", out, pkg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k
+}
+
+// missing skips a test that cannot run here, except under CI=true, where it
+// fails: CI must never pass by skipping the boot.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI=true: the boot test never skips)", why)
+	}
+	t.Skip(why)
+}
+
+// testLog sends build and QEMU output to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (k *kit) boot(t *testing.T, sc scenario) (*report.Report, *report.Config) {
+	t.Helper()
+	start := time.Now()
+	res, out := render(t, sc.blueprint)
+	scratch, err := os.MkdirTemp("", "sovereign-boot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(scratch) })
+	ctx := t.Context()
+	g := &Guest{
+		Ignition: filepath.Join(out, "ignition.json"), IgnitionBin: k.ignition,
+		Blueprint: res.Blueprint, Tree: res.Tree, Standin: k.standin, Probe: k.probe,
+		EngineReadyAfter: sc.readyAfter, WatchNeverHealthySeconds: 30, DeadlineSeconds: 420,
+	}
+	root, disk := filepath.Join(scratch, "root"), filepath.Join(scratch, "disk.img")
+	cfg, err := Assemble(ctx, testLog{t}, k.base, k.runtime, g, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := MakeDisk(ctx, testLog{t}, root, disk); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(root)
+	t.Logf("guest disk ready after %s", time.Since(start).Round(time.Second))
+	logs := filepath.Join(k.cache, "logs", sc.name)
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vm := VM{Base: k.base, Disk: disk, Dir: logs, CPUs: 2, Timeout: 9 * time.Minute}
+	rep, err := vm.Boot(ctx, testLog{t})
+	if err != nil {
+		t.Fatalf("%v\nserial logs in %s", err, logs)
+	}
+	t.Logf("%s booted and probed in %s (logs: %s)", sc.name, time.Since(start).Round(time.Second), logs)
+	return rep, cfg
+}
+
+// render builds the blueprint into a fresh out/ folder, as `sovereign build` does.
+func render(t *testing.T, blueprint string) (*pipeline.Result, string) {
+	t.Helper()
+	p := blueprints.NewParser(afero.NewOsFs())
+	res, diags := pipeline.Build(p, blueprint, blueprints.Inputs{})
+	if diags.HasErrors() {
+		t.Fatalf("building %s: %s", blueprint, diags.Error())
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := pipeline.Write(afero.NewOsFs(), out, res); err != nil {
+		t.Fatal(err)
+	}
+	return res, out
+}
+
+// checkBoot judges one boot.
+func checkBoot(t *testing.T, sc scenario, cfg *report.Config, rep *report.Report) {
+	t.Helper()
+	defer func() {
+		if t.Failed() {
+			raw, _ := json.MarshalIndent(rep, "", "  ")
+			t.Logf("probe report:\n%s", raw)
+		}
+	}()
+	for _, e := range rep.Errors {
+		t.Errorf("probe: %s", e)
+	}
+	if !strings.HasPrefix(rep.Podman, "podman version 5.") {
+		t.Errorf("guest runs %q, want Podman 5", rep.Podman)
+	}
+	if rep.GatewayUp == 0 {
+		t.Fatal("the gateway never answered /health")
+	}
+	t.Logf("gateway up at %.1fs after boot; engine healthy at %.1fs, its unit active at %.1fs", rep.GatewayUp, rep.EngineHealthy, rep.EngineActive)
+
+	// While the engine loads, members reach the gateway and get a JSON 503.
+	if rep.Loading == nil {
+		t.Error("the probe never saw the gateway up while the engine was loading: the gateway waits for the engine")
+	} else {
+		checkLoading(t, "while loading", rep.Loading)
+		checkFailed(t, "while loading", rep.Loading.Failed, true)
+	}
+	final := rep.Final
+	if final == nil {
+		t.Fatal("no final snapshot")
+	}
+	for _, u := range final.Units {
+		checkUnit(t, sc, cfg, u)
+	}
+	if sc.readyAfter == "never" {
+		// The gateway keeps serving and says the model is loading.
+		checkLoading(t, "engine never healthy", final)
+		checkFailed(t, "engine never healthy", final.Failed, true)
+		return
+	}
+	checkFailed(t, "once started", final.Failed, false)
+	checkServing(t, final)
+	// Readiness follows the engine: the unit is active well within one
+	// steady-state health interval of the engine answering.
+	if rep.EngineHealthy == 0 || rep.EngineActive == 0 {
+		t.Fatalf("engine healthy at %.1fs, active at %.1fs: want both", rep.EngineHealthy, rep.EngineActive)
+	}
+	lag := rep.EngineActive - rep.EngineHealthy
+	t.Logf("readiness lag: %.1fs (engine answering → unit active)", lag)
+	if lag >= 30 {
+		t.Errorf("the engine's unit became active %.1fs after the engine answered /health: readiness waits for the steady-state health interval", lag)
+	}
+}
+
+// checkUnit: every appliance unit is active, or a oneshot that exited
+// cleanly; the engine may still be starting when it never becomes healthy.
+func checkUnit(t *testing.T, sc scenario, cfg *report.Config, u report.Unit) {
+	t.Helper()
+	switch {
+	case u.LoadState == "not-found":
+		// A preset names it, but the guest's Debian does not ship it
+		// (ModemManager for a mobile uplink): nothing to start.
+		t.Logf("%s: not in the guest, not checked", u.Name)
+	case u.ActiveState == "active":
+	case u.Type == "oneshot" && u.ActiveState == "inactive" && u.Result == "success":
+	case sc.readyAfter == "never" && u.Name == cfg.Engine && u.ActiveState == "activating":
+	default:
+		t.Errorf("%s is %s/%s (result %s, status %s), want active or exited cleanly", u.Name, u.ActiveState, u.SubState, u.Result, u.ExecMainStatus)
+	}
+}
+
+// checkFailed: nothing in `systemctl --failed`, except (when allowed) the
+// start-up health checks of an engine still loading.
+func checkFailed(t *testing.T, when string, failed []string, startupChecksAllowed bool) {
+	t.Helper()
+	for _, f := range failed {
+		if startupChecksAllowed && startupCheckUnit.MatchString(f) {
+			continue
+		}
+		t.Errorf("%s: %s is in systemctl --failed", when, f)
+	}
+}
+
+func request(t *testing.T, s *report.Snapshot, name string) report.Response {
+	t.Helper()
+	for _, r := range s.Requests {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("the probe made no request %q", name)
+	return report.Response{}
+}
+
+// wantJSON checks a response's status and that it is a JSON error body.
+func wantJSON(t *testing.T, when string, r report.Response, status int) {
+	t.Helper()
+	if r.Status != status {
+		t.Errorf("%s: %s: %s answered %d (%s), want %d: %s", when, r.Name, r.URL, r.Status, r.Err, status, r.Body)
+		return
+	}
+	if !strings.HasPrefix(r.ContentType, "application/json") || !json.Valid([]byte(r.Body)) {
+		t.Errorf("%s: %s: want a JSON body, got %q: %s", when, r.Name, r.ContentType, r.Body)
+	}
+}
+
+// checkLoading: the gateway is up, refuses strangers, and tells members the
+// model is loading with a JSON 503 and Retry-After.
+func checkLoading(t *testing.T, when string, s *report.Snapshot) {
+	t.Helper()
+	for _, name := range []string{report.HealthHTTP, report.HealthHTTPS} {
+		if r := request(t, s, name); r.Status != 200 {
+			t.Errorf("%s: %s answered %d (%s)", when, name, r.Status, r.Err)
+		}
+	}
+	wantJSON(t, when, request(t, s, report.NoKey), 401)
+	loading := request(t, s, report.MemberKey)
+	wantJSON(t, when, loading, 503)
+	if loading.RetryAfter == "" {
+		t.Errorf("%s: the 503 has no Retry-After", when)
+	}
+	if !bytes.Contains(bytes.ToLower([]byte(loading.Body)), []byte("loading")) {
+		t.Errorf("%s: the 503 does not say the model is loading: %s", when, loading.Body)
+	}
+}
+
+// checkServing: once the engine is up, members are served and strangers not.
+func checkServing(t *testing.T, s *report.Snapshot) {
+	t.Helper()
+	for _, name := range []string{report.HealthHTTP, report.HealthHTTPS, report.MemberKey, report.MemberChat} {
+		if r := request(t, s, name); r.Status != 200 {
+			t.Errorf("served: %s answered %d (%s): %s", name, r.Status, r.Err, r.Body)
+		}
+	}
+	wantJSON(t, "served", request(t, s, report.NoKey), 401)
+	wantJSON(t, "served", request(t, s, report.WrongKey), 401)
+	if r := request(t, s, report.SignInRedirect); r.Status != 302 || !strings.Contains(r.Location, "/oauth2/start") {
+		t.Errorf("served: a browser without a session got %d to %q, want 302 to the sign-in", r.Status, r.Location)
+	}
+}

@@ -1,0 +1,329 @@
+package boot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/tests/boot/report"
+	"github.com/sovereign-collective/sovereign/units"
+)
+
+// Guest is everything one boot needs besides the cached base and runtime.
+type Guest struct {
+	// Ignition is the rendered ignition.json; Ignition is applied with the
+	// real Ignition binary at IgnitionBin.
+	Ignition, IgnitionBin string
+	Blueprint             *spec.Blueprint
+	Tree                  *units.Tree
+	// Standin and Probe are the static binaries of ./standin and ./probe.
+	Standin, Probe string
+	// EngineReadyAfter is how long the stand-in engine loads: a Go
+	// duration, or "never".
+	EngineReadyAfter string
+	// Probe settings beyond what the blueprint says.
+	WatchNeverHealthySeconds, DeadlineSeconds int
+}
+
+// Paths in the guest that belong to the test kit, not the appliance.
+const (
+	kitDir        = "/usr/local/lib/sovereign-boot-test"
+	kitImages     = kitDir + "/images"
+	imagesService = "sovereign-boot-test-images.service"
+	probeService  = "sovereign-boot-test-probe.service"
+	dropInName    = "90-sovereign-boot-test.conf"
+	standinRef    = "localhost/sovereign-boot-test/"
+)
+
+// Assemble makes the guest's root at root from a copy of the base: the
+// runtime installed as Fedora packages it, the appliance applied from
+// ignition.json by Ignition's files stage, then the test kit (stand-ins and
+// probe). It returns the probe's config.
+func Assemble(ctx context.Context, log io.Writer, base Base, rt Runtime, g *Guest, root string) (*report.Config, error) {
+	if err := run(ctx, log, "", nil, "cp", "-a", base.Root, root); err != nil {
+		return nil, err
+	}
+	if err := installRuntime(rt, root); err != nil {
+		return nil, err
+	}
+	if err := applyIgnition(ctx, log, g.IgnitionBin, g.Ignition, root); err != nil {
+		return nil, err
+	}
+	cfg, err := probeConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	if err := installKit(ctx, log, g, cfg, root); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// installRuntime puts Podman, its generator and runc where Fedora does, and
+// makes runc Podman's runtime.
+func installRuntime(rt Runtime, root string) error {
+	for _, f := range []struct{ src, dst string }{
+		{rt.Podman, "usr/bin/podman"},
+		{rt.Quadlet, "usr/libexec/podman/quadlet"},
+		{rt.Runc, "usr/bin/runc"},
+	} {
+		dst := filepath.Join(root, f.dst)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := copyFile(f.src, dst, 0o755); err != nil {
+			return err
+		}
+	}
+	gen := filepath.Join(root, "usr/lib/systemd/system-generators/podman-system-generator")
+	if err := os.MkdirAll(filepath.Dir(gen), 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink("../../../libexec/podman/quadlet", gen); err != nil {
+		return err
+	}
+	return writeFile(root, "etc/containers/containers.conf.d/50-sovereign-boot-test.conf", "[engine]\nruntime = \"runc\"\n", 0o644)
+}
+
+// applyIgnition runs the real Ignition's fetch-offline and files stages on
+// the guest's root, as the appliance's first boot would: users and groups
+// (the host's useradd --root), directories, files with their modes, links,
+// units and the preset that enables them on first boot. Ignition's disk
+// stages are not run: they format real disks.
+func applyIgnition(ctx context.Context, log io.Writer, ignition, config, root string) error {
+	state, err := os.MkdirTemp("", "sovereign-boot-ignition-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(state)
+	env := []string{"IGNITION_CONFIG_FILE=" + config}
+	for _, stage := range []string{"fetch-offline", "files"} {
+		var out strings.Builder
+		err := run(ctx, &out, "", env, ignition, "-platform", "file", "-stage", stage, "-root", root, "-log-to-stdout",
+			"-config-cache", filepath.Join(state, "config.json"), "-state-file", filepath.Join(state, "state"),
+			"-neednet", filepath.Join(state, "neednet"))
+		if err != nil {
+			return fmt.Errorf("ignition %s stage: %w\n%s", stage, err, ignitionProblems(out.String()))
+		}
+		if _, err := os.Stat(filepath.Join(state, "neednet")); err == nil {
+			return fmt.Errorf("ignition %s stage wants the network: the appliance's config must apply offline", stage)
+		}
+	}
+	fmt.Fprintf(log, "boot: ignition applied %s\n", config)
+	return nil
+}
+
+// ignitionProblems keeps Ignition's warnings and errors out of its verbose log.
+func ignitionProblems(log string) string {
+	var keep []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.HasPrefix(line, "WARNING") || strings.HasPrefix(line, "ERROR") || strings.HasPrefix(line, "CRITICAL") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// healthURL finds the URL in an engine's rendered HealthCmd.
+var healthURL = regexp.MustCompile(`https?://[^"' ]+`)
+
+// probeConfig says what the probe watches: every unit sovereign renders, the
+// engine and its health endpoint, the gateway and a member's key.
+func probeConfig(g *Guest) (*report.Config, error) {
+	bp := g.Blueprint
+	if len(bp.Engines) != 1 || bp.Gateway == nil {
+		return nil, fmt.Errorf("the boot test expects one engine behind the gateway, the blueprint has %d engine(s), gateway: %v", len(bp.Engines), bp.Gateway != nil)
+	}
+	eng := bp.Engines[0]
+	cfg := &report.Config{
+		Engine:                   eng.Kind + "-" + eng.Name + ".service",
+		Gateway:                  "gateway-nginx.service",
+		APIPath:                  "/v1/models",
+		ServedModel:              eng.ServedModelName,
+		EngineBecomesHealthy:     g.EngineReadyAfter != "never",
+		WatchNeverHealthySeconds: g.WatchNeverHealthySeconds,
+		DeadlineSeconds:          g.DeadlineSeconds,
+	}
+	cfg.Units = presetEnabled(g.Tree)
+	for _, u := range g.Tree.Units {
+		cfg.Units = append(cfg.Units, ServiceName(u))
+		if ServiceName(u) == cfg.Engine {
+			for _, hc := range u.Get("Container", "HealthCmd") {
+				cfg.EngineHealth = healthURL.FindString(hc)
+			}
+		}
+	}
+	if cfg.EngineHealth == "" {
+		return nil, fmt.Errorf("no health check URL in %s", cfg.Engine)
+	}
+	for _, m := range bp.Gateway.Members {
+		if m.APIKey != nil {
+			cfg.MemberKey = m.APIKey.Value
+			break
+		}
+	}
+	if cfg.MemberKey == "" {
+		return nil, fmt.Errorf("no member of the gateway has an API key to call it with")
+	}
+	return cfg, nil
+}
+
+// presetEnabled are the units sovereign's preset files enable: the host's
+// own services the appliance relies on (NUT for the UPS, ModemManager for a
+// mobile uplink).
+func presetEnabled(t *units.Tree) []string {
+	var names []string
+	for _, f := range t.Files {
+		if !strings.HasPrefix(f.Path, "/etc/systemd/system-preset/") {
+			continue
+		}
+		for _, line := range strings.Split(string(f.Contents), "\n") {
+			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "enable "); ok {
+				names = append(names, strings.TrimSpace(name))
+			}
+		}
+	}
+	return names
+}
+
+// ServiceName is the systemd service a unit becomes: a Quadlet .container
+// is generated into NAME.service.
+func ServiceName(u *units.Unit) string {
+	if name, ok := strings.CutSuffix(u.Name, ".container"); ok {
+		return name + ".service"
+	}
+	return u.Name
+}
+
+// installKit adds what the test brings: stand-in images and the unit that
+// imports them, Quadlet drop-ins pointing each container at its stand-in,
+// the stand-in nvidia-ctk, pre-staged (fake) weights, and the probe.
+func installKit(ctx context.Context, log io.Writer, g *Guest, cfg *report.Config, root string) error {
+	images, err := containerStandins(g, cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(root, kitImages), 0o755); err != nil {
+		return err
+	}
+	imports := []string{"[Unit]", "Description=sovereign boot test: import the stand-in images", "DefaultDependencies=no",
+		"After=local-fs.target", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes"}
+	for _, img := range images {
+		if err := img.build(ctx, log, g, filepath.Join(root, kitImages, img.name+".tar")); err != nil {
+			return fmt.Errorf("stand-in image %s: %w", img.name, err)
+		}
+		imports = append(imports, fmt.Sprintf("ExecStart=/usr/bin/podman import %s %s/%s.tar %s%s:standin",
+			img.changes(), kitImages, img.name, standinRef, img.name))
+		dropIn := []string{"[Unit]", "Requires=" + imagesService, "After=" + imagesService, "", "[Container]",
+			"Image=" + standinRef + img.name + ":standin"}
+		if img.engine {
+			dropIn = append(dropIn, "Environment=SOVEREIGN_STANDIN_READY_AFTER="+g.EngineReadyAfter)
+		}
+		for _, unit := range img.units {
+			path := filepath.Join("etc/containers/systemd", unit+".d", dropInName)
+			if err := writeFile(root, path, strings.Join(dropIn, "\n")+"\n", 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeFile(root, "etc/systemd/system/"+imagesService, strings.Join(imports, "\n")+"\n", 0o644); err != nil {
+		return err
+	}
+	if err := copyFile(g.Standin, filepath.Join(root, "usr/bin/nvidia-ctk"), 0o755); err != nil {
+		return err
+	}
+	if err := upsStandin(g, root); err != nil {
+		return err
+	}
+	for _, m := range g.Blueprint.Models {
+		// The operator's step for weights the blueprint does not verify:
+		// copy them in. These are not weights; the stand-in engine only
+		// checks that the folder is not empty.
+		dir := filepath.Join(g.Blueprint.Appliance.Storage.ModelsDir, m.Name)
+		if err := writeFile(root, filepath.Join(dir, "config.json"), `{"architectures":["StandinForCausalLM"]}`+"\n", 0o644); err != nil {
+			return err
+		}
+	}
+	return installProbe(g, cfg, root)
+}
+
+// upsStandin stands in for the UPS itself: the guest has no USB UPS, so the
+// blueprint's NUT driver program is replaced by NUT's simulation driver
+// (dummy-ups) reading a mains-power status file. ups.conf, upsd, upsmon,
+// upssched and the appliance's scripts are the real ones.
+func upsStandin(g *Guest, root string) error {
+	ups := g.Blueprint.UPS
+	if ups == nil {
+		return nil
+	}
+	const status = "sovereign-boot-test-ups.dev"
+	if err := writeFile(root, "etc/ups/"+status, "device.type: ups\nups.status: OL\nbattery.charge: 100\nbattery.runtime: 540\ninput.voltage: 230\n", 0o644); err != nil {
+		return err
+	}
+	// "-x after -a overrides ups.conf settings" (dummy-ups -h).
+	driver := "#!/bin/sh\n# sovereign boot test: no UPS in the guest; NUT's simulation driver stands in.\nexec /lib/nut/dummy-ups \"$@\" -x port=" + status + "\n"
+	return writeFile(root, filepath.Join("lib/nut", ups.Driver), driver, 0o755)
+}
+
+// installProbe puts the probe, its config and its unit in the guest. The
+// unit starts early (only after basic.target) so that the probe sees the
+// appliance come up, and writes its report to the second serial port.
+func installProbe(g *Guest, cfg *report.Config, root string) error {
+	raw, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(root, report.ConfigPath, string(raw)+"\n", 0o600); err != nil {
+		return err
+	}
+	if err := copyFile(g.Probe, filepath.Join(root, kitDir, "probe"), 0o755); err != nil {
+		return err
+	}
+	unit := strings.Join([]string{
+		"[Unit]", "Description=sovereign boot test: watch the appliance come up, report, power off", "",
+		"[Service]", "Type=oneshot", "ExecStart=" + kitDir + "/probe /dev/ttyS1", "TimeoutStartSec=infinity", "",
+		"[Install]", "WantedBy=multi-user.target",
+	}, "\n") + "\n"
+	if err := writeFile(root, "etc/systemd/system/"+probeService, unit, 0o644); err != nil {
+		return err
+	}
+	wants := filepath.Join(root, "etc/systemd/system/multi-user.target.wants")
+	if err := os.MkdirAll(wants, 0o755); err != nil {
+		return err
+	}
+	return os.Symlink("../"+probeService, filepath.Join(wants, probeService))
+}
+
+// writeFile writes contents at path below root, making its folders.
+func writeFile(root, path, contents string, mode os.FileMode) error {
+	dst := filepath.Join(root, path)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(dst, []byte(contents), mode); err != nil {
+		return err
+	}
+	return os.Chmod(dst, mode)
+}
+
+// MakeDisk makes an ext4 disk image from the guest's root, without mounting
+// anything (mkfs.ext4 -d).
+func MakeDisk(ctx context.Context, log io.Writer, root, disk string) error {
+	return run(ctx, log, "", nil, "mkfs.ext4", "-q", "-F", "-L", "root", "-d", root, disk, "4G")
+}
+
+// lookPath is exec.LookPath with the error saying what needs it.
+func lookPath(name, why string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found (%s)", name, why)
+	}
+	return p, nil
+}

@@ -1,0 +1,220 @@
+// Command probe runs inside the boot test's guest as a oneshot service
+// started early in boot. It watches the appliance come up: when the gateway
+// first answers, when the engine's own health endpoint first answers and when
+// systemd first calls the engine's unit active; what the gateway answers
+// while the engine loads and once boot has settled; every appliance unit's
+// state and `systemctl --failed`. It writes a report.Report as JSON to the
+// file named by its only argument (the guest's second serial port) and powers
+// the guest off. It judges nothing: the test on the host does.
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sovereign-collective/sovereign/tests/boot/report"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: probe REPORT-FILE")
+		os.Exit(2)
+	}
+	rep := run()
+	out, err := json.Marshal(rep)
+	if err == nil {
+		// Markers around the JSON let the host find it in a serial log.
+		err = os.WriteFile(os.Args[1], append(append([]byte("\nBOOT-REPORT-BEGIN\n"), out...), "\nBOOT-REPORT-END\n"...), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+	}
+	_ = exec.Command("systemctl", "--no-block", "poweroff").Run()
+}
+
+// poll is how often the probe looks; well below the readiness lag it measures.
+const poll = 500 * time.Millisecond
+
+func run() *report.Report {
+	rep := &report.Report{Podman: output("podman", "--version"), Kernel: output("uname", "-r")}
+	raw, err := os.ReadFile(report.ConfigPath)
+	var cfg report.Config
+	if err == nil {
+		err = json.Unmarshal(raw, &cfg)
+	}
+	if err != nil {
+		rep.Errors = append(rep.Errors, "reading the probe's config: "+err.Error())
+		return rep
+	}
+	client := newClient()
+	deadline := float64(cfg.DeadlineSeconds)
+	for {
+		now := uptime()
+		if now > deadline {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("deadline of %ds after boot passed: gateway up at %.1fs, engine healthy at %.1fs, engine active at %.1fs",
+				cfg.DeadlineSeconds, rep.GatewayUp, rep.EngineHealthy, rep.EngineActive))
+			break
+		}
+		if rep.GatewayUp == 0 && get(client, "http://127.0.0.1/health").Status == http.StatusOK {
+			rep.GatewayUp = now
+		}
+		if rep.EngineHealthy == 0 && get(client, cfg.EngineHealth).Status == http.StatusOK {
+			rep.EngineHealthy = now
+		}
+		if rep.EngineActive == 0 && output("systemctl", "is-active", cfg.Engine) == "active" {
+			rep.EngineActive = now
+		}
+		if rep.GatewayUp > 0 && rep.Loading == nil && rep.EngineHealthy == 0 {
+			rep.Loading = snapshot(client, &cfg)
+		}
+		if done(rep, &cfg, now) {
+			rep.Final = snapshot(client, &cfg)
+			break
+		}
+		time.Sleep(poll)
+	}
+	if rep.Final == nil {
+		rep.Final = snapshot(client, &cfg)
+	}
+	rep.Journal = output("journalctl", "-b", "--no-pager", "-o", "short-monotonic", "-p", "warning", "-n", "150")
+	return rep
+}
+
+// done says whether boot has gone as far as the scenario lets it: the engine
+// active and no appliance unit still starting, or (engine never healthy) the
+// gateway watched long enough with the engine still loading.
+func done(rep *report.Report, cfg *report.Config, now float64) bool {
+	if rep.GatewayUp == 0 {
+		return false
+	}
+	if !cfg.EngineBecomesHealthy {
+		return now-rep.GatewayUp >= float64(cfg.WatchNeverHealthySeconds)
+	}
+	if rep.EngineActive == 0 {
+		return false
+	}
+	for _, u := range units(cfg.Units) {
+		if u.ActiveState == "activating" || u.ActiveState == "deactivating" || u.ActiveState == "reloading" {
+			return false
+		}
+	}
+	return true
+}
+
+func snapshot(client *http.Client, cfg *report.Config) *report.Snapshot {
+	s := &report.Snapshot{Uptime: uptime(), Units: units(cfg.Units)}
+	for _, line := range strings.Split(output("systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager", "--all"), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "●")); len(f) > 0 {
+			s.Failed = append(s.Failed, f[0])
+		}
+	}
+	api := "https://127.0.0.1" + cfg.APIPath
+	member := map[string]string{"Authorization": "Bearer " + cfg.MemberKey}
+	chat := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"hello"}]}`, cfg.ServedModel)
+	for _, r := range []struct {
+		name, method, url, body string
+		header                  map[string]string
+	}{
+		{report.HealthHTTP, http.MethodGet, "http://127.0.0.1/health", "", nil},
+		{report.HealthHTTPS, http.MethodGet, "https://127.0.0.1/health", "", nil},
+		{report.NoKey, http.MethodGet, api, "", nil},
+		{report.WrongKey, http.MethodGet, api, "", map[string]string{"Authorization": "Bearer sk-not-a-member"}},
+		{report.MemberKey, http.MethodGet, api, "", member},
+		{report.MemberChat, http.MethodPost, "https://127.0.0.1/v1/chat/completions", chat, member},
+		{report.SignInRedirect, http.MethodGet, "https://127.0.0.1/", "", nil},
+	} {
+		resp := do(client, r.method, r.url, r.body, r.header)
+		resp.Name = r.name
+		s.Requests = append(s.Requests, resp)
+	}
+	return s
+}
+
+// units asks systemd for each unit's state.
+func units(names []string) []report.Unit {
+	var us []report.Unit
+	for _, n := range names {
+		props := map[string]string{}
+		for _, line := range strings.Split(output("systemctl", "show", "--no-pager", "-p", "LoadState,ActiveState,SubState,Result,Type,ExecMainStatus", n), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				props[k] = v
+			}
+		}
+		us = append(us, report.Unit{Name: n, LoadState: props["LoadState"], ActiveState: props["ActiveState"], SubState: props["SubState"],
+			Result: props["Result"], Type: props["Type"], ExecMainStatus: props["ExecMainStatus"]})
+	}
+	return us
+}
+
+func newClient() *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		// The gateway's certificate is the appliance's own, for its domain.
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func get(c *http.Client, url string) report.Response { return do(c, http.MethodGet, url, "", nil) }
+
+func do(c *http.Client, method, url, body string, header map[string]string) report.Response {
+	r := report.Response{URL: url}
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+	r.Status, r.Body = resp.StatusCode, string(b)
+	r.ContentType, r.RetryAfter = resp.Header.Get("Content-Type"), resp.Header.Get("Retry-After")
+	r.Location = resp.Header.Get("Location")
+	return r
+}
+
+// output runs a command and returns its trimmed standard output (and its
+// standard error when it printed nothing else), whatever its exit status:
+// systemctl is-active exits 3 for "activating".
+func output(name string, args ...string) string {
+	cmd := exec.Command(name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	_ = cmd.Run()
+	if stdout.Len() == 0 {
+		return strings.TrimSpace(stderr.String())
+	}
+	return strings.TrimSpace(stdout.String())
+}
+
+func uptime() float64 {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

@@ -1,0 +1,82 @@
+package boot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/sovereign-collective/sovereign/tests/boot/report"
+)
+
+// VM is one QEMU run of a guest disk.
+type VM struct {
+	Base Base
+	Disk string
+	// Dir receives the serial logs: console.log (ttyS0) and report.log
+	// (ttyS1, where the probe writes).
+	Dir  string
+	CPUs int
+	// Timeout is a hard limit: QEMU is killed when it passes.
+	Timeout time.Duration
+}
+
+// Boot runs the guest until it powers itself off (the probe does, once it
+// has reported) or the timeout passes, and returns the probe's report.
+//
+// QEMU emulates the CPU (TCG): the /dev/kvm of the machines this runs on is
+// a paravirtual one that Debian's stock kernel cannot use.
+func (vm VM) Boot(ctx context.Context, log io.Writer) (*report.Report, error) {
+	qemu, err := lookPath("qemu-system-x86_64", "apt-get install qemu-system-x86")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, vm.Timeout)
+	defer cancel()
+	console, results := filepath.Join(vm.Dir, "console.log"), filepath.Join(vm.Dir, "report.log")
+	args := []string{
+		"-accel", "tcg,thread=multi", "-cpu", "max", "-smp", strconv.Itoa(vm.CPUs), "-m", "3072",
+		"-kernel", vm.Base.Kernel, "-initrd", vm.Base.Initrd,
+		"-append", "console=ttyS0 root=/dev/vda rw quiet systemd.show_status=1 panic=-1",
+		"-drive", "file=" + vm.Disk + ",format=raw,if=virtio,cache=unsafe",
+		"-nic", "none", "-display", "none", "-no-reboot",
+		"-serial", "file:" + console, "-serial", "file:" + results,
+	}
+	start := time.Now()
+	err = run(ctx, log, "", nil, qemu, args...)
+	fmt.Fprintf(log, "boot: %s ran for %s\n", vm.Disk, time.Since(start).Round(time.Second))
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("the guest did not power off within %s (console: %s)", vm.Timeout, console)
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(results)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReport(raw)
+}
+
+// ParseReport finds the probe's report between its markers in a serial log.
+func ParseReport(log []byte) (*report.Report, error) {
+	_, rest, ok := bytes.Cut(log, []byte("BOOT-REPORT-BEGIN\n"))
+	if !ok {
+		return nil, errors.New("the probe wrote no report (did the guest reach it? see console.log)")
+	}
+	body, _, ok := bytes.Cut(rest, []byte("\nBOOT-REPORT-END"))
+	if !ok {
+		return nil, errors.New("the probe's report is cut short")
+	}
+	var rep report.Report
+	if err := json.Unmarshal(body, &rep); err != nil {
+		return nil, fmt.Errorf("the probe's report: %w", err)
+	}
+	return &rep, nil
+}
