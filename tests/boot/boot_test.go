@@ -129,6 +129,11 @@ func (k *kit) boot(t *testing.T, sc scenario) (*report.Report, *report.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(scratch) })
+	// Not 0700: Ignition writes a user's home as that user, who must be
+	// able to walk down to the guest's root.
+	if err := os.Chmod(scratch, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx := t.Context()
 	g := &Guest{
 		Ignition: filepath.Join(out, "ignition.json"), IgnitionBin: k.ignition,

@@ -288,7 +288,8 @@ func installProbe(g *Guest, cfg *report.Config, root string) error {
 	}
 	unit := strings.Join([]string{
 		"[Unit]", "Description=sovereign boot test: watch the appliance come up, report, power off", "",
-		"[Service]", "Type=oneshot", "ExecStart=" + kitDir + "/probe /dev/ttyS1", "TimeoutStartSec=infinity", "",
+		"[Service]", "Type=oneshot", "ExecStart=" + kitDir + "/probe /dev/ttyS1", "TimeoutStartSec=infinity",
+		"StandardOutput=journal+console", "StandardError=journal+console", "",
 		"[Install]", "WantedBy=multi-user.target",
 	}, "\n") + "\n"
 	if err := writeFile(root, "etc/systemd/system/"+probeService, unit, 0o644); err != nil {

@@ -46,7 +46,9 @@ func containerStandins(g *Guest, cfg *report.Config) ([]*standinImage, error) {
 			// The real image is distroless and runs as nonroot (65532).
 			img = &standinImage{name: "oauth2-proxy", entrypoint: "/bin/oauth2-proxy", user: "65532:65532"}
 		default:
-			return nil, fmt.Errorf("%s runs %s, for which the boot test has no stand-in", u.Name, ref)
+			// The metrics stack and anything else: a server that only
+			// listens where the unit says.
+			img = &standinImage{name: "service", entrypoint: "/usr/local/bin/service"}
 		}
 		if have, ok := byName[img.name]; ok {
 			img = have
@@ -95,7 +97,9 @@ func (img *standinImage) build(ctx context.Context, log io.Writer, g *Guest, out
 	case "nginx":
 		err = nginxImage(dir)
 	case "oauth2-proxy":
-		err = copyFile(g.Standin, filepath.Join(dir, "bin/oauth2-proxy"), 0o755)
+		err = standinAs(g, dir, "bin/oauth2-proxy")
+	case "service":
+		err = standinAs(g, dir, "usr/local/bin/service")
 	}
 	if err != nil {
 		return err
@@ -112,15 +116,20 @@ func accounts(dir string) error {
 	return writeFile(dir, "etc/group", "root:x:0:\nnobody:x:65534:\nnogroup:x:65534:\nnonroot:x:65532:\n", 0o644)
 }
 
+// standinAs puts the stand-in binary in the image at path.
+func standinAs(g *Guest, dir, path string) error {
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o755); err != nil {
+		return err
+	}
+	return copyFile(g.Standin, filepath.Join(dir, path), 0o755)
+}
+
 // engineImage: the stand-in as the engine's entrypoint and as python3 (the
 // engine's health check), and a shell, since Podman runs a HealthCmd string
 // with /bin/sh -c like the real image's.
 func engineImage(g *Guest, dir string) error {
 	for _, p := range []string{"usr/local/bin/engine", "usr/bin/python3"} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
-			return err
-		}
-		if err := copyFile(g.Standin, filepath.Join(dir, p), 0o755); err != nil {
+		if err := standinAs(g, dir, p); err != nil {
 			return err
 		}
 	}

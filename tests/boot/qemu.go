@@ -66,6 +66,8 @@ func (vm VM) Boot(ctx context.Context, log io.Writer) (*report.Report, error) {
 
 // ParseReport finds the probe's report between its markers in a serial log.
 func ParseReport(log []byte) (*report.Report, error) {
+	// A serial port turns each \n into \r\n.
+	log = bytes.ReplaceAll(log, []byte("\r\n"), []byte("\n"))
 	_, rest, ok := bytes.Cut(log, []byte("BOOT-REPORT-BEGIN\n"))
 	if !ok {
 		return nil, errors.New("the probe wrote no report (did the guest reach it? see console.log)")

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sovereign-collective/sovereign/tests/boot/report"
@@ -32,13 +33,40 @@ func main() {
 	rep := run()
 	out, err := json.Marshal(rep)
 	if err == nil {
-		// Markers around the JSON let the host find it in a serial log.
-		err = os.WriteFile(os.Args[1], append(append([]byte("\nBOOT-REPORT-BEGIN\n"), out...), "\nBOOT-REPORT-END\n"...), 0o644)
+		err = writeReport(os.Args[1], out)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "probe:", err)
+	} else {
+		fmt.Fprintf(os.Stderr, "probe: report written (%d bytes), powering off\n", len(out))
 	}
-	_ = exec.Command("systemctl", "--no-block", "poweroff").Run()
+	// The report is out: no need to stop the appliance's units one by one.
+	_ = exec.Command("systemctl", "poweroff", "--force", "--force").Run()
+}
+
+// writeReport writes the report between markers (so the host finds it in a
+// serial log) and waits until the serial port has sent it all.
+func writeReport(path string, out []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return err
+	}
+	data := append(append([]byte("\nBOOT-REPORT-BEGIN\n"), out...), "\nBOOT-REPORT-END\n"...)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	// TCSBRK with a non-zero argument is tcdrain: wait until the UART sent it.
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), 0x5409, 1); errno != 0 {
+		f.Close()
+		return errno
+	}
+	return f.Close()
+}
+
+// progress says on the console what the probe is waiting for.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "probe %.0fs: "+format+"\n", append([]any{uptime()}, args...)...)
 }
 
 // poll is how often the probe looks; well below the readiness lag it measures.
@@ -75,6 +103,9 @@ func run() *report.Report {
 		}
 		if rep.GatewayUp > 0 && rep.Loading == nil && rep.EngineHealthy == 0 {
 			rep.Loading = snapshot(client, &cfg)
+		}
+		if int(now)%15 == 0 {
+			progress("gateway up at %.0fs, engine healthy at %.0fs, engine active at %.0fs", rep.GatewayUp, rep.EngineHealthy, rep.EngineActive)
 		}
 		if done(rep, &cfg, now) {
 			rep.Final = snapshot(client, &cfg)

@@ -1,7 +1,9 @@
 // Command standin plays, inside the boot test's guest, the parts of the
 // appliance that cannot run there: the engine's image (no GPU, no weights),
 // the engine image's python3 as the health check calls it, oauth2-proxy (its
-// identity provider is not reachable offline) and NVIDIA's nvidia-ctk. It is
+// identity provider is not reachable offline), NVIDIA's nvidia-ctk, and any
+// other container (the metrics stack) as a server that only listens where
+// the appliance tells it to. It is
 // one static binary that acts by the name it is called by (argv[0]), like
 // busybox, so each stand-in image needs only a hard link.
 //
@@ -35,6 +37,8 @@ func main() {
 		err = oauth2Proxy(os.Args[1:])
 	case "nvidia-ctk":
 		err = nvidiaCTK(os.Args[1:])
+	case "service":
+		err = service(os.Args[1:])
 	default:
 		err = fmt.Errorf("called as %q: no stand-in by that name", name)
 	}
@@ -255,4 +259,31 @@ func nvidiaCTK(args []string) error {
 		return err
 	}
 	return os.WriteFile(out, []byte(cdiSpec), 0o644)
+}
+
+// service stands in for a container whose own program the test does not run
+// (Prometheus, Grafana, the exporters): it answers 200 at the address the
+// appliance gives it (--web.listen-address, --address, or Grafana's
+// GF_SERVER_HTTP_ADDR and _PORT), or just stays up when there is none.
+func service(args []string) error {
+	addr := ""
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(a, "=")
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+		}
+		if name == "--web.listen-address" || name == "--address" {
+			addr = value
+		}
+	}
+	if host, port := os.Getenv("GF_SERVER_HTTP_ADDR"), os.Getenv("GF_SERVER_HTTP_PORT"); addr == "" && port != "" {
+		addr = host + ":" + port
+	}
+	fmt.Fprintf(os.Stderr, "standin service: listening on %q\n", addr)
+	if addr == "" {
+		select {}
+	}
+	return http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "standin")
+	}))
 }
