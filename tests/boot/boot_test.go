@@ -190,6 +190,9 @@ func checkBoot(t *testing.T, sc scenario, cfg *report.Config, rep *report.Report
 	for _, e := range rep.Errors {
 		t.Errorf("probe: %s", e)
 	}
+	if t.Failed() {
+		t.Logf("systemd jobs at the end:\n%s", rep.Jobs)
+	}
 	if !strings.HasPrefix(rep.Podman, "podman version 5.") {
 		t.Errorf("guest runs %q, want Podman 5", rep.Podman)
 	}

@@ -151,7 +151,8 @@ func probeConfig(g *Guest) (*report.Config, error) {
 		WatchNeverHealthySeconds: g.WatchNeverHealthySeconds,
 		DeadlineSeconds:          g.DeadlineSeconds,
 	}
-	cfg.Units = presetEnabled(g.Tree)
+	// The kit's image import first: nothing runs without it.
+	cfg.Units = append([]string{imagesService}, presetEnabled(g.Tree)...)
 	for _, u := range g.Tree.Units {
 		cfg.Units = append(cfg.Units, ServiceName(u))
 		if ServiceName(u) == cfg.Engine {

@@ -45,7 +45,9 @@ func (vm VM) Boot(ctx context.Context, log io.Writer) (*report.Report, error) {
 		"-kernel", vm.Base.Kernel, "-initrd", vm.Base.Initrd,
 		"-append", "console=ttyS0 root=/dev/vda rw quiet systemd.show_status=1 panic=-1",
 		"-drive", "file=" + vm.Disk + ",format=raw,if=virtio,cache=unsafe",
-		"-nic", "none", "-display", "none", "-no-reboot",
+		// A NIC on QEMU's user network with no way out: the appliance
+		// expects a network (NetworkManager-wait-online), not the internet.
+		"-nic", "user,model=virtio-net-pci,restrict=on", "-display", "none", "-no-reboot",
 		"-serial", "file:" + console, "-serial", "file:" + results,
 	}
 	start := time.Now()

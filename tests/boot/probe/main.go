@@ -116,6 +116,7 @@ func run() *report.Report {
 	if rep.Final == nil {
 		rep.Final = snapshot(client, &cfg)
 	}
+	rep.Jobs = output("systemctl", "list-jobs", "--no-pager")
 	rep.Journal = output("journalctl", "-b", "--no-pager", "-o", "short-monotonic", "-p", "warning", "-n", "150")
 	return rep
 }

@@ -51,8 +51,10 @@ type Report struct {
 	// Final what it answered at the end.
 	Loading *Snapshot `json:"loading,omitempty"`
 	Final   *Snapshot `json:"final,omitempty"`
-	// Journal is the boot's warnings and errors, for diagnosing a failure.
+	// Journal is the boot's warnings and errors and Jobs what systemd was
+	// still doing at the end, for diagnosing a failure.
 	Journal string `json:"journal"`
+	Jobs    string `json:"jobs"`
 }
 
 // Snapshot is the appliance's state at one moment.
