@@ -17,6 +17,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/boot/report"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 )
@@ -166,7 +167,7 @@ func (k *kit) boot(t *testing.T, sc scenario) (*report.Report, *report.Config) {
 // render builds the blueprint into a fresh out/ folder, as `sovereign build` does.
 func render(t *testing.T, blueprint string) (*pipeline.Result, string) {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs())
+	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
 	res, diags := pipeline.Build(p, blueprint, blueprints.Inputs{})
 	if diags.HasErrors() {
 		t.Fatalf("building %s: %s", blueprint, diags.Error())

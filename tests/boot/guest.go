@@ -176,20 +176,13 @@ func probeConfig(g *Guest) (*report.Config, error) {
 	return cfg, nil
 }
 
-// presetEnabled are the units sovereign's preset files enable: the host's
-// own services the appliance relies on (NUT for the UPS, ModemManager for a
+// presetEnabled are the units sovereign's presets enable: the host's own
+// services the appliance relies on (NUT for the UPS, ModemManager for a
 // mobile uplink).
 func presetEnabled(t *units.Tree) []string {
 	var names []string
-	for _, f := range t.Files {
-		if !strings.HasPrefix(f.Path, "/etc/systemd/system-preset/") {
-			continue
-		}
-		for _, line := range strings.Split(string(f.Contents), "\n") {
-			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "enable "); ok {
-				names = append(names, strings.TrimSpace(name))
-			}
-		}
+	for _, p := range t.Presets {
+		names = append(names, p.Enable...)
 	}
 	return names
 }
