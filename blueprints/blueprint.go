@@ -105,6 +105,10 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		bp.Metrics = m
 	}
 
+	osBlock, moreDiags := src.evaluator(e, firstBlock(src.blocks("os"))).os(src.blocks("os"), bp.Appliance)
+	diags = append(diags, moreDiags...)
+	bp.OS = osBlock
+
 	gateways := src.blocks("gateway")
 	for _, extra := range gateways[min(1, len(gateways)):] {
 		d := &hcl.Diagnostic{

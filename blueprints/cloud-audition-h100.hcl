@@ -53,3 +53,10 @@ module "service" {
   # A few testers, not the whole collective.
   requests_per_minute = 300
 }
+
+# The host OS image (`sovereign os build`): Fedora CoreOS with NVIDIA's open
+# kernel modules of the 580 branch and the container toolkit, for amd64.
+os {
+  base          = "quay.io/fedora/fedora-coreos:42.20250721.3.0"
+  nvidia_driver = "580.126.20"
+}

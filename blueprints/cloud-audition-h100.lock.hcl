@@ -18,3 +18,21 @@ image "docker.io/vllm/vllm-openai:v0.14.0" {
     digest = "sha256:48a03c91eaa04fb7e71c77121a85e661d62de1b2207edf591aea6a05d779f9ef"
   }
 }
+
+# Not resolved by `sovereign lock` here: pinned from the public Containerfiles of
+# varesa/fcos-p4 and ngarside/server (Dependabot), which agree on this index
+# digest; not checked against the registry. `sovereign lock --check` verifies
+# it, and `sovereign lock` replaces it, wherever the registry is reachable.
+# The linux/amd64 manifest digest is unresolved: the index digest alone pins the image
+# (it fixes every child); `sovereign lock` adds the child's digest as a second
+# check.
+image "quay.io/fedora/fedora-coreos:42.20250721.3.0" {
+  tag    = "42.20250721.3.0"
+  digest = "sha256:67c9125048afe7168a7da7353ee4c15bca8bd1220bfcde4a54bfaf086badba35"
+  kind   = "index"
+  source = "the public Containerfiles of varesa/fcos-p4 and ngarside/server (Dependabot), which agree on this index digest; not checked against the registry"
+
+  platform "linux/amd64" {
+    digest = "unresolved"
+  }
+}

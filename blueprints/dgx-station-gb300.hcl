@@ -118,3 +118,16 @@ metrics {
     webhook = "https://hooks.example.org/sovereign"
   }
 }
+
+# The host OS image: stock Fedora CoreOS has no NVIDIA driver, so the host
+# runs an image derived from it (`sovereign os build`, once per driver and
+# package set) with the open kernel modules the Blackwell GPU needs, of the
+# release NVIDIA validates the GB300 with, and the container toolkit; NUT
+# and ModemManager come with the ups and wan blocks above. Fedora's aarch64
+# kernel has 4 KB pages where NVIDIA configures the GB300 with 64 KB, so
+# the build warns: switch the base to CentOS Stream bootc (built with
+# kernel-64k) once its digest is pinned.
+os {
+  base          = "quay.io/fedora/fedora-coreos:42.20250721.3.0"
+  nvidia_driver = "580.126.20"
+}

@@ -34,3 +34,21 @@ image "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04" {
   tag      = "4.5.3-4.8.2-ubuntu22.04"
   unpinned = "no public digest observed for this tag; run `sovereign lock` where nvcr.io is reachable"
 }
+
+# Not resolved by `sovereign lock` here: pinned from the public Containerfiles of
+# varesa/fcos-p4 and ngarside/server (Dependabot), which agree on this index
+# digest; not checked against the registry. `sovereign lock --check` verifies
+# it, and `sovereign lock` replaces it, wherever the registry is reachable.
+# The linux/arm64 manifest digest is unresolved: the index digest alone pins the image
+# (it fixes every child); `sovereign lock` adds the child's digest as a second
+# check.
+image "quay.io/fedora/fedora-coreos:42.20250721.3.0" {
+  tag    = "42.20250721.3.0"
+  digest = "sha256:67c9125048afe7168a7da7353ee4c15bca8bd1220bfcde4a54bfaf086badba35"
+  kind   = "index"
+  source = "the public Containerfiles of varesa/fcos-p4 and ngarside/server (Dependabot), which agree on this index digest; not checked against the registry"
+
+  platform "linux/arm64" {
+    digest = "unresolved"
+  }
+}

@@ -46,6 +46,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: "wan"},
 		{Type: "ups", LabelNames: []string{"name"}},
 		{Type: "metrics"},
+		{Type: "os"},
 	},
 }
 

@@ -44,6 +44,19 @@ type Hardware struct {
 	CPUMemoryBytes        int64   `hcl:"cpu_memory_bytes,optional"`
 	CPUBandwidthBytesPerS float64 `hcl:"cpu_bandwidth_bytes_per_s,optional"`
 	TDPWatts              int     `hcl:"tdp_watts"`
+	// GPUArchitecture is the GPU generation in NVIDIA's naming ("blackwell",
+	// "hopper"); "" when not recorded.
+	GPUArchitecture string `hcl:"gpu_architecture,optional"`
+	// OpenKernelModulesOnly is set for GPUs that NVIDIA's proprietary kernel
+	// modules cannot initialise (Grace Hopper, Blackwell): the host OS must
+	// carry the open flavour.
+	OpenKernelModulesOnly bool `hcl:"open_kernel_modules_only,optional"`
+	// MinDriverBranch is the oldest NVIDIA driver branch (580 for 580.x)
+	// the machine is supported with; 0: no minimum recorded.
+	MinDriverBranch int `hcl:"min_driver_branch,optional"`
+	// PageSizeBytes is the kernel page size the vendor configures the host
+	// with (65536 on a DGX Station); 0: any.
+	PageSizeBytes int `hcl:"page_size_bytes,optional"`
 	// Source says where the figures come from and which are unverified.
 	Source string `hcl:"source"`
 }
@@ -74,6 +87,9 @@ func (h Hardware) validate() error {
 	}
 	if h.TDPWatts <= 0 {
 		errs = append(errs, errors.New("tdp_watts must be positive"))
+	}
+	if h.MinDriverBranch < 0 || (h.PageSizeBytes != 0 && h.PageSizeBytes != 4096 && h.PageSizeBytes != 16384 && h.PageSizeBytes != 65536) {
+		errs = append(errs, errors.New("min_driver_branch must not be negative and page_size_bytes must be 4096, 16384 or 65536"))
 	}
 	if h.Source == "" {
 		errs = append(errs, errors.New("source must say where the figures come from"))

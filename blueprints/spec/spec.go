@@ -26,6 +26,9 @@ type Blueprint struct {
 	UPS *UPS
 	// Metrics is nil when the blueprint has no metrics block.
 	Metrics *Metrics
+	// OS is the host OS image; nil when the blueprint has no os block
+	// (the appliance then runs on whatever OS it is installed on).
+	OS *OS
 }
 
 // Appliance is the host: which machine it is and how it is reached.

@@ -35,6 +35,15 @@ hardware "dgx-station-gb300" {
   cpu_bandwidth_bytes_per_s = 396e9
   tdp_watts                 = 1600
 
+  # The host OS: Blackwell initialises only with NVIDIA's open kernel modules;
+  # NVIDIA validates the GB300 with driver 580.126.20 (DGX OS 7.4) and
+  # configures DGX Station Linux with 64 KB pages ("4 KB not supported at this
+  # stage": docs.nvidia.com/dgx/dgx-station-development-guide, page size).
+  gpu_architecture         = "blackwell"
+  open_kernel_modules_only = true
+  min_driver_branch        = 580
+  page_size_bytes          = 65536
+
   source = "252 GB HBM3e at 7.1 TB/s, 496 GB LPDDR5X and 1600 W from secondary sources (Supermicro/ServeTheHome-derived reports, NVIDIA GTC coverage); the CUDA-reported memory is unmeasured and unverified: converted from 252 GB as if it were, like the H200's 141 GB, a binary figure; the 396 GB/s CPU bandwidth is unverified (GTC-2025 coverage only); compute unverified: NVIDIA's DGX B300 figure of 72 PFLOPS FP8 for 8 GPUs is with sparsity, so 4.5 PFLOPS dense FP8 and half that for BF16 per B300 GPU, and the DGX Station's GPU may be clocked lower"
 }
 
@@ -49,6 +58,8 @@ hardware "h100-80gb-sxm" {
   gpu_dense_fp8_flops       = 1979e12
   tdp_watts                 = 700
 
+  gpu_architecture = "hopper"
+
   source = "80 GB at 3.35 TB/s and 1,979/3,958 TFLOPS BF16/FP8 with sparsity (half that dense) from NVIDIA's H100 datasheet as quoted by secondary sources; the CUDA-reported memory is unmeasured: converted from 80 GB (nvidia-smi's widely published total is 81,559 MiB, which the rule matches within 0.4 %); 700 W is the GPU's TDP from public spec listings (unverified against NVIDIA's datasheet) and leaves out the host; host memory varies by instance (0 = unknown)"
 }
 
@@ -62,6 +73,8 @@ hardware "h100-80gb-pcie" {
   gpu_dense_bf16_flops      = 756e12
   gpu_dense_fp8_flops       = 1513e12
   tdp_watts                 = 350
+
+  gpu_architecture = "hopper"
 
   source = "unverified: the 2.0 TB/s bandwidth and the 1,513/3,026 TFLOPS BF16/FP8 with sparsity (half that dense) are from public spec listings, no primary datasheet read; the CUDA-reported memory is unmeasured: converted from 80 GB; 350 W from public spec listings; the GPU's TDP only, not the host; host memory varies by instance (0 = unknown)"
 }
@@ -79,6 +92,8 @@ hardware "h200-141gb" {
   gpu_dense_fp8_flops                = 1979e12
   tdp_watts                          = 700
 
+  gpu_architecture = "hopper"
+
   source = "measured on a lent H200 SXM on 2026-12-04 (132 SMs, compute capability 9.0, driver 580.159.04): CUDA total memory 150,109,880,320 B from torch.cuda.mem_get_info (nvidia-smi: 143,771 MiB total, 616 MiB reserved), streaming reads at 4.17 TB/s (a copy, read plus write, at 4.27 TB/s), 87-89 % of the datasheet's 4.8 TB/s; 141 GB, 4.8 TB/s and the H100's compute (1,979/3,958 TFLOPS BF16/FP8 with sparsity, half that dense) from secondary sources; 700 W (SXM; the NVL card is 600 W) from public spec listings, unverified against NVIDIA's datasheet; the GPU's TDP only, not the host; host memory varies by instance (0 = unknown)"
 }
 
@@ -93,6 +108,13 @@ hardware "gb10" {
   unified_memory            = true
   gpu_bandwidth_bytes_per_s = 273e9
   tdp_watts                 = 140
+
+  # Grace Blackwell: the open kernel modules only (a proprietary 580 build
+  # fails on GB10 with "RmInitAdapter failed"); DGX OS for the Spark ships the
+  # 580 branch (unverified beyond release notes).
+  gpu_architecture         = "blackwell"
+  open_kernel_modules_only = true
+  min_driver_branch        = 580
 
   source = "unverified, secondary sources only: 128 GB and 140 W from huggingface.co/hardware/gb10, 273 GB/s from huggingface.co/blog/exolabs/the-dgx-spark-handbook; NVIDIA's own spec page was not read; the memory is the system's LPDDR5X, not HBM, so the HBM conversion does not apply and what CUDA reports of it is unmeasured; compute unknown"
 }

@@ -112,7 +112,7 @@ func (e *env) blueprintImages(target string, in blueprints.Inputs) (*spec.Bluepr
 		if !diags.HasErrors() {
 			seen := map[string]bool{}
 			var out []blueprintImage
-			for _, img := range tree.Images() {
+			for _, img := range append(tree.Images(), osBase(bp)...) {
 				ref, err := images.ParseRef(img.Ref)
 				if err != nil {
 					re := err.(*images.RefError)

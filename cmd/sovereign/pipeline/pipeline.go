@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules"
+	"github.com/sovereign-collective/sovereign/modules/hostos"
 	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/ignition"
@@ -34,6 +35,10 @@ type Result struct {
 	Plan  []byte
 	// Images is out/images.json: every image the appliance runs and its pin.
 	Images []byte
+	// OS is the host OS image the os block describes, and OSFiles its
+	// build context, out/os/; both nil without an os block.
+	OS      *hostos.Image
+	OSFiles []hostos.File
 	// WriteExtra, when set, writes more of the output (the image layout of
 	// an image-mode build) into the folder that becomes out/.
 	WriteExtra func(fsys afero.Fs, dir string) error
@@ -71,6 +76,11 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	osImage, osFiles, moreDiags := hostOS(p, target, bp, opts)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	// Last before rendering: the host's own list of what the build made,
 	// which sovereign-verify.timer checks the host against.
 	if tree, err = tree.WithHostManifest(bp.Appliance.DeclRange); err != nil {
@@ -99,6 +109,8 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 		Plans:     plans,
 		Plan:      planJSON,
 		Images:    imagesJSON,
+		OS:        osImage,
+		OSFiles:   osFiles,
 	}, diags
 }
 

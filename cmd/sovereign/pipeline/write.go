@@ -106,6 +106,9 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 			return err
 		}
 	}
+	if err := writeOS(fsys, root, res.OSFiles); err != nil {
+		return err
+	}
 	if res.WriteExtra != nil {
 		return res.WriteExtra(fsys, root)
 	}
