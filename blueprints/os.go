@@ -47,7 +47,7 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(osSchema)
 	diags = append(diags, moreDiags...)
-	a := e.attrs(content)
+	a := e.attrs(b, content)
 	o := &spec.OS{
 		Base:                 spec.Image{Ref: a.requiredStr("base"), Range: a.rng("base", b.DefRange)},
 		KernelArguments:      a.strings("kernel_arguments"),

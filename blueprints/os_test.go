@@ -65,7 +65,7 @@ func TestOSBlockRules(t *testing.T) {
 		{"shell in a package", "h100-80gb-sxm", centosBase + "\n  nvidia_driver = \"580\"\n  packages = [\"ok\", \"$(reboot)\"]",
 			[]string{"bp.hcl:24,21: Invalid package name"}},
 		{"kernel argument with a space", "h100-80gb-sxm", centosBase + "\n  nvidia_driver = \"580\"\n  kernel_arguments = [\"a=b c\"]",
-			[]string{"bp.hcl:24,22: Invalid kernel argument"}},
+			[]string{"bp.hcl:24,23: Character not allowed"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

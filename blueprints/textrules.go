@@ -118,6 +118,14 @@ var (
 	}
 )
 
+// ruleKernelArgument is for one argument of the kernel command line, which
+// the kernel splits at spaces and bootc's kargs.d reads from a TOML string.
+var ruleKernelArgument = &textRule{
+	allowed: "letters, digits and . _ - = , : / +",
+	why:     "each item is one argument of the kernel command line, which the kernel splits at spaces; quotes and '\\' would be read by the kernel's own parser",
+	ok:      inSet("._-=,:/+"),
+}
+
 // textRules are the settings with a rule of their own, by block type and
 // attribute name. Everything else is ruleLine, or ruleSecretLine for a
 // secret.
@@ -141,6 +149,7 @@ var textRules = map[string]*textRule{
 	"oidc.client_secret":        ruleSecretLine,
 	"ups.description":           ruleUnitText,
 	"nim.extra_args":            ruleWord,
+	"os.kernel_arguments":       ruleKernelArgument,
 }
 
 // ruleFor is the rule of attribute name in the current block.
