@@ -158,7 +158,7 @@ func serviceOfPath(p string) string {
 	if dir != units.QuadletDir && dir != units.SystemdDir {
 		return ""
 	}
-	return (&units.Unit{Name: path.Base(p)}).ServiceName()
+	return units.ServiceOf(path.Base(p))
 }
 
 // referencedPaths are the absolute paths a unit's settings name: its
