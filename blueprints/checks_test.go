@@ -120,3 +120,46 @@ gateway {
 }
 
 func osMode(m uint32) fs.FileMode { return fs.FileMode(m) }
+
+// TestAPIKeyAlphabetMessage: a base64 key (openssl rand -base64 32) is
+// refused with the characters allowed, why, and which one it has, never
+// the key.
+func TestAPIKeyAlphabetMessage(t *testing.T) {
+	key := "q1Zp+R3/xYw9aB7cD0eF2gH4iJ6kL8mN0oP2qR4sT6u="
+	files := map[string]string{"bp.hcl": testAppliance + testModel + testEngine + `
+gateway {
+  domain        = "llm.coop.org"
+  cookie_secret = secret_env("COOKIE")
+  tls {
+    certificate = "-----BEGIN CERTIFICATE-----\n"
+    key         = secret_env("TLSKEY")
+  }
+  oidc {
+    issuer        = "https://id.coop.org"
+    client_id     = "sovereign"
+    client_secret = secret_env("COOKIE")
+  }
+  member "alice" {
+    email   = "alice@coop.org"
+    api_key = secret_env("KEY")
+  }
+  route "/v1/" { engine = engine.vllm.main }
+}
+`}
+	p := testParser(t, files)
+	_, diags := p.Load("bp.hcl", blueprints.Inputs{Env: []string{"COOKIE=0123456789abcdef0123456789abcdef", "TLSKEY=-----BEGIN PRIVATE KEY-----", "KEY=" + key}})
+	var detail string
+	for _, d := range diags {
+		if d.Summary == "Invalid API key" {
+			detail = d.Detail
+		}
+	}
+	for _, want := range []string{"a letter A–Z or a–z, a digit, '-' or '_'", "regular expression", "44 characters and has '+'", "openssl rand -base64 32 | tr"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("the message does not say %q:\n%s", want, detail)
+		}
+	}
+	if strings.Contains(formatDiags(p, diags), key) {
+		t.Error("the message shows the key")
+	}
+}

@@ -443,7 +443,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 	}
 	m.APIKey = a.secret("api_key")
 	if m.APIKey != nil && !apiKey.MatchString(m.APIKey.Value) {
-		a.errorf("api_key", "Invalid API key", "An API key is 32 to 256 letters, digits, '-' or '_' (sovereign init writes keys like sk-<48 hex digits>); this one is %d characters or has others.", len(m.APIKey.Value))
+		a.errorf("api_key", "Invalid API key", "An API key is 32 to 256 characters, each a letter A–Z or a–z, a digit, '-' or '_': nginx matches keys case-sensitively with a regular expression, in which '+', '/', '=' and '.' mean something, and members paste them into shells and headers. This one is %d characters%s. `sovereign member add` writes one (sk- and 48 hex digits); `openssl rand -base64 32 | tr -- '+/' '-_' | tr -d =` makes one from base64.", len(m.APIKey.Value), firstOutside(m.APIKey.Value))
 	}
 	m.APIKeySHA256 = a.str("api_key_sha256", "")
 	switch {
@@ -461,6 +461,17 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 		}
 	}
 	return m, append(diags, a.diags...)
+}
+
+// firstOutside describes the first character of key outside the API key
+// alphabet (", and has '+'"), without showing the key itself.
+func firstOutside(key string) string {
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return " and has " + describeRune(r)
+		}
+	}
+	return ""
 }
 
 // membersFile reads the member blocks of a members_file, so that the list of

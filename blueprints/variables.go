@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -53,6 +54,28 @@ type variable struct {
 // variables declares every variable block, then assigns values in
 // precedence order (default < SOVEREIGN_VAR_ environment < -var-file < -var),
 // converts them to their declared types and runs their validation rules.
+// nearMissEnvVar warns about SOVEREIGN_VAR_NAME when NAME is no variable
+// but differs from one only in case or by one character
+// (SOVEREIGN_VAR_HOSTNAME for hostname): it would otherwise be ignored
+// without a word, as environment variables for other blueprints are.
+func nearMissEnvVar(envName, name string, decls map[string]*variable) hcl.Diagnostics {
+	for _, declared := range keysOf(decls) {
+		if _, set := decls[name]; set {
+			return nil
+		}
+		if levenshtein.Distance(strings.ToLower(name), strings.ToLower(declared), nil) > 1 {
+			continue
+		}
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagWarning,
+			Summary:  "Environment variable for no variable",
+			Detail:   fmt.Sprintf("%s is set, but the blueprint has no variable %q, so it is ignored. Variable names are case-sensitive: did you mean %s%s for the variable %q?", envName, name, EnvVarPrefix, declared, declared),
+			Subject:  decls[declared].declRange.Ptr(),
+		}}
+	}
+	return nil
+}
+
 func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	decls := map[string]*variable{}
@@ -93,6 +116,10 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		// one counts as unset, so that `SOVEREIGN_VAR_x=` clears it.
 		if _, ok := decls[name]; ok && e.env[envName] != "" {
 			values[name] = given{raw: e.env[envName], from: "the environment variable " + envName}
+			continue
+		}
+		if in.call == nil && e.env[envName] != "" {
+			diags = append(diags, nearMissEnvVar(envName, name, decls)...)
 		}
 	}
 

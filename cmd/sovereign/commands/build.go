@@ -78,6 +78,9 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err := extras.check(); err != nil {
 				return err
 			}
+			if err := e.checkBuildPaths(outDir, extras.diffAgainst); err != nil {
+				return err
+			}
 			inputs, err := in.inputs(e.environ)
 			if err != nil {
 				return err
@@ -109,6 +112,26 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 	addImageBundleFlag(cmd, &bundleLabel)
 	addInputFlags(cmd, &in)
 	return cmd
+}
+
+// checkBuildPaths refuses, before anything is built or written, an output
+// that is a file and a --diff-against folder that is not there: both are
+// mistakes on the command line (exit 2), not failures of the disk.
+func (e *env) checkBuildPaths(outDir, diffAgainst string) error {
+	if info, err := e.fs.Stat(outDir); err == nil && !info.IsDir() {
+		return usageErrorf("-o %s is a file; build writes a folder (and replaces it as a whole), so give a folder's path", outDir)
+	}
+	if diffAgainst == "" {
+		return nil
+	}
+	info, err := e.fs.Stat(diffAgainst)
+	switch {
+	case err != nil:
+		return usageErrorf("--diff-against %s: there is no such folder; give the output folder of an earlier build", diffAgainst)
+	case !info.IsDir():
+		return usageErrorf("--diff-against %s is a file; give the output folder of an earlier build", diffAgainst)
+	}
+	return nil
 }
 
 func newValidate(e *env) *cobra.Command {

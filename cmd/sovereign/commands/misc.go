@@ -187,8 +187,9 @@ func newFmt(e *env) *cobra.Command {
 		Use:   "fmt [PATH...]",
 		Short: "Rewrite blueprint files in the canonical HCL style",
 		Long: `Fmt rewrites .hcl files (blueprints, variable files and lock files) in the
-canonical HCL layout. A PATH may be a file or a folder (not searched
-recursively); the default is the current folder. With --check nothing is
+canonical HCL layout. A PATH may be a file or a folder, searched with its
+module folders (hidden folders such as .git are skipped); the default is the
+current folder. With --check nothing is
 written: the files that need formatting are listed and the exit code is 1.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -204,14 +205,21 @@ written: the files that need formatting are listed and the exit code is 1.`,
 					files = append(files, a)
 					continue
 				}
-				entries, err := afero.ReadDir(e.fs, a)
+				// Module folders are part of the blueprint: formatted too.
+				// Hidden folders (.git) are not.
+				err = afero.Walk(e.fs, a, func(p string, info fs.FileInfo, err error) error {
+					switch {
+					case err != nil:
+						return err
+					case info.IsDir() && p != a && strings.HasPrefix(info.Name(), "."):
+						return filepath.SkipDir
+					case !info.IsDir() && strings.HasSuffix(info.Name(), ".hcl"):
+						files = append(files, p)
+					}
+					return nil
+				})
 				if err != nil {
 					return externalError(err)
-				}
-				for _, en := range entries {
-					if !en.IsDir() && strings.HasSuffix(en.Name(), ".hcl") {
-						files = append(files, filepath.Join(a, en.Name()))
-					}
 				}
 			}
 			sort.Strings(files)
