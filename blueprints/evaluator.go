@@ -27,6 +27,7 @@ type evaluator struct {
 	baseDir  string
 	env      map[string]string
 	ctx      *hcl.EvalContext
+	now      time.Time // for certificate validity warnings
 }
 
 func newEvaluator(p *Parser, baseDir string, in Inputs) *evaluator {
@@ -36,10 +37,15 @@ func newEvaluator(p *Parser, baseDir string, in Inputs) *evaluator {
 			env[k] = v
 		}
 	}
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	return &evaluator{
 		parser:  p,
 		baseDir: baseDir,
 		env:     env,
+		now:     now,
 		ctx: &hcl.EvalContext{
 			Variables: map[string]cty.Value{},
 			Functions: functions(p.fs, baseDir, env),
@@ -119,6 +125,12 @@ func (a *attrs) errorf(name, summary, format string, args ...any) {
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  subject,
 	})
+}
+
+// warnf is errorf for a warning: the build goes on.
+func (a *attrs) warnf(name, summary, format string, args ...any) {
+	a.errorf(name, summary, format, args...)
+	a.diags[len(a.diags)-1].Severity = hcl.DiagWarning
 }
 
 // value evaluates and converts an attribute. ok is false when it is unset,

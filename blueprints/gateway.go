@@ -3,8 +3,11 @@ package blueprints
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/mail"
@@ -185,6 +188,9 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 			if gw.Key != nil && !strings.Contains(gw.Key.Value, "PRIVATE KEY-----") {
 				ta.errorf("key", "Invalid private key", "key must be a PEM private key, such as secret_file(\"tls/key.pem\").")
 			}
+			if !ta.diags.HasErrors() && gw.Certificate != "" && gw.Key != nil {
+				checkTLS(ta, gw.Certificate, gw.Key.Value, gw.Domain, e.now)
+			}
 			diags = append(diags, ta.diags...)
 		case "oidc":
 			c, d := blk.Body.Content(gatewayOIDCSchema)
@@ -320,6 +326,39 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 		return gw, diags
 	}
 	return gw, append(diags, wireEngineKeys(gw, e.parser.engines)...)
+}
+
+// checkTLS finds, at build time, what would stop nginx or members' clients
+// on the appliance: a key that is not the certificate's is an error (nginx
+// refuses to start); a certificate that does not name domain, or is not
+// valid at now, is a warning (a client refuses it, but an operator may be
+// about to replace it).
+func checkTLS(ta *attrs, certPEM, keyPEM, domain string, now time.Time) {
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		ta.errorf("certificate", "Invalid certificate", "The certificate's first PEM block is not a CERTIFICATE.")
+		return
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		ta.errorf("certificate", "Invalid certificate", "The certificate cannot be read: %v.", err)
+		return
+	}
+	if _, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM)); err != nil {
+		ta.errorf("key", "Key does not match the certificate", "The private key is not the certificate's, or cannot be read (%v): nginx would refuse to start. Give the key the certificate was issued for, or a certificate for this key.", err)
+		return
+	}
+	if domain != "" {
+		if err := leaf.VerifyHostname(domain); err != nil {
+			ta.warnf("certificate", "Certificate does not cover the domain", "Members' clients will refuse the connection: %v. Issue a certificate for %s.", err, domain)
+		}
+	}
+	switch {
+	case now.After(leaf.NotAfter):
+		ta.warnf("certificate", "Certificate expired", "The certificate expired on %s: members' clients will refuse the connection. Renew it.", leaf.NotAfter.UTC().Format(time.DateOnly))
+	case now.Before(leaf.NotBefore):
+		ta.warnf("certificate", "Certificate not yet valid", "The certificate is valid from %s only: members' clients refuse it until then.", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
 }
 
 // firstBlock is blocks[0], or nil for none.

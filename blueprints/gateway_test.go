@@ -1,17 +1,51 @@
 package blueprints_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 )
 
+// testCert and testTLS are a certificate for llm.example.org, valid for ten
+// years from now, and its key.
+var testCert, testTLS = testPair("llm.example.org", time.Now().Add(-time.Hour), time.Now().AddDate(10, 0, 0))
+
+// testPair is a self-signed certificate for host valid from notBefore to
+// notAfter, and its private key, both PEM.
+func testPair(host string, notBefore, notAfter time.Time) (certPEM, keyPEM string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: notBefore, NotAfter: notAfter,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
+
 const (
-	testCert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-	testTLS  = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 	aliceKey = "sk-alice-0123456789abcdef0123456789abcdef"
 	bobKey   = "sk-bob-0123456789abcdef0123456789abcdef01"
 	// aliceKeySHA256 is printf %s "$aliceKey" | sha256sum.
@@ -310,5 +344,61 @@ module "door" {
 	bp := mustLoad(t, shared, "bp/main.hcl", blueprints.Inputs{})
 	if bp.Gateway == nil || len(bp.Gateway.Members) != 1 || bp.Gateway.Members[0].APIKey.Value != aliceKey {
 		t.Fatalf("gateway from the module: %+v", bp.Gateway)
+	}
+}
+
+// TestGatewayTLS: what would stop nginx (a key that is not the
+// certificate's) is an error at key; what would stop members' clients (a
+// certificate for another name, expired, not yet valid) is a warning at
+// certificate, against the clock the caller gives.
+func TestGatewayTLS(t *testing.T) {
+	_, otherKey := testPair("llm.example.org", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	otherName, otherNameKey := testPair("other.example.org", time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	may2020 := time.Date(2020, 5, 1, 0, 0, 0, 0, time.UTC)
+	old, oldKey := testPair("llm.example.org", may2020, may2020.AddDate(1, 0, 0))
+
+	files := func(cert, key string) map[string]string {
+		f := gatewayFiles(alice)
+		f["bp/cert.pem"], f["bp/key.pem"] = cert, key
+		return f
+	}
+	if got, want := loadErrors(t, files(testCert, otherKey), "bp/main.hcl", blueprints.Inputs{}), []string{"bp/main.hcl:26,19: Key does not match the certificate"}; !cmp.Equal(got, want) {
+		t.Errorf("a key that is not the certificate's: %q, want %q", got, want)
+	}
+	if got, want := loadErrors(t, files("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", testTLS), "bp/main.hcl", blueprints.Inputs{}), []string{"bp/main.hcl:25,19: Invalid certificate"}; !cmp.Equal(got, want) {
+		t.Errorf("an unreadable certificate: %q, want %q", got, want)
+	}
+
+	warnings := func(cert, key string, now time.Time) []string {
+		t.Helper()
+		p := testParser(t, files(cert, key))
+		bp, diags := p.Load("bp/main.hcl", blueprints.Inputs{Now: now})
+		if diags.HasErrors() || bp == nil {
+			t.Fatalf("load failed:\n%s", formatDiags(p, diags))
+		}
+		var out []string
+		for _, d := range diags {
+			if d.Severity == hcl.DiagWarning && strings.HasPrefix(d.Summary, "Certificate") {
+				out = append(out, fmt.Sprintf("%s:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Summary))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		cert, key string
+		now       time.Time
+		want      []string
+	}{
+		{"valid", testCert, testTLS, time.Time{}, nil},
+		{"another name", otherName, otherNameKey, time.Time{}, []string{"bp/main.hcl:25: Certificate does not cover the domain"}},
+		{"expired", old, oldKey, time.Time{}, []string{"bp/main.hcl:25: Certificate expired"}},
+		{"valid at the injected time", old, oldKey, may2020.AddDate(0, 6, 0), nil},
+		{"expired at the injected time", testCert, testTLS, time.Now().AddDate(20, 0, 0), []string{"bp/main.hcl:25: Certificate expired"}},
+		{"not yet valid at the injected time", old, oldKey, may2020.AddDate(-1, 0, 0), []string{"bp/main.hcl:25: Certificate not yet valid"}},
+	} {
+		if got := warnings(tc.cert, tc.key, tc.now); !cmp.Equal(got, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

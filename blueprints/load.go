@@ -3,6 +3,7 @@ package blueprints
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
@@ -17,6 +18,10 @@ type Inputs struct {
 	// and secret_env() read. It is passed in rather than read from the
 	// process so that loading stays a pure function of its inputs.
 	Env []string
+	// Now is the time a TLS certificate's validity is checked against;
+	// the zero time means the clock. Only warnings depend on it, never
+	// the output.
+	Now time.Time
 
 	// call is set when loading a module: its variables come from the
 	// module block's arguments instead of the command line.
