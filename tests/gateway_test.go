@@ -935,6 +935,11 @@ func TestGatewayEndToEnd(t *testing.T) {
 		if c := gwDo(t, api, "POST", gw+"/v1/chat/completions", bearer(fx.alice), gwChatBody); c.status != 200 {
 			t.Errorf("alice's key without oauth2-proxy: %d %q", c.status, c.body)
 		}
+		// A browser is told that signing in is away, not nginx's HTML 502.
+		c := gwDo(t, api, "GET", gw+"/oauth2/start?rd=%2F", nil, "")
+		if c.status != 503 || c.header.Get("Retry-After") == "" || !strings.Contains(c.body, "Signing in is unavailable") {
+			t.Errorf("sign-in without oauth2-proxy: %d Retry-After %q %q, want 503 saying so", c.status, c.header.Get("Retry-After"), c.body)
+		}
 		// Everyone else is unauthorized, in JSON, not a 5xx that a client
 		// would retry.
 		for name, h := range map[string]map[string]string{
