@@ -82,7 +82,7 @@ gateway {
   domain        = "llm.coop.org"
   cookie_secret = secret_env("COOKIE")
   tls {
-    certificate = "-----BEGIN CERTIFICATE-----\n"
+    certificate = file("cert.pem")
     key         = secret_env("TLSKEY")
   }
   oidc {
@@ -95,9 +95,10 @@ gateway {
 }
 `,
 			"oidc.secret": secret,
+			"cert.pem":    testCert,
 		}
 	}
-	in := blueprints.Inputs{Env: []string{"COOKIE=0123456789abcdef0123456789abcdef", "TLSKEY=-----BEGIN PRIVATE KEY-----"}}
+	in := blueprints.Inputs{Env: []string{"COOKIE=0123456789abcdef0123456789abcdef", "TLSKEY=" + testTLS}}
 	load := func(files map[string]string) []string {
 		_, diags := testParser(t, files).Load("bp.hcl", in)
 		if diags.HasErrors() {

@@ -177,44 +177,9 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 		seen[blk.Type]++
 		switch blk.Type {
 		case "tls":
-			c, d := blk.Body.Content(gatewayTLSSchema)
-			diags = append(diags, d...)
-			ta := e.attrs(blk, c)
-			gw.Certificate = ta.str("certificate", "")
-			if gw.Certificate != "" && !strings.Contains(gw.Certificate, "-----BEGIN CERTIFICATE-----") {
-				ta.errorf("certificate", "Invalid certificate", "certificate must be a PEM certificate chain, such as file(\"tls/cert.pem\").")
-			}
-			gw.Key = ta.secret("key")
-			if gw.Key != nil && !strings.Contains(gw.Key.Value, "PRIVATE KEY-----") {
-				ta.errorf("key", "Invalid private key", "key must be a PEM private key, such as secret_file(\"tls/key.pem\").")
-			}
-			if !ta.diags.HasErrors() && gw.Certificate != "" && gw.Key != nil {
-				checkTLS(ta, gw.Certificate, gw.Key.Value, gw.Domain, e.now)
-			}
-			diags = append(diags, ta.diags...)
+			diags = append(diags, e.gatewayTLS(blk, gw)...)
 		case "oidc":
-			c, d := blk.Body.Content(gatewayOIDCSchema)
-			diags = append(diags, d...)
-			oa := e.attrs(blk, c)
-			gw.OIDC = spec.OIDC{
-				Issuer:       oa.str("issuer", ""),
-				ClientID:     oa.str("client_id", ""),
-				ClientSecret: oa.secret("client_secret"),
-				DeclRange:    blk.DefRange,
-			}
-			if gw.OIDC.Issuer != "" {
-				if msg := checkIssuer(gw.OIDC.Issuer); msg != "" {
-					oa.errorf("issuer", "Invalid issuer", "%s", msg)
-				}
-			}
-			if gw.OIDC.ClientID != "" && !clientID.MatchString(gw.OIDC.ClientID) {
-				oa.errorf("client_id", "Invalid client ID", "%q has characters a client ID cannot have here (spaces, quotes).", gw.OIDC.ClientID)
-			}
-			if s := gw.OIDC.ClientSecret; s != nil && strings.ContainsAny(s.Value, "\n\r") {
-				oa.errorf("client_secret", "Invalid client secret", "The client secret is one line of text.")
-			}
-			diags = append(diags, placeholderWarnings(gw.OIDC, oa.rng("issuer", blk.DefRange))...)
-			diags = append(diags, oa.diags...)
+			diags = append(diags, e.gatewayOIDC(blk, gw)...)
 		case "rate_limit":
 			gw.Global, moreDiags = e.rateLimit(blk, gw.Global)
 			diags = append(diags, moreDiags...)
@@ -359,6 +324,49 @@ func checkTLS(ta *attrs, certPEM, keyPEM, domain string, now time.Time) {
 	case now.Before(leaf.NotBefore):
 		ta.warnf("certificate", "Certificate not yet valid", "The certificate is valid from %s only: members' clients refuse it until then.", leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
+}
+
+// gatewayTLS decodes the tls block into gw and checks the pair.
+func (e *evaluator) gatewayTLS(blk *hcl.Block, gw *spec.Gateway) hcl.Diagnostics {
+	c, diags := blk.Body.Content(gatewayTLSSchema)
+	ta := e.attrs(blk, c)
+	gw.Certificate = ta.str("certificate", "")
+	if gw.Certificate != "" && !strings.Contains(gw.Certificate, "-----BEGIN CERTIFICATE-----") {
+		ta.errorf("certificate", "Invalid certificate", "certificate must be a PEM certificate chain, such as file(\"tls/cert.pem\").")
+	}
+	gw.Key = ta.secret("key")
+	if gw.Key != nil && !strings.Contains(gw.Key.Value, "PRIVATE KEY-----") {
+		ta.errorf("key", "Invalid private key", "key must be a PEM private key, such as secret_file(\"tls/key.pem\").")
+	}
+	if !ta.diags.HasErrors() && gw.Certificate != "" && gw.Key != nil {
+		checkTLS(ta, gw.Certificate, gw.Key.Value, gw.Domain, e.now)
+	}
+	return append(diags, ta.diags...)
+}
+
+// gatewayOIDC decodes the oidc block into gw.
+func (e *evaluator) gatewayOIDC(blk *hcl.Block, gw *spec.Gateway) hcl.Diagnostics {
+	c, diags := blk.Body.Content(gatewayOIDCSchema)
+	oa := e.attrs(blk, c)
+	gw.OIDC = spec.OIDC{
+		Issuer:       oa.str("issuer", ""),
+		ClientID:     oa.str("client_id", ""),
+		ClientSecret: oa.secret("client_secret"),
+		DeclRange:    blk.DefRange,
+	}
+	if gw.OIDC.Issuer != "" {
+		if msg := checkIssuer(gw.OIDC.Issuer); msg != "" {
+			oa.errorf("issuer", "Invalid issuer", "%s", msg)
+		}
+	}
+	if gw.OIDC.ClientID != "" && !clientID.MatchString(gw.OIDC.ClientID) {
+		oa.errorf("client_id", "Invalid client ID", "%q has characters a client ID cannot have here (spaces, quotes).", gw.OIDC.ClientID)
+	}
+	if s := gw.OIDC.ClientSecret; s != nil && strings.ContainsAny(s.Value, "\n\r") {
+		oa.errorf("client_secret", "Invalid client secret", "The client secret is one line of text.")
+	}
+	diags = append(diags, placeholderWarnings(gw.OIDC, oa.rng("issuer", blk.DefRange))...)
+	return append(diags, oa.diags...)
 }
 
 // firstBlock is blocks[0], or nil for none.
