@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
@@ -19,12 +20,14 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
 	"github.com/sovereign-collective/sovereign/modules/engines"
+	"github.com/sovereign-collective/sovereign/units/update"
 )
 
 func newApply(e *env) *cobra.Command {
 	var in inputFlags
 	var hf hostFlags
 	var yes bool
+	var image string
 	var opt apply.Options
 	cmd := &cobra.Command{
 		Use:   "apply BLUEPRINT --host ADMIN@HOST",
@@ -45,6 +48,13 @@ anything (--yes for automation). Then, on the host:
 The work on the host is all or nothing and goes on when the connection
 drops: run verify afterwards to see the outcome. A change only a
 reprovision makes — a new admin, a data disk — is refused with the reason.
+
+In image mode, build and push the image first (sovereign build --image REF
+--push), then give its digest: apply --image REPOSITORY@sha256:DIGEST runs
+the host's own sovereign-update, which switches to that image and reboots;
+the health gate rolls the host back to its previous deployment when the
+gateway and engines are not healthy in time.
+
 Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 3: the host could not be reached.`,
 		Example: "  sovereign apply ./coop --host admin@coop.lan\n  sovereign apply ./coop --host coop --yes --health-timeout 2h",
@@ -53,6 +63,9 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 			host, err := hf.host()
 			if err != nil {
 				return err
+			}
+			if image != "" {
+				return e.applyImage(host, image, yes)
 			}
 			inputs, err := in.inputs(e.environ)
 			if err != nil {
@@ -106,11 +119,40 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking (for automation)")
+	cmd.Flags().StringVar(&image, "image", "", "image mode: switch the host to this pushed appliance image, REPOSITORY@sha256:DIGEST, and reboot")
 	cmd.Flags().DurationVar(&opt.HealthTimeout, "health-timeout", 30*time.Minute, "how long a restarted service has to become active (an engine: its model load)")
 	cmd.Flags().DurationVar(&opt.DrainGrace, "drain-grace", 30*time.Second, "how long the gateway drains before an engine restarts")
 	addHostFlags(cmd, &hf)
 	addInputFlags(cmd, &in)
 	return cmd
+}
+
+// applyImage switches an image-mode host to a pushed appliance image with
+// the host's own update script, which pulls it by digest, stages it and
+// reboots; the health gate rolls back after the reboot when needed.
+func (e *env) applyImage(host remote.Host, ref string, yes bool) error {
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		return usageErrorf("--image %q must be REPOSITORY@sha256:DIGEST, the digest that sovereign build --image --push printed: %s", ref, err)
+	}
+	fmt.Fprintf(e.stdout, "Changes to %s:\n  switch  to %s and reboot (sovereign-update; the health gate rolls back if unhealthy)\n", host.Target, d.String())
+	if !yes {
+		if err := e.confirm(fmt.Sprintf("Apply these changes to %s? Only 'yes' goes on: ", host.Target)); err != nil {
+			return err
+		}
+	}
+	script := `exec "$1$2" "$3"`
+	root := strings.TrimSuffix(host.RootOrSlash(), "/")
+	err = host.Stream(e.ctx, script, nil, &prefixWriter{e: e, prefix: "  host: "}, root, update.UpdateScript, d.String())
+	var exit *remote.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return &exitError{ExitInvalid, fmt.Errorf("sovereign-update on %s refused the switch (exit %d): %s", host.Target, exit.Code, exit.Stderr)}
+	case err != nil:
+		return externalError(fmt.Errorf("%w\nThe host may be rebooting into the new image; run sovereign verify once it is back", err))
+	}
+	fmt.Fprintf(e.stdout, "Switched: %s reboots into %s.\n", host.Target, d.String())
+	return nil
 }
 
 func printPlan(e *env, target string, p *apply.Plan) {

@@ -230,3 +230,27 @@ func TestApplyAsksFirst(t *testing.T) {
 		t.Fatalf("'yes': exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// In image mode apply hands the pushed digest to the host's own
+// sovereign-update (a stand-in here that records what it was given; the
+// real script and its health gate have their own tests in units/update).
+func TestApplyImageModeRunsTheHostsUpdate(t *testing.T) {
+	h := newHealthyHost(t)
+	got := filepath.Join(h.state, "update-args")
+	writeTestFile(t, filepath.Join(h.root, "usr/libexec/sovereign/update"), "#!/bin/sh\necho \"$@\" >"+got+"\necho staged\n", 0o755)
+	ref := "registry.example.org/coop/appliance@sha256:" + strings.Repeat("ab", 32)
+	r := h.apply(t, context.Background(), "", "--yes", "--image", ref)
+	if r.code != 0 || !strings.Contains(r.stdout, "host: staged") || !strings.Contains(r.stdout, "reboots into "+ref) {
+		t.Fatalf("apply --image: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if b, err := os.ReadFile(got); err != nil || string(b) != ref+"\n" {
+		t.Fatalf("sovereign-update was given %q (%v), want %q", b, err, ref)
+	}
+	if r := h.apply(t, context.Background(), "", "--yes", "--image", "registry.example.org/coop/appliance:v2"); r.code != ExitUsage || !strings.Contains(r.stderr, "REPOSITORY@sha256:DIGEST") {
+		t.Fatalf("a tag: exit %d\n%s", r.code, r.stderr)
+	}
+	writeTestFile(t, filepath.Join(h.root, "usr/libexec/sovereign/update"), "#!/bin/sh\necho 'no such image' >&2\nexit 2\n", 0o755)
+	if r := h.apply(t, context.Background(), "", "--yes", "--image", ref); r.code != ExitInvalid || !strings.Contains(r.stderr, "no such image") {
+		t.Fatalf("a refused switch: exit %d\n%s", r.code, r.stderr)
+	}
+}
