@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
@@ -56,6 +58,18 @@ met), saying what would. --json prints the plan as out/plan.json holds it.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.model != "" && f.modelConfig != "" {
+				return usageErrorf("--model and --model-config both name the model; give one of them")
+			}
+			if len(args) > 0 {
+				// A blueprint says all of this itself; a flag that would
+				// be silently ignored is refused instead.
+				for _, name := range planOnlyFlags {
+					if cmd.Flags().Changed(name) {
+						return usageErrorf("--%s plans without a blueprint; a blueprint sets it itself (edit the blueprint, or plan with --hardware, --model and --weights alone)", name)
+					}
+				}
+			}
 			switch len(args) {
 			case 1:
 				return e.planBlueprint(args[0], in, f.json)
@@ -136,6 +150,18 @@ func (e *env) planComparison(audition, target string, in inputFlags) error {
 	return failed
 }
 
+// planOnlyFlags describe a plan without a blueprint.
+var planOnlyFlags = []string{"hardware", "model", "model-config", "weights", "kv-cache-dtype", "gpu-memory-utilization", "max-model-len", "cpu-kv-offload", "tariff", "currency"}
+
+// unwrapErr drops the operation and path an *fs.PathError repeats.
+func unwrapErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
 func (e *env) planFlags(f planFlags) error {
 	hw, ok := catalog.LookupHardware(f.hardware)
 	if !ok {
@@ -146,7 +172,8 @@ func (e *env) planFlags(f planFlags) error {
 	case f.modelConfig != "":
 		b, err := afero.ReadFile(e.fs, f.modelConfig)
 		if err != nil {
-			return externalError(err)
+			// The file named is an input like a blueprint: exit 1.
+			return &exitError{ExitInvalid, fmt.Errorf("--model-config %s: %s", f.modelConfig, unwrapErr(err))}
 		}
 		if model, err = catalog.ParseHFConfig(f.modelConfig, b); err != nil {
 			return &exitError{ExitInvalid, err}
