@@ -186,6 +186,8 @@ start() {
 			shown=$total
 		fi
 		if grep -qxE 'APPLIED|ROLLED-BACK' "$log"; then
+			# The result may have been written after the lines shown above.
+			sed -n "$((shown + 1)),\$p" "$log"
 			return 0
 		fi
 		if ! kill -0 "$worker" 2>/dev/null && ! grep -qxE 'APPLIED|ROLLED-BACK' "$log"; then

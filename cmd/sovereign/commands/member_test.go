@@ -101,7 +101,7 @@ member "dave" {
 	if got := string(f.read(t, f.membersFile)); got != wantFile {
 		t.Fatalf("members file after add:\n%s\nwant:\n%s", got, wantFile)
 	}
-	if m := f.apiKeyMap(t); !strings.Contains(m, "Bearer "+added.APIKey+"$\" dave;") {
+	if m := f.apiKeyMap(t); !regexp.MustCompile(`(?m)^".*` + regexp.QuoteMeta(added.APIKey) + `\$" dave;$`).MatchString(m) {
 		t.Fatalf("the built gateway does not let dave's key in:\n%s", m)
 	}
 
