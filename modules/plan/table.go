@@ -42,9 +42,14 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	row("")
 	row("Context\tSessions")
 	for _, c := range p.Sessions {
-		if c.ContextTokens == p.MaxModelLen {
+		switch {
+		case c.ContextTokens == p.MaxModelLen:
 			row("%s\t%d (max_model_len)", humanCount(int64(c.ContextTokens)), c.Sessions)
-		} else {
+		case c.ContextTokens > p.MaxModelLen:
+			// The KV cache could hold it, but the engine refuses a request
+			// longer than max_model_len.
+			row("%s\t- (above max_model_len: the engine refuses it)", humanCount(int64(c.ContextTokens)))
+		default:
 			row("%s\t%d", humanCount(int64(c.ContextTokens)), c.Sessions)
 		}
 	}
