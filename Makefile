@@ -32,10 +32,13 @@ boot-test:
 golden:
 	SOVEREIGN_UPDATE_GOLDEN=1 $(GO) test ./...
 
+# shellcheck over every shell script, the rendered ones in the goldens too
+# (tests/shellcheck_test.go; `make test` runs it as well).
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags boot ./tests/boot/
+	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 -run '^TestShellcheck$$' ./tests/
 
 # Build the pinned validator binaries (quadlet, butane, ignition, ignition-validate).
 tools:

@@ -48,7 +48,15 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 		}
 		parts = append(parts, gw)
 	}
-	parts = append(parts, wan.Compile(bp.WAN), ups.Compile(bp.UPS, bp.Engines))
+	wanTree, err := wan.Compile(bp.WAN)
+	if err != nil {
+		return nil, append(diags, renderFailed(err, bp.WAN.DeclRange))
+	}
+	upsTree, err := ups.Compile(bp.UPS, bp.Engines)
+	if err != nil {
+		return nil, append(diags, renderFailed(err, bp.UPS.DeclRange))
+	}
+	parts = append(parts, wanTree, upsTree)
 	mt, mtDiags := metrics.Compile(bp)
 	diags = append(diags, mtDiags...)
 	if diags.HasErrors() {
@@ -56,4 +64,12 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 	}
 	tree, mergeDiags := units.Merge(append(parts, mt)...)
 	return tree, append(diags, mergeDiags...)
+}
+
+// renderFailed reports a script a module could not render: a bug in
+// sovereign rather than in the blueprint, pointed at the block that asked
+// for the script.
+func renderFailed(err error, at hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error rendering a script",
+		Detail: err.Error() + " (a bug in sovereign; please report it)", Subject: &at}
 }

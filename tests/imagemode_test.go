@@ -131,7 +131,7 @@ func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
 			t.Errorf("the health gate does not wait for %s:\n%s", u.Name, gate)
 		}
 	}
-	if c.name == "kitchen-sink" && !strings.Contains(gate, "UNITS=\"vllm-big.service vllm-fast.service\"\nCONTAINERS=\"vllm-big vllm-fast\"\n") {
+	if c.name == "kitchen-sink" && !strings.Contains(gate, "UNITS='vllm-big.service vllm-fast.service'\nCONTAINERS='vllm-big vllm-fast'\n") {
 		t.Errorf("the health gate does not wait for the engines:\n%s", gate)
 	}
 }

@@ -5,9 +5,9 @@
 # it is never in the build output. Both end up 0640 root:nut: upsd reads
 # upsd.users after dropping to the nut user.
 set -eu
-CONF=${NUT_CONFPATH:-{{.ConfDir}}}
-TEMPLATES=${SOVEREIGN_UPS_TEMPLATES:-{{.TemplateDir}}}
-SECRET=${SOVEREIGN_UPS_PASSWORD_FILE:-{{.PasswordFile}}}
+CONF=${NUT_CONFPATH:-{{sh .ConfDir}}}
+TEMPLATES=${SOVEREIGN_UPS_TEMPLATES:-{{sh .TemplateDir}}}
+SECRET=${SOVEREIGN_UPS_PASSWORD_FILE:-{{sh .PasswordFile}}}
 umask 077
 if [ ! -s "$SECRET" ]; then
 	mkdir -p "$(dirname "$SECRET")"
@@ -17,7 +17,7 @@ fi
 password=$(cat "$SECRET")
 for f in upsd.users upsmon.conf; do
 	sed "s/@PASSWORD@/$password/" "$TEMPLATES/$f.in" >"$CONF/$f.new"
-	chgrp {{.Group}} "$CONF/$f.new"
+	chgrp {{sh .Group}} "$CONF/$f.new"
 	chmod 0640 "$CONF/$f.new"
 	mv "$CONF/$f.new" "$CONF/$f"
 done

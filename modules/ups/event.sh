@@ -9,16 +9,18 @@
 # Worst case on battery: {{.Budget}}.
 set -u
 
-DRAIN_FLAG=${SOVEREIGN_DRAIN_FLAG:-{{.DrainFlag}}}
+DRAIN_FLAG=${SOVEREIGN_DRAIN_FLAG:-{{sh .DrainFlag}}}
 # Not under the drain flag's folder: the gateway owns that one and systemd
 # removes it whenever the gateway stops.
 STATE=${SOVEREIGN_UPS_STATE:-/run/sovereign-ups}
 SYSTEMCTL=${SOVEREIGN_SYSTEMCTL:-systemctl}
 UPSMON=${SOVEREIGN_UPSMON:-upsmon}
-STOP_WITHIN={{.StopWithin}}
+DRAIN_AFTER={{sh .DrainAfter}}
+STOP_WITHIN={{sh .StopWithin}}
+SHUTDOWN_AFTER={{sh .ShutdownAfter}}
 POLL=1
 # unit:port of every engine, whose /metrics says how many requests it serves.
-ENGINES="{{.Engines}}"
+ENGINES={{sh .Engines}}
 
 log() {
 	logger -t sovereign-ups -- "$*" 2>/dev/null
@@ -59,7 +61,11 @@ stop_engines() {
 		log "power back while draining: engines keep running"
 		return
 	fi
-	busy && log "stop_engines_within (${STOP_WITHIN}s) is over: stopping busy engines" || log "engines idle"
+	if busy; then
+		log "stop_engines_within (${STOP_WITHIN}s) is over: stopping busy engines"
+	else
+		log "engines idle"
+	fi
 	for e in $ENGINES; do
 		unit=${e%:*}
 		echo "$unit" >>"$STATE/stopped"
@@ -72,13 +78,13 @@ mkdir -p "$STATE" "$(dirname "$DRAIN_FLAG")"
 case ${1:-} in
 drain)
 	touch "$STATE/draining" "$DRAIN_FLAG"
-	log "on battery for {{.DrainAfter}}s: draining (new requests get 503)"
+	log "on battery for ${DRAIN_AFTER}s: draining (new requests get 503)"
 	# upssched waits for this script: stop the engines in the background.
 	stop_engines </dev/null &
 	;;
 poweroff)
 	touch "$DRAIN_FLAG"
-	log "on battery for {{.ShutdownAfter}}s: shutting down"
+	log "on battery for ${SHUTDOWN_AFTER}s: shutting down"
 	$UPSMON -c fsd
 	;;
 online)
@@ -87,7 +93,7 @@ online)
 	rm -f "$STATE/draining" "$DRAIN_FLAG"
 	log "power back: drain lifted"
 	if [ -e "$STATE/stopped" ]; then
-		for unit in $(sort -u "$STATE/stopped"); do
+		sort -u "$STATE/stopped" | while read -r unit; do
 			log "starting $unit"
 			$SYSTEMCTL start --no-block "$unit"
 		done

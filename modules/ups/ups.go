@@ -9,12 +9,10 @@
 package ups
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -48,9 +46,17 @@ var nutUnits = []string{"nut.target", "nut-driver.target", "nut-driver-enumerato
 
 // Compile returns the ups block's contribution, or nil without one. The
 // engines are what the hooks drain and stop.
-func Compile(u *spec.UPS, engines []*spec.Engine) *units.Tree {
+func Compile(u *spec.UPS, engines []*spec.Engine) (*units.Tree, error) {
 	if u == nil {
-		return nil
+		return nil, nil
+	}
+	event, err := render("ups-event", eventSource, u, engines)
+	if err != nil {
+		return nil, err
+	}
+	config, err := render("ups-config", configSource, u, engines)
+	if err != nil {
+		return nil, err
 	}
 	at := u.DeclRange
 	ob := u.OnBattery
@@ -68,8 +74,8 @@ func Compile(u *spec.UPS, engines []*spec.Engine) *units.Tree {
 			"["+User+"]\n\tpassword = @PASSWORD@\n\tupsmon primary\n"),
 		file(TemplateDir+"/upsmon.conf.in", 0o644, header+"# "+ConfigScript+" writes "+ConfDir+"/upsmon.conf from it at boot.\n"+upsmonConf(u)),
 		{Path: ConfDir + "/upssched.conf", Mode: 0o644, Contents: []byte(header + upsschedConf(u)), Origin: ob.DeclRange},
-		{Path: EventScript, Mode: 0o755, Contents: render(eventTemplate, u, engines), Origin: ob.DeclRange},
-		file(ConfigScript, 0o755, string(render(configTemplate, u, engines))),
+		{Path: EventScript, Mode: 0o755, Contents: event, Origin: ob.DeclRange},
+		file(ConfigScript, 0o755, string(config)),
 		file(TmpfilesConf, 0o644, header+
 			"d "+SchedDir+" 0700 root root -\n"+
 			"d /run/sovereign 0755 root root -\n"),
@@ -79,7 +85,7 @@ func Compile(u *spec.UPS, engines []*spec.Engine) *units.Tree {
 		t.Files = append(t.Files, &units.File{Path: PasswordFile, Mode: 0o600, Secret: true, Contents: []byte(u.Password.Value), Origin: u.Password.Range})
 	}
 	t.Units = append(t.Units, configUnit(u))
-	return t
+	return t, nil
 }
 
 func upsConf(u *spec.UPS) string {
@@ -157,17 +163,15 @@ func configUnit(u *spec.UPS) *units.Unit {
 
 var (
 	//go:embed event.sh
-	eventSource   string
-	eventTemplate = template.Must(template.New("ups-event").Parse(eventSource))
+	eventSource string
 	//go:embed config.sh
-	configSource   string
-	configTemplate = template.Must(template.New("ups-config").Parse(configSource))
+	configSource string
 )
 
 // EngineService is the systemd service of an engine, which the hooks stop.
 func EngineService(e *spec.Engine) string { return engine.Service(e) }
 
-func render(tmpl *template.Template, u *spec.UPS, engines []*spec.Engine) []byte {
+func render(name, source string, u *spec.UPS, engines []*spec.Engine) ([]byte, error) {
 	var list []string
 	for _, e := range engines {
 		list = append(list, EngineService(e)+":"+strconv.Itoa(e.Port))
@@ -186,11 +190,7 @@ func render(tmpl *template.Template, u *spec.UPS, engines []*spec.Engine) []byte
 		"PasswordFile":  PasswordFile,
 		"Group":         Group,
 	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, data); err != nil {
-		panic(err) // fixed templates and data: a failure is a bug
-	}
-	return buf.Bytes()
+	return units.RenderScript(name, source, data)
 }
 
 func secs(d time.Duration) int { return int(d / time.Second) }

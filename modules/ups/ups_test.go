@@ -18,6 +18,16 @@ func testUPS() *spec.UPS {
 
 var engines = []*spec.Engine{{Kind: "vllm", Name: "main", Port: 8000}, {Kind: "sglang", Name: "small", Port: 8001}}
 
+// compile is Compile over the test engines, failing the test on an error.
+func compile(t *testing.T, u *spec.UPS) *units.Tree {
+	t.Helper()
+	tree, err := Compile(u, engines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
 func files(t *units.Tree) map[string]*units.File {
 	m := map[string]*units.File{}
 	for _, f := range t.Files {
@@ -27,13 +37,13 @@ func files(t *units.Tree) map[string]*units.File {
 }
 
 func TestNoBlockNoFiles(t *testing.T) {
-	if tree := Compile(nil, engines); tree != nil {
+	if tree, err := Compile(nil, engines); tree != nil || err != nil {
 		t.Errorf("Compile(nil) = %+v, want nil", tree)
 	}
 }
 
 func TestConfig(t *testing.T) {
-	tree := Compile(testUPS(), engines)
+	tree := compile(t, testUPS())
 	fs := files(tree)
 	checks := map[string][]string{
 		ConfDir + "/nut.conf":          {"MODE=standalone\n"},
@@ -44,7 +54,7 @@ func TestConfig(t *testing.T) {
 			"NOTIFYFLAG ONBATT SYSLOG+WALL+EXEC\n", "NOTIFYFLAG ONLINE SYSLOG+WALL+EXEC\n", "FINALDELAY 5\n"},
 		ConfDir + "/upssched.conf": {"CMDSCRIPT " + EventScript + "\n", "AT ONBATT * START-TIMER drain 60\n", "AT ONBATT * START-TIMER poweroff 300\n",
 			"AT ONLINE * CANCEL-TIMER drain\n", "AT ONLINE * CANCEL-TIMER poweroff\n", "AT ONLINE * EXECUTE online\n"},
-		EventScript:  {"STOP_WITHIN=120\n", `ENGINES="vllm-main.service:8000 sglang-small.service:8001"`, "{SOVEREIGN_DRAIN_FLAG:-" + units.DrainFlag + "}"},
+		EventScript:  {"STOP_WITHIN=120\n", "ENGINES='vllm-main.service:8000 sglang-small.service:8001'\n", "{SOVEREIGN_DRAIN_FLAG:-" + units.DrainFlag + "}"},
 		ConfigScript: {"chgrp nut", "chmod 0640"},
 	}
 	for path, wants := range checks {
@@ -82,7 +92,7 @@ func TestConfig(t *testing.T) {
 func TestPasswordFromBlueprint(t *testing.T) {
 	u := testUPS()
 	u.Password = &spec.Secret{Value: "correct-horse-battery"}
-	fs := files(Compile(u, engines))
+	fs := files(compile(t, u))
 	f := fs[PasswordFile]
 	if f == nil || !f.Secret || f.Mode != 0o600 || string(f.Contents) != "correct-horse-battery" {
 		t.Fatalf("password file: %+v", f)
@@ -98,7 +108,7 @@ func TestPasswordFromBlueprint(t *testing.T) {
 // upsmon to notice a power failure, equal to the polls rendered: the
 // driver's pollinterval plus upsmon's POLLFREQ.
 func TestDetectionDelay(t *testing.T) {
-	fs := files(Compile(testUPS(), engines))
+	fs := files(compile(t, testUPS()))
 	poll := regexp.MustCompile(`(?m)^\tpollinterval = (\d+)$`).FindSubmatch(fs[ConfDir+"/ups.conf"].Contents)
 	freq := regexp.MustCompile(`(?m)^POLLFREQ (\d+)$`).FindSubmatch(fs[TemplateDir+"/upsmon.conf.in"].Contents)
 	if poll == nil || freq == nil {

@@ -9,15 +9,13 @@
 # device, never the connection profile on disk.
 set -u
 
-INTERVAL={{.Interval}}
-TIMEOUT={{.Timeout}}
-FAILURES={{.Failures}}
-RECOVERIES={{.Recoveries}}
-TARGETS="{{.Targets}}"
+INTERVAL={{sh .Interval}}
+TIMEOUT={{sh .Timeout}}
+FAILURES={{sh .Failures}}
+RECOVERIES={{sh .Recoveries}}
+TARGETS={{sh .Targets}}
 # One uplink a line: connection,interface ("-": ask NetworkManager),metric,demoted metric.
-UPLINKS="{{range .Uplinks}}
-{{.Connection}},{{.Interface}},{{.Metric}},{{.Demoted}}{{end}}
-"
+UPLINKS={{sh .Uplinks}}
 # Rounds to run; 0 (the default) runs until stopped. Tests bound it.
 ROUNDS=${SOVEREIGN_PROBE_ROUNDS:-0}
 

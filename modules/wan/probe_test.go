@@ -39,7 +39,11 @@ esac
 	write("ping", `case "$*" in *"-I wwan0"*) exit 0 ;; *) exit 1 ;; esac
 `)
 	script := filepath.Join(dir, "wan-probe")
-	if err := os.WriteFile(script, probeScript(testWAN(15*time.Second)), 0o755); err != nil {
+	contents, err := probeScript(testWAN(15 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(script, contents, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(sh, script)

@@ -31,14 +31,24 @@ func paths(t *units.Tree) map[string]*units.File {
 	return m
 }
 
+// compile is Compile, failing the test on an error.
+func compile(t *testing.T, w *spec.WAN) *units.Tree {
+	t.Helper()
+	tree, err := Compile(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
 func TestNoBlockNoFiles(t *testing.T) {
-	if tree := Compile(nil); tree != nil {
+	if tree, err := Compile(nil); tree != nil || err != nil {
 		t.Errorf("Compile(nil) = %+v, want nil", tree)
 	}
 }
 
 func TestKeyfiles(t *testing.T) {
-	tree := Compile(testWAN(15 * time.Second))
+	tree := compile(t, testWAN(15*time.Second))
 	files := paths(tree)
 	for _, name := range []string{"nbn", "5g"} {
 		f := files[ConnectionsDir+"/sovereign-wan-"+name+".nmconnection"]
@@ -75,13 +85,13 @@ func TestKeyfiles(t *testing.T) {
 
 func TestMechanism(t *testing.T) {
 	// 15 s: NetworkManager's check takes 41 s, so the probe runs.
-	tree := Compile(testWAN(15 * time.Second))
+	tree := compile(t, testWAN(15*time.Second))
 	files := paths(tree)
 	script := files[ProbeScript]
 	if script == nil || len(tree.Units) != 1 || tree.Units[0].Name != ProbeService || !tree.Units[0].Enabled {
 		t.Fatalf("failover_time 15s: want the probe script and an enabled %s", ProbeService)
 	}
-	for _, want := range []string{"INTERVAL=4\n", "TIMEOUT=1\n", "FAILURES=3\n", `TARGETS="192.0.2.1"`, "sovereign-wan-nbn,enp1s0,100,20100\n", "sovereign-wan-5g,-,200,20200\n"} {
+	for _, want := range []string{"INTERVAL=4\n", "TIMEOUT=1\n", "FAILURES=3\n", "TARGETS=192.0.2.1\n", "sovereign-wan-nbn,enp1s0,100,20100\n", "sovereign-wan-5g,-,200,20200\n"} {
 		if !strings.Contains(string(script.Contents), want) {
 			t.Errorf("probe script lacks %q", want)
 		}
@@ -94,7 +104,7 @@ func TestMechanism(t *testing.T) {
 	}
 
 	// 60 s: NetworkManager alone, no probe.
-	tree = Compile(testWAN(60 * time.Second))
+	tree = compile(t, testWAN(60*time.Second))
 	if files := paths(tree); files[ProbeScript] != nil || len(tree.Units) != 0 {
 		t.Errorf("failover_time 60s: NetworkManager's check suffices, yet the probe is rendered")
 	}

@@ -22,6 +22,7 @@ DEADLINE=3600
 PREPARE=
 PREPARE_DEADLINE=0
 INTERVAL=10
+# shellcheck source=/dev/null # written by sovereign build, on the host only
 [ -r "$CONF" ] && . "$CONF"
 
 rollback() {

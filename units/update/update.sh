@@ -20,6 +20,7 @@ case $1 in
 --follow)
 	[ -r "$CONF" ] || die "no $CONF: build with --image REF --update-timer to follow REF"
 	FOLLOW=
+	# shellcheck source=/dev/null # written by sovereign build, on the host only
 	. "$CONF"
 	[ -n "$FOLLOW" ] || die "$CONF sets no FOLLOW="
 	digest=$(skopeo inspect --no-tags --format '{{.Digest}}' "docker://$FOLLOW") || die "cannot resolve $FOLLOW" 3

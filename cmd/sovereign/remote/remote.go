@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/sovereign-collective/sovereign/units"
 )
 
 //go:embed probe.sh
@@ -130,7 +132,7 @@ func (h Host) Stream(ctx context.Context, script string, stdin io.Reader, stdout
 	words := append([]string{"sh", "-c", wrapper, "sovereign", script}, args...)
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = ShellQuote(w)
+		quoted[i] = units.ShellQuote(w)
 	}
 	cmdArgs := append(append([]string{}, h.SSH[1:]...), "-o", "BatchMode=yes", "--", h.Target, strings.Join(quoted, " "))
 	cmd := exec.CommandContext(ctx, h.SSH[0], cmdArgs...)
@@ -152,12 +154,6 @@ func (h Host) Stream(ctx context.Context, script string, stdin io.Reader, stdout
 		return fmt.Errorf("%w: %s: %s", ErrSSH, h.Target, msg)
 	}
 	return nil
-}
-
-// ShellQuote quotes s for a POSIX shell: s inside single quotes, each single
-// quote in it closed, escaped with a backslash and reopened.
-func ShellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func parse(out []byte) (*State, error) {
