@@ -36,7 +36,7 @@ appliance "coop" {
     models = "/var/lib/sovereign/models"
   }
 
-  # 1600 W around the clock at an Australian retail tariff (guide §1.3).
+  # 1600 W around the clock at an Australian retail tariff.
   power {
     tariff_per_kwh = 0.30
     currency       = "AUD"
@@ -45,7 +45,7 @@ appliance "coop" {
 
 model "main" {
   catalog = "qwen3-235b-a22b"
-  # ~124 GB of weights leaves ~100 GB of HBM for the KV cache (guide §2.2).
+  # ~124 GB of weights leaves ~100 GB of HBM for the KV cache.
   weights = "awq-int4"
   source  = "hf://QuantTrio/Qwen3-235B-A22B-Instruct-2507-AWQ"
 }
@@ -60,12 +60,12 @@ module "service" {
   # with its Marlin kernel (awq_marlin). Naming "awq" would force its plain
   # AWQ kernel, which vLLM itself warns is slower than unquantized weights.
   gpu_memory_utilization = 0.95
-  # 5–15 of the collective's members are active at once (guide §3.2): the
+  # 5–15 of the collective's members are active at once: the
   # build fails if the KV cache cannot hold 15 full-length conversations.
   min_sessions = 15
 }
 
-# Australian broadband drops several times a day (guide §11.3): the NBN on
+# Australian broadband drops several times a day: the NBN on
 # the first ethernet port carries the traffic, a 5G modem takes over within
 # 15 seconds when the NBN is up but dead upstream, and hands back when it
 # recovers. NetworkManager's own check (every 30 s) is too slow for 15 s,
@@ -91,7 +91,7 @@ wan {
   }
 }
 
-# A 3 kVA / 2700 W USB UPS under the 1600 W machine (guide §1.3). On battery
+# A 3 kVA / 2700 W USB UPS under the 1600 W machine. On battery
 # for a minute, the gateway drains; engines stop once idle (two minutes at
 # most); five minutes in, the host powers off — well inside the 9 minutes
 # the UPS's runtime chart gives at 1600 W.

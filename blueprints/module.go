@@ -20,7 +20,7 @@ import (
 // The module's files are evaluated with their own variables (the block's
 // other arguments) and locals, and their blocks join the blueprint's. This is
 // how the cloud audition and the GB300 share one gateway, members and engine
-// options (seed §8): both call the same module, with only the hardware and
+// options, so that the audition tests what will run: both call the same module, with only the hardware and
 // the model's size differing.
 var moduleSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "source", Required: true}},

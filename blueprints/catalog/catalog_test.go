@@ -37,7 +37,7 @@ func TestLookupHardware(t *testing.T) {
 	tests := []struct {
 		name string
 		want hardwareFigures
-		// unverified is true where DOMAIN.md §11 marks a figure NV or only a
+		// unverified is true where no primary datasheet confirms a figure or only a
 		// spec listing gives it; the entry's source must say so.
 		unverified bool
 	}{
@@ -142,7 +142,7 @@ func TestAchievableBandwidth(t *testing.T) {
 	}
 }
 
-// TestKVBytesPerToken reproduces DOMAIN.md §5's per-token KV table.
+// TestKVBytesPerToken reproduces the per-token KV cache sizes worked out by hand from each config.json.
 func TestKVBytesPerToken(t *testing.T) {
 	tests := []struct {
 		model      string

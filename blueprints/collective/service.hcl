@@ -1,6 +1,6 @@
 # The collective's service: the engine options and the gateway that the cloud
 # audition and the DGX Station share, so that the audition tests what will
-# run (guide §8) — the same vLLM release, KV cache type, context length,
+# run — the same vLLM release, KV cache type, context length,
 # tool-call parser, served model name, members and limits. Each machine's
 # blueprint declares its own weights as model "main", then calls this module:
 #

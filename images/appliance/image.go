@@ -19,7 +19,7 @@ import (
 
 // DefaultBase is the base OS image: Fedora CoreOS stable 42.20250721.3.0,
 // pinned to its multi-platform index (amd64 and arm64). The digest was
-// observed in two unrelated public repositories (shared/IMAGE_PINS.md), not
+// observed in two unrelated public repositories, not
 // verified against quay.io from here; check it with
 // `skopeo inspect --raw docker://quay.io/fedora/fedora-coreos@sha256:67c9…`
 // before a real deployment, and prefer a newer stable pin once one is

@@ -22,8 +22,8 @@ type Side struct {
 // ParityWarnings lists what differs between an audition and its target in
 // ways that make the audition test something else than what will run: the
 // engine kind or release, the KV cache type, the context length, the tool
-// and reasoning parsers (seed §8: the audition must validate "our actual
-// workloads" on the stack we will own). Model size, weights and hardware are
+// and reasoning parsers (an audition is there to try the real workloads on
+// the stack that will serve them). Model size, weights and hardware are
 // expected to differ and are not warned about.
 func ParityWarnings(a, b *spec.Blueprint) []string {
 	var out []string

@@ -12,12 +12,12 @@ import (
 
 // minComfortableSessions is the fewest full-length sessions a plan may
 // serve without a warning: a small collective has 5–15 people active at
-// once (seed §3.2), so fewer than 4 means people queue.
+// once, so fewer than 4 means people queue.
 const minComfortableSessions = 4
 
 // bigModelParams is the size from which a 16-bit KV cache earns a warning:
 // at 100B parameters and more, weights crowd the KV budget and fp8 KV
-// doubles the sessions at little quality cost (seed §3.1).
+// doubles the sessions at little quality cost.
 const bigModelParams = 100e9
 
 // advice is the one-line suggestion for a plan that does not fit: what is
@@ -121,7 +121,7 @@ func (s settings) warnings(p *Plan) []string {
 	if s.kv.Bytes > 1 && m.ParamsTotal >= bigModelParams && p.WeightsBytes <= s.usableBytes() {
 		fp8, _ := lookupKVDType("fp8")
 		_, blocks := s.kvCapacity(p.WeightsBytes, fp8)
-		warnings = append(warnings, fmt.Sprintf("kv_cache_dtype %s keeps the KV cache in 16 bits; fp8 would hold %s instead of %d at max_model_len %d, with minimal quality loss (seed §3.1)",
+		warnings = append(warnings, fmt.Sprintf("kv_cache_dtype %s keeps the KV cache in 16 bits; fp8 would hold %s instead of %d at max_model_len %d, with minimal quality loss",
 			s.kv.Name, sessions(sessionsAt(blocks, s.maxModelLen)), atMax, s.maxModelLen))
 	}
 	if m.MaxPositionEmbeddings > 0 && s.maxModelLen > m.MaxPositionEmbeddings {
@@ -238,7 +238,7 @@ func (s settings) assumptions(p *Plan) []Assumption {
 
 	given = "given"
 	if s.defaulted["duty_cycle"] {
-		given = "the default: 24/7 at TDP, as the seed's power cost assumes, so an upper bound"
+		given = "the default: 24/7 at TDP, an upper bound"
 	}
 	add("duty_cycle", formatFloat(s.DutyCycle), "fraction of TDP drawn on average, %s: %g W", given, p.Power.Watts)
 	add("hours_per_month", strconv.Itoa(hoursPerMonth), "8760 hours a year ÷ 12: %g kWh/month", p.Power.KWhPerMonth)

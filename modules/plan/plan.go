@@ -3,8 +3,9 @@
 // memory, how many people it serves at once, how fast it can decode at
 // best, and what the power costs — before anything is built or downloaded.
 //
-// It automates the seed guide's hand calculation (sections 2–4 and 10) with
-// DOMAIN.md §5's formulas. Compute is pure: no I/O, no HCL, and the same
+// It automates the usual hand calculation: weights plus the KV cache per
+// token against GPU memory, memory bandwidth over the bytes read per decoded
+// token, and TDP over the hours of a month. Compute is pure: no I/O, no HCL, and the same
 // Input always gives a byte-identical Plan. Every figure that is assumed
 // rather than given is listed in Plan.Assumptions with the number it
 // produced.
@@ -45,7 +46,7 @@ type Input struct {
 	TariffPerKWh float64
 	Currency     string
 	// DutyCycle is the fraction of TDP drawn on average; 0 means 1.0, 24/7
-	// at TDP as the seed assumes.
+	// at TDP, an upper bound.
 	DutyCycle float64
 	// Engine is the engine kind the tuning is for: "vllm" (also when
 	// empty) or "sglang".
@@ -78,7 +79,7 @@ const blockTokens = 16
 const hoursPerMonth = 730
 
 // standardContexts are the context lengths every plan reports sessions at,
-// the seed §3.2 columns: 8K, 32K and 128K tokens.
+// a short, a long and a very long conversation: 8K, 32K and 128K tokens.
 var standardContexts = []int{8192, 32768, 131072}
 
 // maxContext bounds max_model_len far above any model's context (Llama 4

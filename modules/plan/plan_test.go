@@ -432,7 +432,7 @@ func TestWarnings(t *testing.T) {
 			name:   "auto KV on a big model",
 			change: func(in *Input) { in.KVCacheDType = "auto" },
 			want: []string{"kv_cache_dtype auto keeps the KV cache in 16 bits; fp8 would hold 35 sessions instead of 17 at max_model_len 32768, " +
-				"with minimal quality loss (seed §3.1)"},
+				"with minimal quality loss"},
 		},
 		{
 			name:   "context beyond the model's",

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 )
 
-// WriteTable prints the plan for people, like the seed's §3.2: the memory
+// WriteTable prints the plan for people: the memory
 // split, tokens and sessions, the decode ceiling and power in human units,
 // then the warnings and every assumption. It prints a plan made by Compute;
 // a Plan read back from JSON lacks the details it needs.

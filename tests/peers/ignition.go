@@ -115,8 +115,7 @@ func ignitionProblems(log string) string {
 	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
 
-// makeSysroot lays out the minimal root that Ignition's files stage needs (as
-// /work/shared/validators/mk-sysroot.sh does): the account databases that useradd/groupadd
+// makeSysroot lays out the minimal root that Ignition's files stage needs: the account databases that useradd/groupadd
 // --root edit, login.defs for their defaults, and units that FCOS configs refer to.
 // /etc/group holds the groups FCOS keeps there (its manifest's etc-group-members: wheel, sudo,
 // systemd-journal, adm), so a user put in sudo applies here as it would on the appliance.

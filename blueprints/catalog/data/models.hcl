@@ -1,6 +1,6 @@
 # sovereign's built-in model catalog.
 #
-# Dimensions are the Hugging Face config.json values (DOMAIN.md §5); family is
+# Dimensions are the Hugging Face config.json values; family is
 # the architecture's config.json model_type. params_total and params_active
 # are the published figures; catalog tests recount them from the dimensions
 # (CountParams) and check the two agree.
@@ -29,7 +29,7 @@ model "qwen3-235b-a22b" {
   params_active           = 22e9
   max_position_embeddings = 40960
 
-  source = "Qwen/Qwen3-235B-A22B config.json as copied in DOMAIN.md §5 (secondary: identical copies, HF Hub not reached); 235B/22B published by Qwen"
+  source = "Qwen/Qwen3-235B-A22B config.json (secondary: identical public copies, the Hugging Face Hub not reached); 235B/22B published by Qwen"
 }
 
 model "qwen3-235b-a22b-instruct-2507" {
@@ -52,7 +52,7 @@ model "qwen3-235b-a22b-instruct-2507" {
   params_active           = 22e9
   max_position_embeddings = 262144
 
-  source = "Qwen/Qwen3-235B-A22B-Instruct-2507 (the seed's AWQ base): the Qwen3-235B-A22B architecture with max_position_embeddings 262144, DOMAIN.md §5 (secondary); 235B/22B published by Qwen"
+  source = "Qwen/Qwen3-235B-A22B-Instruct-2507 (the AWQ weights' base): the Qwen3-235B-A22B architecture with max_position_embeddings 262144 (secondary copies); 235B/22B published by Qwen"
 }
 
 model "qwen3-30b-a3b" {
@@ -75,7 +75,7 @@ model "qwen3-30b-a3b" {
   params_active           = 3.3e9
   max_position_embeddings = 40960
 
-  source = "Qwen/Qwen3-30B-A3B config.json per DOMAIN.md §5 (secondary); 30.5B/3.3B published by Qwen"
+  source = "Qwen/Qwen3-30B-A3B config.json (secondary copies); 30.5B/3.3B published by Qwen"
 }
 
 model "deepseek-r1-distill-qwen-32b" {
@@ -93,7 +93,7 @@ model "deepseek-r1-distill-qwen-32b" {
   params_active           = 32.5e9
   max_position_embeddings = 131072
 
-  source = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B: Qwen2.5-32B architecture per DOMAIN.md §5 (base model from DeepSeek-R1's README; dimensions secondary); 32.5B is Qwen2.5-32B's published total; dense, so active = total"
+  source = "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B: Qwen2.5-32B architecture (base model from DeepSeek-R1's README; dimensions secondary); 32.5B is Qwen2.5-32B's published total; dense, so active = total"
 }
 
 model "llama-3.3-70b" {
@@ -110,7 +110,7 @@ model "llama-3.3-70b" {
   params_active           = 70.6e9
   max_position_embeddings = 131072
 
-  source = "meta-llama/Llama-3.3-70B-Instruct config.json per DOMAIN.md §5 (secondary); 70.6B is the checkpoint's parameter count as DOMAIN gives it (Meta says 70B); dense, so active = total"
+  source = "meta-llama/Llama-3.3-70B-Instruct config.json (secondary copies); 70.6B is the checkpoint's parameter count (Meta says 70B); dense, so active = total"
 }
 
 model "kimi-k2" {
@@ -139,7 +139,7 @@ model "kimi-k2" {
   params_active           = 32e9
   max_position_embeddings = 131072
 
-  source = "moonshotai/Kimi-K2 README (layers, experts, 1T/32B published, rounded) per DOMAIN.md §5; MLA dimensions from Kimi-K2.5 config copies (secondary); config.json model_type is kimi_k2 on the DeepseekV3ForCausalLM architecture"
+  source = "moonshotai/Kimi-K2 README (layers, experts, 1T/32B published, rounded); MLA dimensions from Kimi-K2.5 config copies (secondary); config.json model_type is kimi_k2 on the DeepseekV3ForCausalLM architecture"
 }
 
 model "llama-4-maverick" {
@@ -166,5 +166,5 @@ model "llama-4-maverick" {
   params_active           = 17e9
   max_position_embeddings = 1048576
 
-  source = "meta-llama/Llama-4-Maverick-17B-128E text_config per DOMAIN.md §5 (NVIDIA/TensorRT-LLM test config); the shared expert and the 400B/17B published figures are unverified (DOMAIN NV); vision encoder not counted"
+  source = "meta-llama/Llama-4-Maverick-17B-128E text_config (as copied in NVIDIA/TensorRT-LLM's test config); the shared expert and the 400B/17B published figures are unverified; vision encoder not counted"
 }

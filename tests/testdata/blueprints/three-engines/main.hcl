@@ -1,4 +1,4 @@
-# The seed's three engines on one GB300 (§5): vLLM for the big model,
+# The three engine kinds on one GB300: vLLM for the big model,
 # SGLang for multi-turn chat with its host-memory KV tier, NIM for the least
 # operations. Their memory fractions add up to less than one GPU.
 
