@@ -162,9 +162,9 @@ func configUnit(u *spec.UPS) *units.Unit {
 }
 
 var (
-	//go:embed event.sh
+	//go:embed event.sh.tmpl
 	eventSource string
-	//go:embed config.sh
+	//go:embed config.sh.tmpl
 	configSource string
 )
 

@@ -147,7 +147,7 @@ func describe(w *spec.WAN) string {
 // Describe is describe for callers outside the package (the plan, say).
 func Describe(w *spec.WAN) string { return describe(w) }
 
-//go:embed probe.sh
+//go:embed probe.sh.tmpl
 var probeTemplate string
 
 func probeScript(w *spec.WAN) ([]byte, error) {
