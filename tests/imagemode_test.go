@@ -7,16 +7,17 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/afero"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/images/imagestest"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/update"
 )
 
-// imagePinned stands for the appliance image's digest reference; what the
-// image is does not matter to the Ignition config, only that it is pinned.
-const imagePinned = "registry.example.org/coop/appliance@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+// imageRef is where the test's appliance image is meant to be pushed.
+const imageRef = "registry.example.org/coop/appliance:stable"
 
 // TestImageModeValidators: an image-mode build of kitchen-sink (the update
 // path, the timer, the bootstrap Ignition config) passes the real peers —
@@ -41,29 +42,53 @@ func TestImageModeValidators(t *testing.T) {
 	}
 }
 
+// imageMode is the pipeline option of an image-mode build on a small
+// in-memory base: what the base holds does not matter to the Ignition
+// config, only the digest the image ends up with.
+func imageMode(t *testing.T) pipeline.Option {
+	return pipeline.WithApplianceImage(pipeline.ApplianceImage{
+		Reference: imageRef,
+		Timer:     "daily",
+		Base:      "registry.example.org/fedora/fedora-coreos:stable@sha256:" + strings.Repeat("0", 64),
+		Version:   "test",
+		FetchBase: func(platform string) (v1.Image, error) { return imagestest.Image(t, platform), nil },
+	})
+}
+
 func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
-	_, res := build(t, c)
+	out, res := build(t, c, imageMode(t))
+	if res.Image == nil {
+		t.Fatal("an image-mode build made no image")
+	}
+	imagePinned := res.Image.Info.Pinned()
+	if !strings.HasPrefix(imagePinned, "registry.example.org/coop/appliance@sha256:") {
+		t.Fatalf("the image is pinned as %q", imagePinned)
+	}
+	hex := strings.TrimPrefix(res.Image.Info.Digest, "sha256:")
 	quadlets := 0
 	for _, u := range res.Tree.Units {
 		if u.IsQuadlet() {
 			quadlets++
 		}
 	}
-	if d := pipeline.ImageMode(res, update.Options{Image: "registry.example.org/coop/appliance:stable", Timer: "daily"}); d.HasErrors() {
-		t.Fatal(d.Error())
-	}
-	if d := pipeline.Bootstrap(res, imagePinned); d.HasErrors() {
-		t.Fatal(d.Error())
-	}
-	out := filepath.Join(t.TempDir(), "out")
-	if err := pipeline.Write(afero.NewOsFs(), out, res); err != nil {
-		t.Fatal(err)
-	}
 	rootfs := filepath.Join(out, pipeline.RootfsDir)
+	for _, f := range []string{pipeline.ImageInfo, pipeline.ImageDir + "/index.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("the image-mode output lacks %s: %v", f, err)
+		}
+	}
+	// The update path is part of the build, so the host's own manifest
+	// lists it for sovereign-verify.
+	hostManifest := string(rootfsFile(t, res, units.HostManifest))
+	for _, want := range []string{" " + update.UpdateScript + "\n", "\nunit " + update.UpdateService + "\n", "\nunit " + update.UpdateTimer + "\n"} {
+		if !strings.Contains(hostManifest, want) {
+			t.Errorf("the host manifest lacks %q:\n%s", want, hostManifest)
+		}
+	}
 
 	// The switch unit is Ignition's alone; verify it beside the others.
 	var switchUnit string
-	for _, u := range bootstrapUnits(t, res) {
+	for _, u := range bootstrapUnits(t, res, imagePinned) {
 		switchUnit = u
 	}
 	if err := os.WriteFile(filepath.Join(rootfs, "etc/systemd/system", update.SwitchService), []byte(switchUnit), 0o644); err != nil {
@@ -107,7 +132,7 @@ func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
 	for _, want := range []string{
 		"ExecStart=/usr/bin/rpm-ostree rebase ostree-unverified-registry:" + imagePinned,
 		"ConditionPathExists=!" + update.UpdateScript,
-		"ConditionPathExists=!/var/lib/sovereign/update/failed/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"ConditionPathExists=!/var/lib/sovereign/update/failed/" + hex,
 	} {
 		if !strings.Contains(unit, want+"\n") {
 			t.Errorf("the switch unit lacks %q:\n%s", want, unit)
@@ -137,7 +162,7 @@ func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
 }
 
 // bootstrapUnits renders the image-mode Ignition units by name.
-func bootstrapUnits(t *testing.T, res *pipeline.Result) map[string]string {
+func bootstrapUnits(t *testing.T, res *pipeline.Result, imagePinned string) map[string]string {
 	t.Helper()
 	tree, err := update.Bootstrap(res.Tree, imagePinned, res.Blueprint.Appliance.DeclRange)
 	if err != nil {

@@ -50,10 +50,10 @@ var referenceCases = []blueprintCase{
 
 // build runs the pipeline on the real filesystem and writes out/ into a
 // fresh temporary folder, which it returns.
-func build(t testing.TB, c blueprintCase) (string, *pipeline.Result) {
+func build(t testing.TB, c blueprintCase, opts ...pipeline.Option) (string, *pipeline.Result) {
 	t.Helper()
 	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	res, diags := pipeline.Build(p, c.path, blueprints.Inputs{Vars: c.vars, Env: c.env})
+	res, diags := pipeline.Build(p, c.path, blueprints.Inputs{Vars: c.vars, Env: c.env}, opts...)
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		for _, d := range diags {

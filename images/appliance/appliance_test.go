@@ -27,6 +27,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images/appliance"
 	"github.com/sovereign-collective/sovereign/images/imagestest"
+	"github.com/sovereign-collective/sovereign/images/resolve"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -57,7 +58,7 @@ func kitchenSink(t *testing.T, env ...string) *pipeline.Result {
 
 func build(t *testing.T, base, platform string, res *pipeline.Result) v1.Image {
 	t.Helper()
-	b, err := appliance.FetchBase(context.Background(), base, platform)
+	b, err := resolve.FetchBase(context.Background(), base, platform)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestApplianceImage(t *testing.T) {
 	}
 	for _, platform := range platforms {
 		t.Run(platform, func(t *testing.T) {
-			baseImg, err := appliance.FetchBase(context.Background(), base, platform)
+			baseImg, err := resolve.FetchBase(context.Background(), base, platform)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +236,7 @@ func TestReproducible(t *testing.T) {
 	if da != db {
 		t.Fatalf("two builds: %s and %s", da, db)
 	}
-	pushed, err := appliance.Push(context.Background(), a, host+"/coop/appliance:v1")
+	pushed, err := resolve.Push(context.Background(), a, host+"/coop/appliance:v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,12 +383,12 @@ func TestEntries(t *testing.T) {
 
 func TestFetchBaseNeedsDigest(t *testing.T) {
 	host, _ := newRegistry(t)
-	_, err := appliance.FetchBase(context.Background(), host+"/fedora/fedora-coreos:stable", "linux/arm64")
+	_, err := resolve.FetchBase(context.Background(), host+"/fedora/fedora-coreos:stable", "linux/arm64")
 	if err == nil || !strings.Contains(err.Error(), "must be pinned") {
 		t.Fatalf("a tag-only base: %v, want a refusal", err)
 	}
 	_, base := newRegistry(t)
-	if _, err := appliance.FetchBase(context.Background(), base, "linux/s390x"); err == nil {
+	if _, err := resolve.FetchBase(context.Background(), base, "linux/s390x"); err == nil {
 		t.Fatal("a base without the host's platform was accepted")
 	}
 }

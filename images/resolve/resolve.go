@@ -1,7 +1,8 @@
 // Package resolve talks to registries for `sovereign lock` and `sovereign
 // bundle`: it resolves image tags to the digests the lock records, checking
 // that each image exists for the platform its host needs, and fetches pinned
-// images into an offline bundle. Only the command line imports it; a build
+// images into an offline bundle, and fetches the appliance image's base and
+// pushes the appliance image. Only the command line imports it; a build
 // never does, so a build cannot touch the network.
 package resolve
 

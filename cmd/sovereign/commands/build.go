@@ -90,12 +90,8 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err != nil {
 				return err
 			}
-			res, diags := pipeline.Build(p, args[0], inputs, opts...)
-			if err := e.printDiagnostics(diags, p.Files()); err != nil {
-				return err
-			}
-			info, err := extras.imageMode(e, res, p.Files())
-			if err != nil {
+			res, diags := pipeline.Build(p, args[0], inputs, append(opts, extras.options(e)...)...)
+			if err := e.printBuildDiagnostics(diags, p.Files()); err != nil {
 				return err
 			}
 			if err := pipeline.Write(e.fs, outDir, res); err != nil {
@@ -104,7 +100,7 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			app := res.Blueprint.Appliance
 			fmt.Fprintf(e.stdout, "Built appliance %q (%s, %s) into %s: %d files in rootfs/, %d engine(s), %d unit(s).\n",
 				app.Name, app.Hardware.Name, app.Hardware.Platform(), filepath.Clean(outDir), len(res.Rootfs), len(res.Blueprint.Engines), len(res.Tree.Units))
-			return extras.after(e, outDir, info)
+			return extras.after(e, outDir, res.Image)
 		},
 	}
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "folder to write the appliance to (replaced only on success)")

@@ -6,14 +6,13 @@ import (
 	"runtime/debug"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/hashicorp/hcl/v2"
-	"github.com/spf13/afero"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images/appliance"
-	"github.com/sovereign-collective/sovereign/units/update"
+	"github.com/sovereign-collective/sovereign/images/resolve"
 )
 
 // buildExtras are build's flags beyond the blueprint: image mode and the
@@ -25,8 +24,6 @@ type buildExtras struct {
 	timer       string
 	diffAgainst string
 	jsonDiff    bool
-
-	pushImage func() error // set by imageMode
 }
 
 func addBuildExtras(cmd *cobra.Command, f *buildExtras) {
@@ -65,71 +62,37 @@ func (f *buildExtras) check() error {
 	return nil
 }
 
-// imageMode turns res into an image-mode build: the update path joins the
-// tree, the image is built on the base for the host's platform, and the
-// Ignition config becomes the one that switches to it. The image is written
-// with the output (out/image/, out/image.json).
-func (f *buildExtras) imageMode(e *env, res *pipeline.Result, files map[string]*hcl.File) (*appliance.Info, error) {
+// options are the pipeline options these flags ask for: in image mode the
+// pass builds the appliance image on the base it fetches through
+// images/resolve for the host's platform.
+func (f *buildExtras) options(e *env) []pipeline.Option {
 	if f.image == "" {
-		return nil, nil
-	}
-	if diags := pipeline.ImageMode(res, update.Options{Image: f.image, Timer: f.timer}); diags.HasErrors() {
-		return nil, e.printDiagnostics(diags, files)
-	}
-	platform := res.Blueprint.Appliance.Hardware.Platform()
-	base, err := appliance.FetchBase(e.ctx, f.base, platform)
-	if err != nil {
-		return nil, externalError(err)
-	}
-	opt := appliance.Options{
-		Appliance: res.Blueprint.Appliance.Name,
-		Hardware:  res.Blueprint.Appliance.Hardware.Name,
-		Version:   version(),
-		Base:      f.base,
-		Platform:  platform,
-	}
-	img, err := appliance.Build(base, res.Tree, res.Rootfs, opt)
-	if err != nil {
-		return nil, externalError(fmt.Errorf("building the appliance image: %w", err))
-	}
-	info, err := appliance.Describe(img, f.image, opt)
-	if err != nil {
-		return nil, externalError(fmt.Errorf("building the appliance image: %w", err))
-	}
-	if diags := pipeline.Bootstrap(res, info.Pinned()); diags.HasErrors() {
-		return nil, e.printDiagnostics(diags, files)
-	}
-	infoJSON, err := info.JSON()
-	if err != nil {
-		return nil, err
-	}
-	res.WriteExtra = func(fsys afero.Fs, dir string) error {
-		if err := appliance.WriteLayout(fsys, filepath.Join(dir, pipeline.ImageDir), img, f.image); err != nil {
-			return fmt.Errorf("writing the image layout: %w", err)
-		}
-		return afero.WriteFile(fsys, filepath.Join(dir, pipeline.ImageInfo), infoJSON, 0o644)
-	}
-	f.pushImage = func() error {
-		d, err := appliance.Push(e.ctx, img, f.image)
-		if err != nil {
-			return externalError(err)
-		}
-		fmt.Fprintf(e.stdout, "Pushed %s\n", d)
 		return nil
 	}
-	return info, nil
+	return []pipeline.Option{pipeline.WithApplianceImage(pipeline.ApplianceImage{
+		Reference: f.image,
+		Timer:     f.timer,
+		Base:      f.base,
+		Version:   version(),
+		FetchBase: func(platform string) (v1.Image, error) {
+			return resolve.FetchBase(e.ctx, f.base, platform)
+		},
+	})}
 }
 
 // after runs once the output is written: report the image, push it, print
 // the diff.
-func (f *buildExtras) after(e *env, outDir string, info *appliance.Info) error {
-	if info != nil {
+func (f *buildExtras) after(e *env, outDir string, img *pipeline.BuiltImage) error {
+	if img != nil {
+		info := img.Info
 		fmt.Fprintf(e.stdout, "Appliance image %s (%s on %s, appliance layer %d bytes) in %s.\n",
 			info.Pinned(), info.Platform, f.base, info.Layer.Size, filepath.Join(filepath.Clean(outDir), pipeline.ImageDir))
 		if f.push {
-			if err := f.pushImage(); err != nil {
-				return err
+			d, err := resolve.Push(e.ctx, img.Image, f.image)
+			if err != nil {
+				return externalError(err)
 			}
+			fmt.Fprintf(e.stdout, "Pushed %s\n", d)
 		} else {
 			fmt.Fprintf(e.stdout, "Push it with --push before provisioning: ignition.json switches the host to it.\n")
 		}

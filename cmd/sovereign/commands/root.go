@@ -17,9 +17,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 )
 
-// Exit codes (DESIGN §1).
+// Exit codes.
 const (
 	ExitOK       = 0
 	ExitInvalid  = 1 // the blueprint or an input is wrong; diagnostics say what
@@ -153,6 +154,27 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 
 // maxSnippetLine is the longest line of a diagnostic printed in full.
 const maxSnippetLine = 300
+
+// printBuildDiagnostics is printDiagnostics for a build's, where a failure
+// outside the blueprint (a registry that could not be read) is not the
+// blueprint's fault: it is printed as the error of exit code 3, after any
+// warnings.
+func (e *env) printBuildDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) error {
+	ext := pipeline.External(diags)
+	if ext == nil {
+		return e.printDiagnostics(diags, files)
+	}
+	var warnings hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			warnings = append(warnings, d)
+		}
+	}
+	if err := e.printDiagnostics(warnings, files); err != nil {
+		return err
+	}
+	return externalError(ext)
+}
 
 // printDiagnostics writes diagnostics with source snippets and returns
 // errDiagnostics when any is an error.

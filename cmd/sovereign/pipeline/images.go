@@ -14,6 +14,7 @@ type Option func(*options)
 
 type options struct {
 	bundleLabel string
+	image       *ApplianceImage
 }
 
 // WithImageBundle makes the build add the first-boot unit that loads the
@@ -27,13 +28,9 @@ func WithImageBundle(label string) Option {
 }
 
 // pinImages reads the blueprint's lock file and pins every image of the
-// tree for the host's platform (DESIGN §7). It reads only the lock file:
+// tree for the host's platform. It reads only the lock file:
 // a build never touches the network. It returns out/images.json too.
-func pinImages(p *blueprints.Parser, target string, bp *spec.Blueprint, tree *units.Tree, opts []Option) (*units.Tree, []byte, hcl.Diagnostics) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
+func pinImages(p *blueprints.Parser, target string, bp *spec.Blueprint, tree *units.Tree, o options) (*units.Tree, []byte, hcl.Diagnostics) {
 	lock, lockFile, diags := images.ReadLock(p.Fs(), target)
 	p.AddFile(lockFile) // so that errors in it print with their line
 	if diags.HasErrors() {
@@ -53,7 +50,7 @@ func pinImages(p *blueprints.Parser, target string, bp *spec.Blueprint, tree *un
 	}
 	b, err := images.RecordsJSON(images.Records(tree, lock, platform))
 	if err != nil {
-		return tree, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+		return tree, nil, append(diags, internalDiag(err)...)
 	}
 	return tree, b, diags
 }

@@ -20,13 +20,9 @@ const OSDir = "os"
 
 // hostOS pins the os block's base through the lock file and renders the
 // host OS image. A blueprint without an os block has none.
-func hostOS(p *blueprints.Parser, target string, bp *spec.Blueprint, opts []Option) (*hostos.Image, []hostos.File, hcl.Diagnostics) {
+func hostOS(p *blueprints.Parser, target string, bp *spec.Blueprint, o options) (*hostos.Image, []hostos.File, hcl.Diagnostics) {
 	if bp.OS == nil {
 		return nil, nil, nil
-	}
-	var o options
-	for _, opt := range opts {
-		opt(&o)
 	}
 	lock, lockFile, diags := images.ReadLock(p.Fs(), target)
 	p.AddFile(lockFile)

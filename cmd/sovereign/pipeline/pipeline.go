@@ -11,7 +11,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/spf13/afero"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -39,9 +38,9 @@ type Result struct {
 	// build context, out/os/; both nil without an os block.
 	OS      *hostos.Image
 	OSFiles []hostos.File
-	// WriteExtra, when set, writes more of the output (the image layout of
-	// an image-mode build) into the folder that becomes out/.
-	WriteExtra func(fsys afero.Fs, dir string) error
+	// Image is the appliance image of an image-mode build (out/image/,
+	// out/image.json); nil otherwise.
+	Image *BuiltImage
 }
 
 // Load evaluates the blueprint at target. Diagnostics print with p.Files().
@@ -53,6 +52,10 @@ func Load(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Blue
 // runs only when the ones before it had no errors, so that one mistake is not
 // reported again as a confusing consequence further down.
 func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Option) (*Result, hcl.Diagnostics) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bp, diags := p.Load(target, in)
 	if diags.HasErrors() {
 		return nil, diags
@@ -64,57 +67,71 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	}
 	planJSON, err := plan.JSON(plans)
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+		return nil, append(diags, internalDiag(err)...)
 	}
 	tree, moreDiags := modules.Compile(bp)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	tree, imagesJSON, moreDiags := pinImages(p, target, bp, tree, opts)
+	tree, imagesJSON, moreDiags := pinImages(p, target, bp, tree, o)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	osImage, osFiles, moreDiags := hostOS(p, target, bp, opts)
+	osImage, osFiles, moreDiags := hostOS(p, target, bp, o)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	// Last before rendering: the host's own list of what the build made,
-	// which sovereign-verify.timer checks the host against.
-	if tree, err = tree.WithHostManifest(bp.Appliance.DeclRange); err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
-	}
-	out, moreDiags := ignition.Render(tree)
+	res, moreDiags := render(bp, tree, o)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	res.Plans, res.Plan, res.Images, res.OS, res.OSFiles = plans, planJSON, imagesJSON, osImage, osFiles
+	return res, diags
+}
+
+// render finishes the tree and renders it: in image mode the update path
+// joins it; then comes the host's own list of what the build made, which
+// sovereign-verify.timer checks the host against; then rootfs/, the
+// manifest and, once, the Ignition config: the whole appliance, or in image
+// mode the image and the config that switches the host to it.
+func render(bp *spec.Blueprint, tree *units.Tree, o options) (*Result, hcl.Diagnostics) {
+	tree, diags := withUpdatePath(tree, bp, o.image)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	tree, err := tree.WithHostManifest(bp.Appliance.DeclRange)
+	if err != nil {
+		return nil, append(diags, internalDiag(err)...)
 	}
 	rootfs, err := tree.Rootfs()
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+		return nil, append(diags, internalDiag(err)...)
 	}
 	manifest, err := Manifest(rootfs)
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+		return nil, append(diags, internalDiag(err)...)
 	}
-	return &Result{
-		Blueprint: bp,
-		Tree:      tree,
-		Rootfs:    rootfs,
-		Ignition:  out.Ignition,
-		Butane:    out.Butane,
-		Manifest:  manifest,
-		Plans:     plans,
-		Plan:      planJSON,
-		Images:    imagesJSON,
-		OS:        osImage,
-		OSFiles:   osFiles,
-	}, diags
+	res := &Result{Blueprint: bp, Tree: tree, Rootfs: rootfs, Manifest: manifest}
+	var out *ignition.Output
+	var moreDiags hcl.Diagnostics
+	if o.image != nil {
+		res.Image, out, moreDiags = buildImage(bp, tree, rootfs, o.image)
+	} else {
+		out, moreDiags = ignition.Render(tree)
+	}
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	res.Ignition, res.Butane = out.Ignition, out.Butane
+	return res, diags
 }
 
-// ManifestEntry describes one file of out/rootfs (DESIGN §4).
+// ManifestEntry describes one file of out/rootfs.
 type ManifestEntry struct {
 	Path   string `json:"path"`
 	Mode   string `json:"mode"`

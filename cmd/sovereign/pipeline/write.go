@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/afero"
 )
 
-// The files of an output tree (DESIGN §4).
+// The files of an output tree.
 const (
 	IgnitionFile = "ignition.json"
 	ButaneFile   = "config.bu"
@@ -109,10 +109,7 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 	if err := writeOS(fsys, root, res.OSFiles); err != nil {
 		return err
 	}
-	if res.WriteExtra != nil {
-		return res.WriteExtra(fsys, root)
-	}
-	return nil
+	return writeImage(fsys, root, res.Image)
 }
 
 // writeFile writes data with exactly mode, whatever the umask, and syncs it
