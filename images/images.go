@@ -42,8 +42,7 @@ func Pin(tree *units.Tree, lock *Lock, platform string) hcl.Diagnostics {
 func pin(img *units.Image, lock *Lock, platform string) (string, *hcl.Diagnostic) {
 	ref, err := ParseRef(img.Ref)
 	if err != nil {
-		re := err.(*RefError)
-		return "", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: re.Summary, Detail: re.Detail}
+		return "", RefDiagnostic(err, img.Origin)
 	}
 	fix := lock.fix(ref)
 	entry := lock.Images[ref.Key()]

@@ -60,3 +60,22 @@ func TestLayering(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandsUseThePipeline: the command line parses flags, calls the
+// pipeline and prints; it never compiles the modules itself, so that every
+// command sees the blueprint through the same one pass.
+func TestCommandsUseThePipeline(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/cmd/sovereign/commands").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	imports := strings.Fields(string(out))
+	if len(imports) < 5 {
+		t.Fatalf("go list returned almost nothing: %q", imports)
+	}
+	for _, imp := range imports {
+		if imp == module+"/modules" {
+			t.Errorf("cmd/sovereign/commands imports %s; run the pass through cmd/sovereign/pipeline", imp)
+		}
+	}
+}

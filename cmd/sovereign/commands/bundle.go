@@ -59,7 +59,7 @@ is written last. Exit codes: 0 ok, 1 the blueprint or its lock is wrong,
 			platform := res.Blueprint.Appliance.Hardware.Platform()
 			seen := map[string]bool{}
 			var pins []resolve.Pin
-			var origins []blueprintImage
+			var origins []images.Wanted
 			for _, img := range res.Tree.Images() {
 				ref, err := images.ParseRef(img.Ref)
 				if err != nil {
@@ -75,7 +75,7 @@ is written last. Exit codes: 0 ok, 1 the blueprint or its lock is wrong,
 				}
 				seen[ref.Key()] = true
 				pins = append(pins, resolve.Pin{Ref: ref, Digest: digest})
-				origins = append(origins, blueprintImage{ref: ref, origin: img.Origin})
+				origins = append(origins, images.Wanted{Ref: ref, Origin: img.Origin})
 			}
 			sort.Slice(pins, func(i, j int) bool { return pins[i].Ref.Key() < pins[j].Ref.Key() })
 			fmt.Fprintf(e.stderr, "Fetching %d image(s) for %s into %s...\n", len(pins), platform, filepath.Clean(outDir))

@@ -6,8 +6,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,11 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
-	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/resolve"
-	"github.com/sovereign-collective/sovereign/modules"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
@@ -95,47 +91,11 @@ resolved.`,
 	return cmd
 }
 
-// blueprintImages loads and compiles the blueprint (without pinning: the
-// lock may not exist yet) and returns its images by lock key, each with the
-// place the blueprint names it.
-type blueprintImage struct {
-	ref    images.Ref
-	origin hcl.Range
-}
-
-func (e *env) blueprintImages(target string, in blueprints.Inputs) (*spec.Blueprint, []blueprintImage, map[string]*hcl.File, error) {
-	p := blueprints.NewParser(e.fs, engines.Kinds)
-	bp, diags := pipeline.Load(p, target, in)
-	if !diags.HasErrors() {
-		var tree, moreDiags = modules.Compile(bp)
-		diags = append(diags, moreDiags...)
-		if !diags.HasErrors() {
-			seen := map[string]bool{}
-			var out []blueprintImage
-			for _, img := range append(tree.Images(), osBase(bp)...) {
-				ref, err := images.ParseRef(img.Ref)
-				if err != nil {
-					re := err.(*images.RefError)
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: re.Summary, Detail: re.Detail, Subject: img.Origin.Ptr()})
-					continue
-				}
-				if !seen[ref.String()] {
-					seen[ref.String()] = true
-					out = append(out, blueprintImage{ref: ref, origin: img.Origin})
-				}
-			}
-			if !diags.HasErrors() {
-				sort.Slice(out, func(i, j int) bool { return out[i].ref.String() < out[j].ref.String() })
-				return bp, out, p.Files(), e.printDiagnostics(diags, p.Files())
-			}
-		}
-	}
-	return nil, nil, p.Files(), e.printDiagnostics(diags, p.Files())
-}
-
 func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, prog *progress, updates []string, check bool) error {
-	bp, imgs, files, err := e.blueprintImages(target, in)
-	if err != nil {
+	p := blueprints.NewParser(e.fs, engines.Kinds)
+	bp, wanted, diags := pipeline.Images(p, target, in)
+	files := p.Files()
+	if err := e.printDiagnostics(diags, files); err != nil {
 		return err
 	}
 	platform := bp.Appliance.Hardware.Platform()
@@ -146,65 +106,30 @@ func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, pro
 	if err := e.printDiagnostics(diags, files); err != nil {
 		return err
 	}
-	byKey := map[string]blueprintImage{}
-	for _, img := range imgs {
-		if img.ref.Digest == "" {
-			byKey[img.ref.Key()] = img
+	keys, err := images.UpdateKeys(wanted, updates)
+	if err != nil {
+		if unknown := (*images.UnknownUpdateError)(nil); errors.As(err, &unknown) {
+			return usageErrorf("--update %s: %v", unknown.Update, err)
 		}
+		return err
 	}
-	for i, u := range updates {
-		// Accept the reference as people write it (docker.io/nginx:1)
-		// for the key the lock uses (docker.io/library/nginx:1).
-		if ref, err := images.ParseRef(u); err == nil {
-			updates[i] = ref.Key()
-		}
-		if _, ok := byKey[updates[i]]; !ok {
-			return usageErrorf("--update %s: the blueprint has no image %s pinned by tag (it has %s)", u, updates[i], keysOf(byKey))
-		}
-	}
-
-	// What to resolve: every image (--check, or a full lock), or the
-	// updated ones plus any the lock does not yet pin for this platform.
-	var todo []images.Ref
-	for _, img := range imgs {
-		entry := old.Images[img.ref.Key()]
-		switch {
-		case img.ref.Digest != "":
-			// An inline digest pins itself; resolving it checks that it
-			// exists for the platform.
-			todo = append(todo, img.ref)
-		case entry != nil && entry.Unpinned != "" && !slices.Contains(updates, img.ref.Key()):
-			// An explicit opt-out stays until someone names the image.
-		case check || len(updates) == 0 || slices.Contains(updates, img.ref.Key()):
-			todo = append(todo, img.ref)
-		case entry == nil || entry.Platforms[platform] == "":
-			todo = append(todo, img.ref)
-		}
-	}
+	req := images.LockRequest{Updates: keys, Check: check}
+	todo := images.ToResolve(old, wanted, platform, req)
 	fmt.Fprintf(e.stderr, "Resolving %d image(s) for %s...\n", len(todo), platform)
 	prog.run()
 	resolved, err := r.Resolve(e.ctx, todo, []string{platform})
 	prog.stop()
 	if err != nil {
-		return e.resolveFailed(err, imgs, files, "nothing was written")
+		return e.resolveFailed(err, wanted, files, "nothing was written")
 	}
-
 	if check {
-		return e.checkLock(old, imgs, resolved, platform)
+		return e.checkLock(old, images.CheckLock(old, wanted, resolved, platform), platform)
 	}
-	if len(byKey) == 0 && !old.Exists {
+	if images.NothingToLock(old, wanted) {
 		fmt.Fprintf(e.stdout, "Nothing to lock: every image carries its digest inline, and each exists for %s.\n", platform)
 		return nil
 	}
-	next := images.NewLock(old.Path)
-	for key := range byKey {
-		switch {
-		case resolved[key] != nil:
-			next.Images[key] = resolved[key]
-		case old.Images[key] != nil:
-			next.Images[key] = old.Images[key]
-		}
-	}
+	next := images.MergeLock(old, wanted, resolved)
 	b := next.Bytes()
 	if old.Exists && string(b) == string(old.Bytes()) {
 		fmt.Fprintf(e.stdout, "%s is up to date: %d image(s) pinned for %s.\n", old.Path, len(next.Images), platform)
@@ -213,64 +138,48 @@ func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, pro
 	if err := writeFileAtomic(e.fs, old.Path, b); err != nil {
 		return externalError(fmt.Errorf("writing %s: %w", old.Path, err))
 	}
-	for _, key := range sortedKeys(next.Images) {
-		was, now := old.Images[key], next.Images[key]
-		switch {
-		case was == nil:
-			fmt.Fprintf(e.stdout, "  + %s  %s\n", key, now.Digest)
-		case was.Digest != now.Digest:
-			fmt.Fprintf(e.stdout, "  ~ %s  %s -> %s\n", key, orUnpinned(was.Digest), now.Digest)
-		}
-	}
-	for _, key := range sortedKeys(old.Images) {
-		if next.Images[key] == nil {
-			fmt.Fprintf(e.stdout, "  - %s  (no longer in the blueprint)\n", key)
+	for _, c := range images.LockChanges(old, next) {
+		switch c.Kind {
+		case images.Added:
+			fmt.Fprintf(e.stdout, "  + %s  %s\n", c.Key, c.Now.Digest)
+		case images.Moved:
+			fmt.Fprintf(e.stdout, "  ~ %s  %s -> %s\n", c.Key, orUnpinned(c.Was.Digest), c.Now.Digest)
+		case images.Dropped:
+			fmt.Fprintf(e.stdout, "  - %s  (no longer in the blueprint)\n", c.Key)
 		}
 	}
 	fmt.Fprintf(e.stdout, "Wrote %s: %d image(s) pinned for %s.\n", old.Path, len(next.Images), platform)
 	return nil
 }
 
-// checkLock compares the lock with what the registry says now.
-func (e *env) checkLock(old *images.Lock, imgs []blueprintImage, resolved map[string]*images.Entry, platform string) error {
+// checkLock prints how each image stands against the registry.
+func (e *env) checkLock(old *images.Lock, checks []images.LockCheck, platform string) error {
 	var stale int
-	for _, img := range imgs {
-		key := img.ref.Key()
-		if img.ref.Digest != "" {
-			fmt.Fprintf(e.stdout, "  ok          %s (inline digest; exists for %s)\n", img.ref, platform)
-			continue
+	for _, c := range checks {
+		if c.Status.Stale() {
+			stale++
 		}
-		was, now := old.Images[key], resolved[key]
-		switch {
-		case was == nil:
-			stale++
-			fmt.Fprintf(e.stdout, "  not locked  %s (the registry has %s)\n", key, now.Digest)
-		case was.Unpinned != "":
-			fmt.Fprintf(e.stdout, "  UNPINNED    %s (opted out: %s)\n", key, was.Unpinned)
-		case was.Digest != now.Digest:
-			stale++
-			fmt.Fprintf(e.stdout, "  MOVED       %s %s -> %s\n", key, was.Digest, now.Digest)
-		case was.Platforms[platform] == "":
-			stale++
-			fmt.Fprintf(e.stdout, "  no %s  %s\n", platform, key)
-		case was.Platforms[platform] != now.Platforms[platform]:
-			if was.Platforms[platform] == images.Unresolved {
-				fmt.Fprintf(e.stdout, "  ok          %s (%s %s, unresolved in the lock; `sovereign lock` records it)\n", key, platform, now.Platforms[platform])
-			} else {
-				stale++
-				fmt.Fprintf(e.stdout, "  MOVED       %s %s %s -> %s\n", key, platform, was.Platforms[platform], now.Platforms[platform])
-			}
-		case was.Source != images.SourceRegistry:
-			fmt.Fprintf(e.stdout, "  ok          %s (pinned from %s; the registry agrees)\n", key, was.Source)
+		switch c.Status {
+		case images.CheckInline:
+			fmt.Fprintf(e.stdout, "  ok          %s (inline digest; exists for %s)\n", c.Ref, platform)
+		case images.CheckNotLocked:
+			fmt.Fprintf(e.stdout, "  not locked  %s (the registry has %s)\n", c.Key, c.Now.Digest)
+		case images.CheckUnpinned:
+			fmt.Fprintf(e.stdout, "  UNPINNED    %s (opted out: %s)\n", c.Key, c.Was.Unpinned)
+		case images.CheckMoved:
+			fmt.Fprintf(e.stdout, "  MOVED       %s %s -> %s\n", c.Key, c.Was.Digest, c.Now.Digest)
+		case images.CheckNoPlatform:
+			fmt.Fprintf(e.stdout, "  no %s  %s\n", platform, c.Key)
+		case images.CheckUnresolvedPlatform:
+			fmt.Fprintf(e.stdout, "  ok          %s (%s %s, unresolved in the lock; `sovereign lock` records it)\n", c.Key, platform, c.Now.Platforms[platform])
+		case images.CheckPlatformMoved:
+			fmt.Fprintf(e.stdout, "  MOVED       %s %s %s -> %s\n", c.Key, platform, c.Was.Platforms[platform], c.Now.Platforms[platform])
+		case images.CheckOtherSource:
+			fmt.Fprintf(e.stdout, "  ok          %s (pinned from %s; the registry agrees)\n", c.Key, c.Was.Source)
+		case images.CheckUnused:
+			fmt.Fprintf(e.stdout, "  unused      %s (the blueprint no longer runs it; `sovereign lock` drops it)\n", c.Key)
 		default:
-			fmt.Fprintf(e.stdout, "  ok          %s\n", key)
-		}
-	}
-	for _, key := range sortedKeys(old.Images) {
-		if _, used := resolved[key]; !used && old.Images[key].Unpinned == "" {
-			if !usesKey(imgs, key) {
-				fmt.Fprintf(e.stdout, "  unused      %s (the blueprint no longer runs it; `sovereign lock` drops it)\n", key)
-			}
+			fmt.Fprintf(e.stdout, "  ok          %s\n", c.Key)
 		}
 	}
 	if stale > 0 {
@@ -284,7 +193,7 @@ func (e *env) checkLock(old *images.Lock, imgs []blueprintImage, resolved map[st
 // resolveFailed prints each failing image as a diagnostic at the place the
 // blueprint names it, and picks the exit code: 1 when only the blueprint
 // is to blame (no such tag, no image for the platform), 3 otherwise.
-func (e *env) resolveFailed(err error, imgs []blueprintImage, files map[string]*hcl.File, what string) error {
+func (e *env) resolveFailed(err error, imgs []images.Wanted, files map[string]*hcl.File, what string) error {
 	var es resolve.Errors
 	if !errors.As(err, &es) {
 		return externalError(err)
@@ -293,8 +202,8 @@ func (e *env) resolveFailed(err error, imgs []blueprintImage, files map[string]*
 	for _, fe := range es {
 		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot resolve image", Detail: fe.Error() + "."}
 		for _, img := range imgs {
-			if img.ref.String() == fe.Ref || img.ref.Key() == fe.Ref {
-				d.Subject = img.origin.Ptr()
+			if img.Ref.String() == fe.Ref || img.Ref.Key() == fe.Ref {
+				d.Subject = img.Origin.Ptr()
 				break
 			}
 		}
@@ -307,23 +216,6 @@ func (e *env) resolveFailed(err error, imgs []blueprintImage, files map[string]*
 	}
 	fmt.Fprintf(e.stderr, "%d error(s); %s.\n", len(es), what)
 	return errDiagnostics
-}
-
-func usesKey(imgs []blueprintImage, key string) bool {
-	for _, img := range imgs {
-		if img.ref.Key() == key {
-			return true
-		}
-	}
-	return false
-}
-
-func keysOf[V any](m map[string]V) string {
-	ks := sortedKeys(m)
-	if len(ks) == 0 {
-		return "no image pinned by tag"
-	}
-	return strings.Join(ks, ", ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -6,6 +6,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
+	"github.com/sovereign-collective/sovereign/modules"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -53,4 +54,30 @@ func pinImages(p *blueprints.Parser, target string, bp *spec.Blueprint, tree *un
 		return tree, nil, append(diags, internalDiag(err)...)
 	}
 	return tree, b, diags
+}
+
+// Images runs the pass as far as `sovereign lock` needs: it loads and
+// compiles the blueprint, without pinning (the lock may not exist yet), and
+// returns every image the appliance runs, the os block's base included,
+// each with the place the blueprint names it.
+func Images(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Blueprint, []images.Wanted, hcl.Diagnostics) {
+	bp, diags := p.Load(target, in)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	tree, moreDiags := modules.Compile(bp)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	imgs := tree.Images()
+	if bp.OS != nil {
+		imgs = append(imgs, &units.Image{Ref: bp.OS.Base.Ref, Origin: bp.OS.Base.Range})
+	}
+	wanted, moreDiags := images.WantedImages(imgs)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	return bp, wanted, diags
 }
