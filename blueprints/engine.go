@@ -95,11 +95,16 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 		diags = append(diags, invalidNameDiag("engine", name, b.LabelRanges[1]))
 	}
 	a := e.attrs(b, content)
-	eng := &spec.Engine{Kind: kindName, Name: name, DeclRange: b.DefRange, Ranges: map[spec.Setting]hcl.Range{}}
+	eng := &spec.Engine{Kind: kindName, Name: name, DeclRange: b.DefRange, Ranges: map[spec.Setting]hcl.Range{}, OwnRanges: map[string]hcl.Range{}}
 	e.engineCommon(a, k, eng, models)
 	e.engineMeanings(a, k, eng, gpus)
 	if eng.APIKey != nil && k.APIKey.Unsupported != "" {
 		a.errorf("api_key", k.Display+" checks no API key", "%s", k.APIKey.Unsupported)
+	}
+	for _, own := range k.Own {
+		if a.has(own) {
+			eng.OwnRanges[own] = a.rng(own, eng.DeclRange)
+		}
 	}
 	k.Decode(kindDecoder{a}, eng)
 	checkFlagReleases(a, k, eng)
@@ -139,7 +144,7 @@ func (e *evaluator) engineCommon(a *attrs, k *spec.EngineKind, eng *spec.Engine,
 			a.errorf("environment", "Invalid environment variable name", "%q is not a valid environment variable name.", name)
 		}
 	}
-	eng.ExtraArgs = a.strings("extra_args")
+	eng.ExtraArgs, eng.ExtraArgRanges = a.stringsWithRanges("extra_args")
 	eng.MinSessions = a.integer("min_sessions", 0, 1, 100000)
 	if a.has("min_sessions") {
 		eng.Ranges[spec.SettingMinSessions] = a.rng("min_sessions", eng.DeclRange)

@@ -101,3 +101,29 @@ engine "` + tc.kind + `" "e" {
 		})
 	}
 }
+
+// TestEngineSettingRanges: later phases point at what the blueprint wrote:
+// each extra_args item of a list literal (several share a line), the whole
+// attribute when the list is computed, and the kind's own settings.
+func TestEngineSettingRanges(t *testing.T) {
+	src := testAppliance + testModel + engineWith(`  extra_args = ["--enforce-eager", "--max-num-seqs", "64"]
+  enable_prefix_caching = false`)
+	eng := mustLoad(t, map[string]string{"bp.hcl": src}, "bp.hcl", blueprints.Inputs{}).Engines[0]
+	for i, word := range eng.ExtraArgs {
+		r := eng.RangeOfExtraArg(i)
+		if got := src[r.Start.Byte:r.End.Byte]; got != `"`+word+`"` {
+			t.Errorf("extra_args item %d: range covers %q, want %q", i+1, got, `"`+word+`"`)
+		}
+	}
+	if r := eng.RangeOfOwn("enable_prefix_caching"); src[r.Start.Byte:r.End.Byte] != "false" {
+		t.Errorf("enable_prefix_caching's range covers %q", src[r.Start.Byte:r.End.Byte])
+	}
+
+	src = testAppliance + testModel + engineWith(`  extra_args = concat(["--enforce-eager"], ["--max-num-seqs", "64"])`)
+	eng = mustLoad(t, map[string]string{"bp.hcl": src}, "bp.hcl", blueprints.Inputs{}).Engines[0]
+	for i := range eng.ExtraArgs {
+		if r := eng.RangeOfExtraArg(i); !strings.HasPrefix(src[r.Start.Byte:r.End.Byte], "concat(") {
+			t.Errorf("computed extra_args item %d covers %q, want the whole attribute", i+1, src[r.Start.Byte:r.End.Byte])
+		}
+	}
+}

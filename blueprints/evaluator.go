@@ -279,6 +279,26 @@ func (a *attrs) strings(name string) []string {
 	return out
 }
 
+// stringsWithRanges reads a list of strings and where each item was
+// written: the item itself in a list literal, the whole attribute when the
+// list is computed (a variable, concat()).
+func (a *attrs) stringsWithRanges(name string) ([]string, []hcl.Range) {
+	out := a.strings(name)
+	if out == nil {
+		return nil, nil
+	}
+	ranges := make([]hcl.Range, len(out))
+	whole := a.rng(name, hcl.Range{})
+	elems, diags := hcl.ExprList(a.all[name].Expr)
+	for i := range ranges {
+		ranges[i] = whole
+		if !diags.HasErrors() && len(elems) == len(out) {
+			ranges[i] = elems[i].Range()
+		}
+	}
+	return out, ranges
+}
+
 func (a *attrs) stringMap(name string) map[string]string {
 	v, ok := a.value(name, cty.Map(cty.String))
 	if !ok {

@@ -39,7 +39,9 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 			})
 			continue
 		}
-		parts = append(parts, engine.Compile(eng, k, bp.Appliance))
+		t, engDiags := engine.Compile(eng, k, bp.Appliance)
+		diags = append(diags, engDiags...)
+		parts = append(parts, t)
 	}
 	if bp.Gateway != nil {
 		gw, gwDiags := gateway.Compile(bp.Gateway)

@@ -120,6 +120,10 @@ type Engine struct {
 	APIKey          *Secret
 	Environment     map[string]string
 	ExtraArgs       []string
+	// ExtraArgRanges are where the blueprint wrote each of ExtraArgs: the
+	// list item when extra_args is a list literal, the whole attribute when
+	// it is computed.
+	ExtraArgRanges []hcl.Range
 	// MinSessions is how many max-length sequences the engine must hold at
 	// once; a plan below it fails the build. 0: no minimum.
 	MinSessions int
@@ -147,6 +151,9 @@ type Engine struct {
 	// Ranges are where the blueprint wrote each setting; a setting it did
 	// not write is absent.
 	Ranges map[Setting]hcl.Range
+	// OwnRanges are where it wrote each of the kind's own settings, by the
+	// kind's name for it.
+	OwnRanges map[string]hcl.Range
 }
 
 // Setting is a meaning an engine setting has whatever the engine calls it:
@@ -172,6 +179,23 @@ const (
 func (e *Engine) RangeOf(s Setting) hcl.Range {
 	if r, ok := e.Ranges[s]; ok {
 		return r
+	}
+	return e.DeclRange
+}
+
+// RangeOfOwn is where the blueprint wrote the kind's own setting name, or
+// the engine block when it did not.
+func (e *Engine) RangeOfOwn(name string) hcl.Range {
+	if r, ok := e.OwnRanges[name]; ok {
+		return r
+	}
+	return e.DeclRange
+}
+
+// RangeOfExtraArg is where the blueprint wrote ExtraArgs[i].
+func (e *Engine) RangeOfExtraArg(i int) hcl.Range {
+	if i >= 0 && i < len(e.ExtraArgRanges) {
+		return e.ExtraArgRanges[i]
 	}
 	return e.DeclRange
 }

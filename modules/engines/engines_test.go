@@ -58,7 +58,7 @@ func TestEveryKindIsComplete(t *testing.T) {
 					t.Errorf("image repository %q is not in full (%q)", repo, spec.ImageRepository(full))
 				}
 			}
-			if k.Container.Args == nil && k.Container.Env == nil {
+			if k.Container.Options == nil && k.Container.Env == nil {
 				t.Error("the container is configured neither by arguments nor by environment")
 			}
 			names := slices.Concat(k.Own, slices.Collect(maps.Values(k.Settings)))

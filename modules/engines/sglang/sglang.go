@@ -36,11 +36,13 @@ var Kind = &engine.Kind{
 		Images: []string{"docker.io/lmsysorg/sglang"},
 	},
 	HealthPath: "/health",
+	FlagTables: "sglang",
 	Container: engine.Container{
 		// The image's entrypoint is not the server; SGLang's own compose
 		// file runs python3 -m sglang.launch_server the same way.
 		Entrypoint: "python3",
-		Args:       Args,
+		Command:    []string{"-m", "sglang.launch_server"},
+		Options:    Options,
 	},
 }
 
@@ -52,43 +54,44 @@ func Own(eng *spec.Engine) *Settings {
 	return &Settings{}
 }
 
-// Args are the arguments after `python3`.
-func Args(eng *spec.Engine, modelMount string) []string {
-	args := []string{
-		"-m", "sglang.launch_server",
-		"--model-path", modelMount,
-		"--served-model-name", eng.ServedModelName,
-		"--host", "127.0.0.1",
-		"--port", strconv.Itoa(eng.Port),
-		"--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize),
-		"--kv-cache-dtype", eng.KVCacheDType,
+// Options are the server's options, after `python3 -m sglang.launch_server`.
+func Options(eng *spec.Engine, modelMount string) []engine.Option {
+	at := eng.DeclRange
+	opts := []engine.Option{
+		engine.Opt(eng.RangeOf(spec.SettingModel), "--model-path", modelMount),
+		engine.Opt(at, "--served-model-name", eng.ServedModelName),
+		engine.Opt(at, "--host", "127.0.0.1"),
+		engine.Opt(at, "--port", strconv.Itoa(eng.Port)),
+		engine.Opt(eng.RangeOf(spec.SettingTensorParallel), "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
+		engine.Opt(eng.RangeOf(spec.SettingKVCacheDType), "--kv-cache-dtype", eng.KVCacheDType),
 		// Prometheus metrics (off by default) feed the UPS drain's
 		// "is it idle?" check and the operator's dashboards.
-		"--enable-metrics",
+		engine.Opt(at, "--enable-metrics"),
 	}
 	if eng.MaxModelLen > 0 {
-		args = append(args, "--context-length", strconv.Itoa(eng.MaxModelLen))
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMaxModelLen), "--context-length", strconv.Itoa(eng.MaxModelLen)))
 	}
 	if eng.MemoryFraction > 0 {
-		args = append(args, "--mem-fraction-static", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64))
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMemoryFraction), "--mem-fraction-static", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64)))
 	}
 	if eng.Quantization != "" {
-		args = append(args, "--quantization", eng.Quantization)
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingQuantization), "--quantization", eng.Quantization))
 	}
-	if eng.ToolCallParser != "" {
-		args = append(args, "--tool-call-parser", eng.ToolCallParser)
+	if p := eng.ToolCallParser; p != "" {
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingToolCallParser), "--tool-call-parser", p))
 	}
-	if eng.ReasoningParser != "" {
-		args = append(args, "--reasoning-parser", eng.ReasoningParser)
+	if p := eng.ReasoningParser; p != "" {
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingReasoningParser), "--reasoning-parser", p))
 	}
 	if n := Own(eng).MaxRunningRequests; n > 0 {
-		args = append(args, "--max-running-requests", strconv.Itoa(n))
+		opts = append(opts, engine.Opt(eng.RangeOfOwn("max_running_requests"), "--max-running-requests", strconv.Itoa(n)))
 	}
 	if eng.CPUKVOffloadBytes > 0 {
-		// HiCache, SGLang's host-memory KV tier. Its size is
-		// decimal GB per tensor-parallel rank.
+		// HiCache, SGLang's host-memory KV tier. Its size is decimal GB
+		// per tensor-parallel rank.
 		perRank := float64(eng.CPUKVOffloadBytes) / 1e9 / float64(max(eng.TensorParallelSize, 1))
-		args = append(args, "--enable-hierarchical-cache", "--hicache-size", strconv.FormatFloat(perRank, 'f', 0, 64))
+		from := eng.RangeOf(spec.SettingCPUKVOffload)
+		opts = append(opts, engine.Opt(from, "--enable-hierarchical-cache"), engine.Opt(from, "--hicache-size", strconv.FormatFloat(perRank, 'f', 0, 64)))
 	}
-	return append(args, eng.ExtraArgs...)
+	return append(opts, engine.ExtraArgs(eng)...)
 }

@@ -48,8 +48,9 @@ var Kind = &engine.Kind{
 		}},
 	},
 	HealthPath: "/health",
+	FlagTables: "vllm",
 	Container: engine.Container{
-		Args: Args,
+		Options: Options,
 		Env: func(*spec.Engine, string) map[string]string {
 			return map[string]string{"VLLM_CACHE_ROOT": containerCacheDir, "VLLM_NO_USAGE_STATS": "1"}
 		},
@@ -73,48 +74,51 @@ func Own(eng *spec.Engine) *Settings {
 	return &Settings{EnablePrefixCaching: true, KVOffloadBackend: "native"}
 }
 
-// Args are the arguments after the image's entrypoint. --model (rather than
-// the positional form) works with both entrypoints vLLM images have had:
-// `python3 -m vllm.entrypoints.openai.api_server` and `vllm serve`.
-func Args(eng *spec.Engine, modelMount string) []string {
+// Options are the server's options, after the image's entrypoint. --model
+// (rather than the positional form) works with both entrypoints vLLM images
+// have had: `python3 -m vllm.entrypoints.openai.api_server` and `vllm serve`.
+func Options(eng *spec.Engine, modelMount string) []engine.Option {
 	v := Own(eng)
-	args := []string{
-		"--model", modelMount,
-		"--served-model-name", eng.ServedModelName,
-		"--host", "127.0.0.1",
-		"--port", strconv.Itoa(eng.Port),
-		"--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize),
+	at := eng.DeclRange
+	opts := []engine.Option{
+		engine.Opt(eng.RangeOf(spec.SettingModel), "--model", modelMount),
+		engine.Opt(at, "--served-model-name", eng.ServedModelName),
+		engine.Opt(at, "--host", "127.0.0.1"),
+		engine.Opt(at, "--port", strconv.Itoa(eng.Port)),
+		engine.Opt(eng.RangeOf(spec.SettingTensorParallel), "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
 	}
 	if eng.MaxModelLen > 0 {
-		args = append(args, "--max-model-len", strconv.Itoa(eng.MaxModelLen))
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMaxModelLen), "--max-model-len", strconv.Itoa(eng.MaxModelLen)))
 	}
-	args = append(args, "--kv-cache-dtype", eng.KVCacheDType)
+	opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingKVCacheDType), "--kv-cache-dtype", eng.KVCacheDType))
 	if eng.MemoryFraction > 0 {
-		args = append(args, "--gpu-memory-utilization", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64))
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMemoryFraction), "--gpu-memory-utilization", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64)))
 	}
 	if eng.Quantization != "" {
-		args = append(args, "--quantization", eng.Quantization)
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingQuantization), "--quantization", eng.Quantization))
 	}
 	if v.EnablePrefixCaching {
-		args = append(args, "--enable-prefix-caching")
+		opts = append(opts, engine.Opt(eng.RangeOfOwn("enable_prefix_caching"), "--enable-prefix-caching"))
 	} else {
-		args = append(args, "--no-enable-prefix-caching")
+		opts = append(opts, engine.Opt(eng.RangeOfOwn("enable_prefix_caching"), "--no-enable-prefix-caching"))
 	}
-	if eng.ToolCallParser != "" {
-		args = append(args, "--enable-auto-tool-choice", "--tool-call-parser", eng.ToolCallParser)
+	if p := eng.ToolCallParser; p != "" {
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingToolCallParser), "--enable-auto-tool-choice"),
+			engine.Opt(eng.RangeOf(spec.SettingToolCallParser), "--tool-call-parser", p))
 	}
-	if eng.ReasoningParser != "" {
-		args = append(args, "--reasoning-parser", eng.ReasoningParser)
+	if p := eng.ReasoningParser; p != "" {
+		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingReasoningParser), "--reasoning-parser", p))
 	}
 	if v.MaxNumSeqs > 0 {
-		args = append(args, "--max-num-seqs", strconv.Itoa(v.MaxNumSeqs))
+		opts = append(opts, engine.Opt(eng.RangeOfOwn("max_num_seqs"), "--max-num-seqs", strconv.Itoa(v.MaxNumSeqs)))
 	}
 	if eng.CPUKVOffloadBytes > 0 {
-		// The warm tier in CPU memory, with the shorthand flags
-		// of v0.11.1 and later; the size is GiB in total across
-		// tensor-parallel ranks.
+		// The warm tier in CPU memory, with the shorthand flags of v0.11.1
+		// and later; the size is GiB in total across tensor-parallel ranks.
 		gib := float64(eng.CPUKVOffloadBytes) / (1 << 30)
-		args = append(args, "--kv-offloading-backend", v.KVOffloadBackend, "--kv-offloading-size", strconv.FormatFloat(gib, 'f', -1, 64))
+		from := eng.RangeOf(spec.SettingCPUKVOffload)
+		opts = append(opts, engine.Opt(eng.RangeOfOwn("kv_offload_backend"), "--kv-offloading-backend", v.KVOffloadBackend),
+			engine.Opt(from, "--kv-offloading-size", strconv.FormatFloat(gib, 'f', -1, 64)))
 	}
-	return append(args, eng.ExtraArgs...)
+	return append(opts, engine.ExtraArgs(eng)...)
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -32,8 +34,10 @@ func UnitName(eng *spec.Engine) string { return Name(eng) + ".container" }
 // makes of its Quadlet.
 func Service(eng *spec.Engine) string { return units.ServiceOf(UnitName(eng)) }
 
-// Compile returns engine eng's contribution to the appliance tree.
-func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) *units.Tree {
+// Compile returns engine eng's contribution to the appliance tree, and
+// what the check of its command line against the pinned release found
+// (CheckOptions).
+func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) (*units.Tree, hcl.Diagnostics) {
 	secretEnv, secret := secrets(eng, k)
 	t, u := skeleton(eng, k, app, secretEnv, secret)
 	c := k.Container
@@ -43,18 +47,22 @@ func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) *units.Tree {
 	if c.User != "" {
 		u.Set("Container", "User", c.User)
 	}
-	if c.Args != nil {
-		cmd := units.QuoteCommand(c.Args(eng, ModelMount(eng)))
+	var diags hcl.Diagnostics
+	if c.Options != nil {
+		opts := c.Options(eng, ModelMount(eng))
+		cmd := units.QuoteCommand(append(slices.Clone(c.Command), Words(opts)...))
 		if eng.APIKey != nil && k.APIKey.Flag != "" {
 			// systemd expands the key from the environment file into the
 			// command line at start; the unit never holds it.
 			u.Set("Service", "EnvironmentFile", SecretEnvFile(eng))
 			cmd += " " + k.APIKey.Flag + " ${" + k.APIKey.Env + "}"
+			opts = append(opts, Opt(eng.APIKey.Range, k.APIKey.Flag, "${"+k.APIKey.Env+"}"))
 		}
 		u.Set("Container", "Exec", cmd)
+		diags = CheckOptions(eng, k, opts)
 	}
 	t.Units = append(t.Units, u)
-	return t
+	return t, diags
 }
 
 // secrets are what goes into the engine's 0600 environment file, and where

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/sovereign-collective/sovereign/blueprints/spec"
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
 
 // Kind is one engine kind: what the loader and the planner read
 // (spec.EngineKind) and how its container runs. Each kind is a package
@@ -11,6 +15,47 @@ type Kind struct {
 	HealthPath string
 	// Container is how the engine's container differs from the others'.
 	Container Container
+	// FlagTables names the engine whose release flag tables
+	// (modules/engineflags) check the Options this kind renders; empty
+	// for a kind whose command line sovereign cannot check.
+	FlagTables string
+}
+
+// Option is one option of an engine's command line as its kind renders
+// it: the flag and its values, and the blueprint place that produced it,
+// so that a check of the option points there.
+type Option struct {
+	// Words are the flag and its values, or one extra_args item.
+	Words []string
+	// From is the attribute that set the option: a setting, an extra_args
+	// item, or the engine block for what sovereign always passes.
+	From hcl.Range
+	// ExtraArg is the option's place in extra_args, from 1; 0 for an option
+	// the kind renders from a setting. Several items often share a line,
+	// so a message names the item too.
+	ExtraArg int
+}
+
+// Words flattens options into the words of a command line.
+func Words(opts []Option) []string {
+	var words []string
+	for _, o := range opts {
+		words = append(words, o.Words...)
+	}
+	return words
+}
+
+// Opt is an option from the blueprint place from.
+func Opt(from hcl.Range, words ...string) Option { return Option{Words: words, From: from} }
+
+// ExtraArgs are eng's extra_args, each item an option of its own where the
+// blueprint wrote it.
+func ExtraArgs(eng *spec.Engine) []Option {
+	opts := make([]Option, len(eng.ExtraArgs))
+	for i, w := range eng.ExtraArgs {
+		opts[i] = Option{Words: []string{w}, From: eng.RangeOfExtraArg(i), ExtraArg: i + 1}
+	}
+	return opts
 }
 
 // Container is an engine's part of its Quadlet, besides what every engine
@@ -18,9 +63,12 @@ type Kind struct {
 type Container struct {
 	// Entrypoint, when set, replaces the image's.
 	Entrypoint string
-	// Args are the arguments after the entrypoint; nil for an engine that
-	// is configured by its environment alone.
-	Args func(eng *spec.Engine, modelMount string) []string
+	// Command are the words after the entrypoint that start the server,
+	// before its options: "-m", "sglang.launch_server".
+	Command []string
+	// Options are the server's options after Command; nil for an engine
+	// that is configured by its environment alone.
+	Options func(eng *spec.Engine, modelMount string) []Option
 	// Env is the engine's environment, besides the blueprint's own; nil
 	// for none.
 	Env func(eng *spec.Engine, modelMount string) map[string]string

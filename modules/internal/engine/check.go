@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engineflags"
+)
+
+// CheckOptions checks the options an engine's kind renders against the
+// flag table of the release its image is pinned to, and runs the speed
+// rules on them. A flag the release lacks or a value it refuses is an
+// error at the blueprint place the option came from, naming the release;
+// a slow choice is a warning that explains its cost; an image whose
+// release sovereign has no table for is a warning at the image that names
+// the releases it knows.
+func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
+	if k.FlagTables == "" {
+		return nil
+	}
+	release, err := engineflags.ForImage(k.FlagTables, eng.Image.Ref)
+	if err != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagWarning,
+			Summary:  "Engine flags not checked",
+			Detail:   fmt.Sprintf("Engine %q: %s. Pin an image tagged with a known release to have its command line checked before the appliance boots.", eng.Name, err),
+			Subject:  eng.Image.Range.Ptr(),
+		}}
+	}
+	// from[i] is the option word i of the command line came from.
+	var words []string
+	var from []Option
+	for _, o := range opts {
+		for _, w := range o.Words {
+			words = append(words, w)
+			from = append(from, o)
+		}
+	}
+	args, problems := release.Split(words)
+	problems = append(problems, release.Check(args)...)
+	var diags hcl.Diagnostics
+	for _, p := range problems {
+		diags = append(diags, located(eng, from[p.Index], p.Warning, p.Summary, p.Detail))
+	}
+	weights := ""
+	if eng.Model != nil {
+		weights = eng.Model.Weights
+	}
+	for _, f := range engineflags.SpeedFindings(engineflags.Launch{Engine: k.FlagTables, Weights: weights, Args: args}) {
+		diags = append(diags, located(eng, from[f.Index], f.Warning, f.Summary, f.Detail))
+	}
+	return diags
+}
+
+// located is a diagnostic at the blueprint place of option o.
+func located(eng *spec.Engine, o Option, warning bool, summary, detail string) *hcl.Diagnostic {
+	severity := hcl.DiagError
+	if warning {
+		severity = hcl.DiagWarning
+	}
+	where := ""
+	if o.ExtraArg > 0 {
+		where = fmt.Sprintf("extra_args item %d (%q): ", o.ExtraArg, o.Words[0])
+	}
+	return &hcl.Diagnostic{
+		Severity: severity,
+		Summary:  summary,
+		Detail:   fmt.Sprintf("Engine %q: %s%s", eng.Name, where, detail),
+		Subject:  o.From.Ptr(),
+	}
+}

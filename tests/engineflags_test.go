@@ -1,0 +1,107 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sovereign-collective/sovereign/modules/engineflags"
+)
+
+// TestEngineExecFlagsExistInPinnedRelease renders every reference and test
+// blueprint and reads each engine unit's Exec= line back, word by word as
+// systemd does, then checks every flag and value against the flag table of
+// the release the unit's image is pinned to. It is independent of the check
+// the build itself runs: it reads what was written, not what was meant.
+func TestEngineExecFlagsExistInPinnedRelease(t *testing.T) {
+	checked := map[string]bool{}
+	for _, c := range referenceCases {
+		t.Run(c.name, func(t *testing.T) {
+			_, res := build(t, c)
+			for _, u := range res.Tree.Units {
+				kind, _, _ := strings.Cut(u.Name, "-")
+				if (kind != "vllm" && kind != "sglang") || u.Image == nil {
+					continue
+				}
+				execs := u.Get("Container", "Exec")
+				if len(execs) != 1 {
+					t.Fatalf("%s: %d Exec= lines", u.Name, len(execs))
+				}
+				words := systemdWords(t, execs[0])
+				if kind == "sglang" {
+					if len(words) < 2 || words[0] != "-m" || words[1] != "sglang.launch_server" {
+						t.Fatalf("%s: Exec= does not start the SGLang server: %q", u.Name, words)
+					}
+					words = words[2:]
+				}
+				release, err := engineflags.ForImage(kind, u.Image.Ref)
+				if err != nil {
+					t.Errorf("%s: %v", u.Name, err)
+					continue
+				}
+				args, problems := release.Split(words)
+				problems = append(problems, release.Check(args)...)
+				for _, p := range problems {
+					t.Errorf("%s (%s): %s at %q", u.Name, release, p.Error(), words[p.Index])
+				}
+				if len(args) < 5 {
+					t.Errorf("%s: only %d options read from %q", u.Name, len(args), execs[0])
+				}
+				checked[release.String()] = true
+			}
+		})
+	}
+	for _, r := range []string{"vLLM v0.14.0", "vLLM v0.11.0", "SGLang v0.5.9"} {
+		if !checked[r] {
+			t.Errorf("no engine unit ran %s; the test checked %v", r, checked)
+		}
+	}
+}
+
+// systemdWords splits a unit's command line as systemd does for the cases
+// units.QuoteCommand writes: words separated by spaces, double-quoted words
+// with backslash escapes, %% for %, $$ for $, and ${VAR} left as written.
+func systemdWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		ch := line[i]
+		switch {
+		case quoted && ch == '"':
+			quoted = false
+		case quoted && ch == '\\' && i+1 < len(line):
+			i++
+			switch line[i] {
+			case 't':
+				cur.WriteByte('\t')
+			case 'n':
+				cur.WriteByte('\n')
+			default:
+				cur.WriteByte(line[i])
+			}
+		case !quoted && ch == ' ':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+			continue
+		case !quoted && ch == '"':
+			quoted = true
+		case (ch == '%' || ch == '$') && i+1 < len(line) && line[i+1] == ch:
+			cur.WriteByte(ch)
+			i++
+		default:
+			cur.WriteByte(ch)
+		}
+		inWord = true
+	}
+	if quoted {
+		t.Fatalf("unbalanced quote in %q", line)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
