@@ -12,17 +12,15 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
-// Where units live on the appliance. Quadlet files go where Podman's
-// generator reads them at boot; plain units where the admin expects them.
+// Where units live on the appliance (package output's contract).
 const (
-	SystemdDir = "/etc/systemd/system"
-	QuadletDir = "/etc/containers/systemd"
+	SystemdDir = output.SystemdDir
+	QuadletDir = output.QuadletDir
 )
-
-// quadletExtensions are the unit kinds Podman's generator turns into services.
-var quadletExtensions = []string{".container", ".volume", ".network", ".pod", ".kube", ".image", ".build"}
 
 // Unit is a systemd unit or Podman Quadlet file, kept as ordered sections
 // until rendering so that modules build it from values, not text.
@@ -82,21 +80,65 @@ func Timespan(d time.Duration) string {
 // ServiceName is the systemd service unit u becomes.
 func (u *Unit) ServiceName() string { return ServiceOf(u.Name) }
 
-// ServiceOf is the systemd service that unit file name becomes: itself for a
-// plain unit; for a Podman Quadlet, the service its generator writes
-// (NAME.container and NAME.kube give NAME.service, NAME.volume gives
-// NAME-volume.service, and so on: podman-systemd.unit(5)).
-func ServiceOf(name string) string {
-	ext := path.Ext(name)
-	if !slices.Contains(quadletExtensions, ext) {
-		return name
+// ContainerName is the name of the container a .container unit runs:
+// its ContainerName= when set, otherwise Quadlet's default, systemd-NAME.
+func (u *Unit) ContainerName() string {
+	if n := u.Get("Container", "ContainerName"); len(n) > 0 {
+		return n[len(n)-1]
 	}
-	base := strings.TrimSuffix(name, ext)
-	if ext == ".container" || ext == ".kube" {
-		return base + ".service"
-	}
-	return base + "-" + strings.TrimPrefix(ext, ".") + ".service"
+	return "systemd-" + strings.TrimSuffix(u.Name, path.Ext(u.Name))
 }
+
+// Record is what the output's manifest records about u, for readers of
+// out/ (diff) and for apply, which never parse a unit file back.
+func (u *Unit) Record() output.Unit {
+	r := output.Unit{Service: u.ServiceName(), Reads: u.reads()}
+	if u.Image != nil {
+		r.Image = u.Image.Pinned
+	}
+	for _, key := range []string{"Requires", "BindsTo", "PartOf"} {
+		for _, v := range u.Get("Unit", key) {
+			r.Needs = append(r.Needs, strings.Fields(v)...)
+		}
+	}
+	return r
+}
+
+// reads are the host paths u's settings name: its scripts, environment
+// files (also "-/path"), configuration, and the host side of its volumes.
+// A container's other settings name paths inside the container, and a
+// URL's "//host" is no path.
+func (u *Unit) reads() []string {
+	var out []string
+	add := func(value string) {
+		for _, tok := range strings.FieldsFunc(value, func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '=' || r == ':' || r == '"' || r == '\'' || r == ','
+		}) {
+			tok = strings.TrimLeft(tok, "-@+!")
+			if strings.HasPrefix(tok, "/") && !strings.HasPrefix(tok, "//") && !slices.Contains(out, tok) {
+				out = append(out, tok)
+			}
+		}
+	}
+	for _, s := range u.Sections {
+		for _, e := range s.Entries {
+			switch {
+			case s.Name != "Container":
+				add(e.Value)
+			case e.Key == "Volume":
+				host, _, _ := strings.Cut(e.Value, ":")
+				add(host)
+			case e.Key == "EnvironmentFile":
+				add(e.Value)
+			}
+		}
+	}
+	return out
+}
+
+// ServiceOf is the systemd service that unit file name becomes
+// (output.ServiceOf).
+func ServiceOf(name string) string { return output.ServiceOf(name) }
 
 // Section is one [Section] of a unit, entries in order.
 type Section struct {
@@ -147,23 +189,10 @@ func (u *Unit) Get(section, key string) []string {
 }
 
 // IsQuadlet reports whether the unit is a Podman Quadlet file.
-func (u *Unit) IsQuadlet() bool {
-	ext := path.Ext(u.Name)
-	for _, q := range quadletExtensions {
-		if ext == q {
-			return true
-		}
-	}
-	return false
-}
+func (u *Unit) IsQuadlet() bool { return output.IsQuadlet(u.Name) }
 
 // Path is where the unit file is written on the appliance.
-func (u *Unit) Path() string {
-	if u.IsQuadlet() {
-		return path.Join(QuadletDir, u.Name)
-	}
-	return path.Join(SystemdDir, u.Name)
-}
+func (u *Unit) Path() string { return output.UnitPath(u.Name) }
 
 // Render writes the unit file. Values with a newline are refused: systemd
 // would read the rest as a new line, which is how a value could smuggle in a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/images/layout"
 	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // DefaultBase is the base OS image: Fedora CoreOS stable 42.20250721.3.0,
@@ -132,13 +133,7 @@ type Info struct {
 }
 
 // Pinned is the digest reference of the image: REPOSITORY@sha256:….
-func (i *Info) Pinned() string {
-	repo := i.Reference
-	if r, err := name.ParseReference(i.Reference); err == nil {
-		repo = r.Context().Name()
-	}
-	return repo + "@" + i.Digest
-}
+func (i *Info) Pinned() string { return output.Pinned(i.Reference, i.Digest) }
 
 // Describe returns img's Info.
 func Describe(img v1.Image, ref string, opt Options) (*Info, error) {

@@ -173,11 +173,7 @@ func gateConf(tree *units.Tree) []byte {
 		}
 		services = append(services, u.ServiceName())
 		if len(u.Get("Container", "HealthCmd")) > 0 {
-			name := "systemd-" + strings.TrimSuffix(u.Name, ".container") // Quadlet's default
-			if n := u.Get("Container", "ContainerName"); len(n) > 0 {
-				name = n[len(n)-1]
-			}
-			containers = append(containers, name)
+			containers = append(containers, u.ContainerName())
 		}
 		if u.StartTimeout != units.NoStartTimeout {
 			deadline = max(deadline, u.StartTimeout)

@@ -27,6 +27,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
 	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 //go:embed apply.sh
@@ -77,36 +78,23 @@ func Make(tree *units.Tree, drift []verify.Drift) *Plan {
 			p.Refuse = append(p.Refuse, d.What+": "+d.Problem)
 		}
 	}
-	restart := map[string]bool{}
-	why := func(service, reason string) {
-		if !slices.Contains(p.Why[service], reason) {
-			p.Why[service] = append(p.Why[service], reason)
-		}
-	}
 	// A unit file that goes away stops its service first.
 	for _, del := range p.Deletes {
-		if svc := serviceOfPath(del); svc != "" {
+		if svc, ok := output.ServiceOfPath(del); ok {
 			p.Stop = append(p.Stop, svc)
-			why(svc, path.Base(del)+" removed")
+			p.Why[svc] = append(p.Why[svc], path.Base(del)+" removed")
 		}
 	}
 	byService := map[string]*units.Unit{}
+	var records []output.UnitFile
 	for _, u := range tree.Units {
-		svc := u.ServiceName()
-		byService[svc] = u
-		if reason, ok := changed[u.Path()]; ok {
-			restart[svc] = true
-			why(svc, path.Base(u.Path())+" "+reason)
-		}
-		for _, ref := range referencedPaths(u) {
-			for p2, reason := range changed {
-				if p2 == ref || strings.HasPrefix(p2, strings.TrimSuffix(ref, "/")+"/") {
-					restart[svc] = true
-					why(svc, p2+" "+reason)
-				}
-			}
-		}
+		byService[u.ServiceName()] = u
+		records = append(records, output.UnitFile{Path: u.Path(), Unit: u.Record()})
 	}
+	// The services whose file, or a path they read, changed restart, as
+	// diff says an update restarts them.
+	restart := output.NewRestarts()
+	restart.FromChanges(records, changed)
 	// A unit the host has failed or stopped, or a container on another
 	// image, is restarted too: Quadlet recreates the container from the
 	// pinned Image= of its file.
@@ -114,31 +102,21 @@ func Make(tree *units.Tree, drift []verify.Drift) *Plan {
 		switch d.Kind {
 		case "unit":
 			if u := byService[d.What]; u != nil && d.Problem != "not enabled at boot" {
-				restart[d.What] = true
-				why(d.What, d.Problem)
+				restart.Add(d.What, d.Problem)
 			}
 		case "container":
 			for svc, u := range byService {
-				if u.Image != nil && verify.ContainerName(u) == d.What {
-					restart[svc] = true
-					why(svc, "container "+d.Problem)
+				if u.Image != nil && u.ContainerName() == d.What {
+					restart.Add(svc, "container "+d.Problem)
 				}
 			}
 		}
 	}
 	// systemd restarts what Requires=, BindsTo= or is PartOf= a restarted
 	// unit with it; restart it here too, so its health is checked.
-	for svc, u := range byService {
-		for _, key := range []string{"Requires", "BindsTo", "PartOf"} {
-			for _, v := range u.Get("Unit", key) {
-				for _, need := range strings.Fields(v) {
-					if restart[need] && !restart[svc] {
-						restart[svc] = true
-						why(svc, "requires "+need)
-					}
-				}
-			}
-		}
+	restart.FollowNeeds(records)
+	for _, svc := range restart.Services() {
+		p.Why[svc] = append(p.Why[svc], restart.Why(svc)...)
 	}
 	p.Restart = startOrder(byService, restart)
 	for _, svc := range p.Restart {
@@ -152,37 +130,10 @@ func Make(tree *units.Tree, drift []verify.Drift) *Plan {
 	return p
 }
 
-// serviceOfPath is the service of a unit file at p, "" when p is no unit file.
-func serviceOfPath(p string) string {
-	dir := path.Dir(p)
-	if dir != units.QuadletDir && dir != units.SystemdDir {
-		return ""
-	}
-	return units.ServiceOf(path.Base(p))
-}
-
-// referencedPaths are the absolute paths a unit's settings name: its
-// scripts, environment files, configuration and mounted folders.
-func referencedPaths(u *units.Unit) []string {
-	var out []string
-	for _, s := range u.Sections {
-		for _, e := range s.Entries {
-			for _, tok := range strings.FieldsFunc(e.Value, func(r rune) bool {
-				return r == ' ' || r == '\t' || r == '=' || r == ':' || r == '"' || r == '\'' || r == ','
-			}) {
-				if tok = strings.TrimLeft(tok, "-@+!"); strings.HasPrefix(tok, "/") {
-					out = append(out, tok)
-				}
-			}
-		}
-	}
-	return out
-}
-
 // startOrder lists the services to restart so that each comes after the
 // ones it is ordered After= (a stable topological order, by name otherwise).
-func startOrder(byService map[string]*units.Unit, restart map[string]bool) []string {
-	names := slices.Sorted(maps.Keys(restart))
+func startOrder(byService map[string]*units.Unit, restart *output.Restarts) []string {
+	names := restart.Services()
 	var out []string
 	done := map[string]bool{}
 	var visit func(svc string, depth int)
@@ -193,7 +144,7 @@ func startOrder(byService map[string]*units.Unit, restart map[string]bool) []str
 		if u := byService[svc]; u != nil {
 			for _, v := range u.Get("Unit", "After") {
 				for _, dep := range strings.Fields(v) {
-					if restart[dep] {
+					if restart.Has(dep) {
 						visit(dep, depth+1)
 					}
 				}

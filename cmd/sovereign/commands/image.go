@@ -13,6 +13,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images/appliance"
 	"github.com/sovereign-collective/sovereign/images/resolve"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // buildExtras are build's flags beyond the blueprint: image mode and the
@@ -86,7 +87,7 @@ func (f *buildExtras) after(e *env, outDir string, img *pipeline.BuiltImage) err
 	if img != nil {
 		info := img.Info
 		fmt.Fprintf(e.stdout, "Appliance image %s (%s on %s, appliance layer %d bytes) in %s.\n",
-			info.Pinned(), info.Platform, f.base, info.Layer.Size, filepath.Join(filepath.Clean(outDir), pipeline.ImageDir))
+			info.Pinned(), info.Platform, f.base, info.Layer.Size, filepath.Join(filepath.Clean(outDir), output.ImageDir))
 		if f.push {
 			d, err := resolve.Push(e.ctx, img.Image, f.image)
 			if err != nil {

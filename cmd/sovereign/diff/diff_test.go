@@ -198,3 +198,49 @@ func TestNotAnOutput(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestServicesFromTheManifest: the services an update restarts come from
+// what manifest.json records about each unit, not from reading unit files
+// back: an output whose manifest does not describe its units (one built by
+// an earlier sovereign) gets a note instead of guessed services.
+func TestServicesFromTheManifest(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	buildVariant(t, fsys, "/out.old", nil)
+	buildVariant(t, fsys, "/out", nil, edit{"engines.hcl", "gpu_memory_utilization = 0.45", "gpu_memory_utilization = 0.5"})
+	r, err := diff.Dirs(fsys, "/out.old", "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Services) != 1 || r.Services[0].Name != "vllm-big.service" {
+		t.Fatalf("services %+v; want vllm-big restarted", r.Services)
+	}
+
+	// Strip the unit records from the old manifest.
+	b, err := afero.ReadFile(fsys, "/out.old/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []map[string]any
+	if err := json.Unmarshal(b, &entries); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		delete(e, "unit")
+	}
+	if b, err = json.Marshal(entries); err != nil {
+		t.Fatal(err)
+	}
+	if err := afero.WriteFile(fsys, "/out.old/manifest.json", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err = diff.Dirs(fsys, "/out.old", "/out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Services) != 0 || len(r.Images) != 0 {
+		t.Errorf("services %+v, images %+v from an output that does not describe its units", r.Services, r.Images)
+	}
+	if len(r.Notes) != 1 || !strings.HasPrefix(r.Notes[0], "OLD was built by an earlier sovereign") {
+		t.Errorf("notes %q", r.Notes)
+	}
+}

@@ -13,13 +13,8 @@ import (
 	"github.com/sovereign-collective/sovereign/images/appliance"
 	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/ignition"
+	"github.com/sovereign-collective/sovereign/units/output"
 	"github.com/sovereign-collective/sovereign/units/update"
-)
-
-// The image-mode files of an output tree.
-const (
-	ImageDir  = "image"      // the appliance image as an OCI layout
-	ImageInfo = "image.json" // its reference, digest, base and layer
 )
 
 // ApplianceImage asks the pass for image mode: the update path joins the
@@ -133,14 +128,14 @@ func writeImage(fsys afero.Fs, root string, b *BuiltImage) error {
 	if b == nil {
 		return nil
 	}
-	if err := appliance.WriteLayout(fsys, filepath.Join(root, ImageDir), b.Image, b.Reference); err != nil {
+	if err := appliance.WriteLayout(fsys, filepath.Join(root, output.ImageDir), b.Image, b.Reference); err != nil {
 		return fmt.Errorf("writing the image layout: %w", err)
 	}
 	infoJSON, err := b.Info.JSON()
 	if err != nil {
 		return err
 	}
-	return writeFile(fsys, filepath.Join(root, ImageInfo), infoJSON, 0o644)
+	return writeFile(fsys, filepath.Join(root, output.ImageInfo), infoJSON, 0o644)
 }
 
 // externalDiag is a failure outside the blueprint: building the image reads

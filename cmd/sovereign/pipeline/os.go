@@ -12,11 +12,8 @@ import (
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/modules/hostos"
 	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
-
-// OSDir is the folder of an output tree that holds the host OS image's
-// build context (the Containerfile and what it copies).
-const OSDir = "os"
 
 // hostOS pins the os block's base through the lock file and renders the
 // host OS image. A blueprint without an os block has none.
@@ -47,7 +44,7 @@ func writeOS(fsys afero.Fs, root string, files []hostos.File) error {
 	if len(files) == 0 {
 		return nil
 	}
-	dir := filepath.Join(root, OSDir)
+	dir := filepath.Join(root, output.OSDir)
 	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

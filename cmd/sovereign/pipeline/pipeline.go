@@ -7,7 +7,6 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
@@ -19,6 +18,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/ignition"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // Result is everything a build produces, in memory.
@@ -111,7 +111,7 @@ func render(bp *spec.Blueprint, tree *units.Tree, o options) (*Result, hcl.Diagn
 	if err != nil {
 		return nil, append(diags, internalDiag(err)...)
 	}
-	manifest, err := Manifest(rootfs)
+	manifest, err := Manifest(tree, rootfs)
 	if err != nil {
 		return nil, append(diags, internalDiag(err)...)
 	}
@@ -131,38 +131,38 @@ func render(bp *spec.Blueprint, tree *units.Tree, o options) (*Result, hcl.Diagn
 	return res, diags
 }
 
-// ManifestEntry describes one file of out/rootfs.
-type ManifestEntry struct {
-	Path   string `json:"path"`
-	Mode   string `json:"mode"`
-	SHA256 string `json:"sha256"`
-	Size   int    `json:"size"`
-	Secret bool   `json:"secret"`
-}
+// ManifestEntry is manifest.json's entry.
+//
+// Deprecated: use output.ManifestEntry.
+type ManifestEntry = output.ManifestEntry
 
-// Manifest lists every rootfs file with its mode and digest, sorted by path.
-// A secret file's digest is left empty: the manifest is meant to be shared
-// and diffed, and the SHA-256 of a short API key can be brute-forced offline.
-// Whether a secret changed is told by comparing the rootfs files themselves.
-func Manifest(rootfs []*units.File) ([]byte, error) {
-	entries := make([]ManifestEntry, 0, len(rootfs))
+// Manifest lists every rootfs file of tree with its mode and digest, sorted
+// by path, and what each unit file is (its service, image, what it reads
+// and needs). A secret file's digest is left empty (see
+// output.ManifestEntry); whether a secret changed is told by comparing the
+// rootfs files themselves.
+func Manifest(tree *units.Tree, rootfs []*units.File) ([]byte, error) {
+	records := map[string]output.Unit{}
+	for _, u := range tree.Units {
+		records[u.Path()] = u.Record()
+	}
+	entries := make([]output.ManifestEntry, 0, len(rootfs))
 	for _, f := range rootfs {
 		digest := ""
 		if !f.Secret {
 			sum := sha256.Sum256(f.Contents)
 			digest = hex.EncodeToString(sum[:])
 		}
-		entries = append(entries, ManifestEntry{
+		entries = append(entries, output.ManifestEntry{
 			Path:   f.Path,
 			Mode:   fmt.Sprintf("%04o", f.Mode),
 			SHA256: digest,
 			Size:   len(f.Contents),
 			Secret: f.Secret,
 		})
+		if r, ok := records[f.Path]; ok {
+			entries[len(entries)-1].Unit = &r
+		}
 	}
-	b, err := json.MarshalIndent(entries, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
+	return output.ManifestJSON(entries)
 }

@@ -9,16 +9,24 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/afero"
+
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
-// The files of an output tree.
+// The files of an output tree, as package output names them.
+//
+// Deprecated: use the output package's names; these stay while tests that
+// other work is changing still use them.
 const (
-	IgnitionFile = "ignition.json"
-	ButaneFile   = "config.bu"
-	ManifestFile = "manifest.json"
-	PlanFile     = "plan.json"
-	ImagesFile   = "images.json"
-	RootfsDir    = "rootfs"
+	IgnitionFile = output.IgnitionFile
+	ButaneFile   = output.ButaneFile
+	ManifestFile = output.ManifestFile
+	PlanFile     = output.PlanFile
+	ImagesFile   = output.ImagesFile
+	RootfsDir    = output.RootfsDir
+	ImageDir     = output.ImageDir
+	ImageInfo    = output.ImageInfo
+	OSDir        = output.OSDir
 )
 
 // Write puts the result at dir as a whole or not at all: it writes a sibling
@@ -35,8 +43,8 @@ func Write(fsys afero.Fs, dir string, res *Result) error {
 			return fmt.Errorf("%s exists and is not a folder", dir)
 		}
 		if empty, _ := afero.IsEmpty(fsys, dir); !empty {
-			if _, err := fsys.Stat(filepath.Join(dir, ManifestFile)); err != nil {
-				return fmt.Errorf("refusing to replace %s: it is not empty and holds no %s, so it is not a sovereign output", dir, ManifestFile)
+			if _, err := fsys.Stat(filepath.Join(dir, output.ManifestFile)); err != nil {
+				return fmt.Errorf("refusing to replace %s: it is not empty and holds no %s, so it is not a sovereign output", dir, output.ManifestFile)
 			}
 		}
 	}
@@ -86,11 +94,11 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 		mode fs.FileMode
 		data []byte
 	}{
-		{IgnitionFile, 0o600, res.Ignition}, // it inlines every secret
-		{ButaneFile, 0o644, res.Butane},
-		{ManifestFile, 0o644, res.Manifest},
-		{PlanFile, 0o644, res.Plan},
-		{ImagesFile, 0o644, res.Images},
+		{output.IgnitionFile, 0o600, res.Ignition}, // it inlines every secret
+		{output.ButaneFile, 0o644, res.Butane},
+		{output.ManifestFile, 0o644, res.Manifest},
+		{output.PlanFile, 0o644, res.Plan},
+		{output.ImagesFile, 0o644, res.Images},
 	}
 	for _, f := range top {
 		if err := writeFile(fsys, filepath.Join(root, f.name), f.data, f.mode); err != nil {
@@ -98,7 +106,7 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 		}
 	}
 	for _, f := range res.Rootfs {
-		p := filepath.Join(root, RootfsDir, filepath.FromSlash(path.Clean(f.Path)))
+		p := filepath.Join(root, output.RootfsDir, filepath.FromSlash(path.Clean(f.Path)))
 		if err := fsys.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}

@@ -74,20 +74,11 @@ func FromTree(tree *units.Tree, files []*units.File, osImage string) Want {
 	for _, u := range tree.Units {
 		w.Units = append(w.Units, wantUnit(u))
 		if u.Image != nil && path.Ext(u.Name) == ".container" {
-			w.Containers[ContainerName(u)] = u.Image.Pinned
+			w.Containers[u.ContainerName()] = u.Image.Pinned
 		}
 	}
 	sort.Slice(w.Units, func(i, j int) bool { return w.Units[i].Name < w.Units[j].Name })
 	return w
-}
-
-// ContainerName is the name Podman gives a .container's container:
-// ContainerName= when set, otherwise Quadlet's default systemd-NAME.
-func ContainerName(u *units.Unit) string {
-	if n := u.Get("Container", "ContainerName"); len(n) > 0 {
-		return n[len(n)-1]
-	}
-	return "systemd-" + strings.TrimSuffix(u.Name, path.Ext(u.Name))
 }
 
 // wantUnit says what state a unit must be in: a Quadlet's container runs; a
