@@ -1,7 +1,6 @@
 package blueprints
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -104,9 +103,8 @@ var (
 	clientID   = regexp.MustCompile(`^[A-Za-z0-9._:@/-]{1,256}$`)
 )
 
-// gateway decodes the gateway block, if any, and gives every engine it routes
-// to the internal key the gateway sends it: an engine behind the gateway
-// answers nobody else on the host.
+// gateway decodes the gateway block, if any. The key the gateway sends each
+// engine it routes to is the gateway module's to derive (EngineKeys).
 func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.Gateway, hcl.Diagnostics) {
 	if len(blocks) == 0 {
 		return nil, nil
@@ -286,11 +284,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	}
 	sort.Slice(gw.Members, func(i, j int) bool { return gw.Members[i].Name < gw.Members[j].Name })
 	sort.Slice(gw.Routes, func(i, j int) bool { return gw.Routes[i].Path < gw.Routes[j].Path })
-	diags = append(diags, a.diags...)
-	if diags.HasErrors() {
-		return gw, diags
-	}
-	return gw, append(diags, wireEngineKeys(gw, e.parser.engines)...)
+	return gw, append(diags, a.diags...)
 }
 
 // checkTLS finds, at build time, what would stop nginx or members' clients
@@ -575,44 +569,4 @@ func cookieSecretBytes(s string) []byte {
 		}
 	}
 	return []byte(s)
-}
-
-// wireEngineKeys gives each routed engine without an api_key of its own the
-// key the gateway will send it, derived from the gateway's cookie secret
-// (HMAC-SHA256, one key per engine). Only the gateway and the engine hold
-// it, so nothing else on the host can call an engine directly. The engine's
-// module renders it as it renders any api_key; the gateway module reads the
-// same value from the route. An engine with its own api_key keeps it, and
-// the gateway sends that one. NVIDIA NIM checks no key at all: routing to it
-// is allowed with a warning that it stays open to the host.
-func wireEngineKeys(gw *spec.Gateway, kinds spec.EngineKinds) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	seen := map[*spec.Engine]bool{}
-	for _, r := range gw.Routes {
-		for _, eng := range r.Engines {
-			if !seen[eng] {
-				seen[eng] = true
-				diags = append(diags, wireEngineKey(gw, r, eng, kinds)...)
-			}
-		}
-	}
-	return diags
-}
-
-func wireEngineKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine, kinds spec.EngineKinds) hcl.Diagnostics {
-	if eng.APIKey != nil {
-		return nil
-	}
-	if k, ok := kinds.Lookup(eng.Kind); ok && k.APIKey.Env == "" {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagWarning,
-			Summary:  "Engine open to the host",
-			Detail:   fmt.Sprintf("%s checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", k.Display, eng.Name, eng.Port),
-			Subject:  r.DeclRange.Ptr(),
-		}}
-	}
-	mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
-	mac.Write([]byte("sovereign gateway engine key\x00" + eng.Kind + "\x00" + eng.Name))
-	eng.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
-	return nil
 }

@@ -24,7 +24,8 @@ import (
 // Compile returns the whole appliance tree for bp. Conflicts between
 // contributions (two modules writing one file) are error diagnostics.
 func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
+	// First, so that each engine renders the key the gateway sends it.
+	diags := gateway.EngineKeys(bp.Gateway, engines.Kinds)
 	parts := []*units.Tree{host.Compile(bp.Appliance), models.Compile(bp.Models, bp.Appliance)}
 	for _, eng := range bp.Engines {
 		k, ok := engines.Lookup(eng.Kind)
