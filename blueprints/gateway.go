@@ -115,50 +115,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 	diags = append(diags, moreDiags...)
 	a := e.attrs(b, content)
 	gw := &spec.Gateway{DeclRange: b.DefRange, BaseDir: e.baseDir}
-
-	gw.Domain = a.str("domain", "")
-	if gw.Domain != "" && !domainName.MatchString(gw.Domain) {
-		a.errorf("domain", "Invalid domain", "%q is not a host name: use the DNS name members reach the appliance by, such as \"llm.example.org\", without a scheme or port.", gw.Domain)
-	}
-	gw.HTTPSPort = a.integer("https_port", 443, 1, 65535)
-	gw.HTTPPort = a.integer("http_port", 80, 1, 65535)
-	gw.AuthPort = a.integer("auth_port", 4180, 1024, 65535)
-	ports := map[int]string{}
-	for _, p := range []struct {
-		name string
-		port int
-	}{{"https_port", gw.HTTPSPort}, {"http_port", gw.HTTPPort}, {"auth_port", gw.AuthPort}} {
-		if prev, ok := ports[p.port]; ok {
-			a.errorf(p.name, "Port already in use", "%s and %s are both %d; each needs its own port.", prev, p.name, p.port)
-		}
-		ports[p.port] = p.name
-	}
-	for _, eng := range engines {
-		for port, name := range ports {
-			if eng.Port == port {
-				a.errorf(name, "Port already in use", "Engine %q listens on port %d (%s), which the gateway's %s would take too.", eng.Name, port, eng.DeclRange, name)
-			}
-		}
-	}
-	gw.CookieSecret = a.secret("cookie_secret")
-	if s := gw.CookieSecret; s != nil {
-		if n := len(cookieSecretBytes(s.Value)); n != 16 && n != 24 && n != 32 {
-			a.errorf("cookie_secret", "Invalid cookie secret", "oauth2-proxy needs a cookie secret of 16, 24 or 32 bytes, or their base64url encoding; this one is %d bytes. `openssl rand -base64 32 | tr -- '+/' '-_'` makes one (sovereign init writes one).", n)
-		}
-	}
-	gw.MaxBodySize = 64 << 20
-	if a.has("max_body_size") {
-		gw.MaxBodySize = a.size("max_body_size")
-		if gw.MaxBodySize < 1<<20 && !a.diags.HasErrors() {
-			a.errorf("max_body_size", "Value out of range", "max_body_size must be at least 1MiB: long prompts and images are bigger than nginx's 1MiB default already.")
-		}
-	}
-	gw.StreamTimeout = a.duration("stream_timeout", time.Hour)
-	gw.DrainRetryAfter = a.duration("drain_retry_after", time.Minute)
-	// Unset, the gateway module picks its default images.
-	gw.NginxImage = spec.Image{Ref: a.str("nginx_image", ""), Range: a.rng("nginx_image", b.DefRange)}
-	gw.OAuth2ProxyImage = spec.Image{Ref: a.str("oauth2_proxy_image", ""), Range: a.rng("oauth2_proxy_image", b.DefRange)}
-	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultBurst(defaultGlobalRPM)}
+	gatewayAttributes(a, b, gw, engines)
 
 	var memberBlocks []*hcl.Block
 	seen := map[string]int{}
@@ -191,73 +148,9 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 			}
 		}
 	}
-	for _, need := range []string{"tls", "oidc"} {
-		if seen[need] == 0 {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Missing " + need + " block",
-				Detail:   fmt.Sprintf("A gateway needs a %s block: %s.", need, map[string]string{"tls": "tls { certificate = file(\"tls/cert.pem\")  key = secret_file(\"tls/key.pem\") }", "oidc": "oidc { issuer = \"https://id.example.org\"  client_id = \"sovereign\"  client_secret = secret_file(\"oidc-client.secret\") }"}[need]),
-				Subject:  b.DefRange.Ptr(),
-			})
-		}
-	}
-	if p := a.str("members_file", ""); p != "" {
-		gw.MembersFile = cleanRel(e.baseDir, p)
-		blocks, d := e.membersFile(p, a.rng("members_file", b.DefRange))
-		diags = append(diags, d...)
-		memberBlocks = append(memberBlocks, blocks...)
-	}
-
-	served := map[string]bool{}
-	for _, r := range gw.Routes {
-		for _, eng := range r.Engines {
-			served[eng.ServedModelName] = true
-		}
-	}
-	names := map[string]*spec.Member{}
-	emails := map[string]*spec.Member{}
-	keys := map[string]*spec.Member{}
-	for _, blk := range memberBlocks {
-		m, d := e.member(blk, keysOf(served))
-		diags = append(diags, d...)
-		if m == nil {
-			continue
-		}
-		if prev, ok := names[m.Name]; ok {
-			diags = append(diags, duplicateDiag("member", m.Name, blk.LabelRanges[0], prev.DeclRange))
-			continue
-		}
-		if prev, ok := emails[strings.ToLower(m.Email)]; ok {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Duplicate member email",
-				Detail:   fmt.Sprintf("Member %q already signs in as %s (%s); one address is one member.", prev.Name, m.Email, prev.DeclRange),
-				Subject:  blk.DefRange.Ptr(),
-			})
-			continue
-		}
-		hash := m.APIKeySHA256
-		if m.APIKey != nil {
-			sum := sha256.Sum256([]byte(m.APIKey.Value))
-			hash = hex.EncodeToString(sum[:])
-		}
-		if hash != "" {
-			if prev, ok := keys[hash]; ok {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Two members share an API key",
-					Detail:   fmt.Sprintf("This key is also member %q's; a key must name one member. Give each member a key of their own.", prev.Name),
-					Subject:  blk.DefRange.Ptr(),
-				})
-				continue
-			}
-			keys[hash] = m
-		}
-		names[m.Name] = m
-		emails[strings.ToLower(m.Email)] = m
-		gw.Members = append(gw.Members, m)
-	}
-	if len(gw.Members) == 0 && !diags.HasErrors() {
+	diags = append(diags, requiredBlocks(b, seen)...)
+	diags = append(diags, e.gatewayMembers(a, b, gw, memberBlocks)...)
+	if !diags.HasErrors() && len(gw.Members) == 0 {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "No members",
@@ -265,23 +158,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 			Subject:  b.DefRange.Ptr(),
 		})
 	}
-	// A route with an error of its own is not counted missing: one mistake
-	// gives one error, not a cascade.
-	if seen["route"] == 0 {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "No routes",
-			Detail:   "A gateway needs at least one route: route \"/v1/\" { engine = engine.vllm.main }.",
-			Subject:  b.DefRange.Ptr(),
-		})
-	}
-	paths := map[string]*spec.Route{}
-	for _, r := range gw.Routes {
-		if prev, ok := paths[r.Path]; ok {
-			diags = append(diags, duplicateDiag("route", r.Path, r.DeclRange, prev.DeclRange))
-		}
-		paths[r.Path] = r
-	}
+	diags = append(diags, checkRoutes(b, gw, seen["route"])...)
 	sort.Slice(gw.Members, func(i, j int) bool { return gw.Members[i].Name < gw.Members[j].Name })
 	sort.Slice(gw.Routes, func(i, j int) bool { return gw.Routes[i].Path < gw.Routes[j].Path })
 	return gw, append(diags, a.diags...)
@@ -569,4 +446,156 @@ func cookieSecretBytes(s string) []byte {
 		}
 	}
 	return []byte(s)
+}
+
+// gatewayAttributes decodes the gateway's own attributes into gw: its
+// domain, ports (which no engine may take), cookie secret, limits on bodies
+// and streams, images and the gateway-wide rate limit a rate_limit block
+// may change.
+func gatewayAttributes(a *attrs, b *hcl.Block, gw *spec.Gateway, engines []*spec.Engine) {
+	gw.Domain = a.str("domain", "")
+	if gw.Domain != "" && !domainName.MatchString(gw.Domain) {
+		a.errorf("domain", "Invalid domain", "%q is not a host name: use the DNS name members reach the appliance by, such as \"llm.example.org\", without a scheme or port.", gw.Domain)
+	}
+	gw.HTTPSPort = a.integer("https_port", 443, 1, 65535)
+	gw.HTTPPort = a.integer("http_port", 80, 1, 65535)
+	gw.AuthPort = a.integer("auth_port", 4180, 1024, 65535)
+	ports := map[int]string{}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"https_port", gw.HTTPSPort}, {"http_port", gw.HTTPPort}, {"auth_port", gw.AuthPort}} {
+		if prev, ok := ports[p.port]; ok {
+			a.errorf(p.name, "Port already in use", "%s and %s are both %d; each needs its own port.", prev, p.name, p.port)
+		}
+		ports[p.port] = p.name
+	}
+	for _, eng := range engines {
+		for port, name := range ports {
+			if eng.Port == port {
+				a.errorf(name, "Port already in use", "Engine %q listens on port %d (%s), which the gateway's %s would take too.", eng.Name, port, eng.DeclRange, name)
+			}
+		}
+	}
+	gw.CookieSecret = a.secret("cookie_secret")
+	if s := gw.CookieSecret; s != nil {
+		if n := len(cookieSecretBytes(s.Value)); n != 16 && n != 24 && n != 32 {
+			a.errorf("cookie_secret", "Invalid cookie secret", "oauth2-proxy needs a cookie secret of 16, 24 or 32 bytes, or their base64url encoding; this one is %d bytes. `openssl rand -base64 32 | tr -- '+/' '-_'` makes one (sovereign init writes one).", n)
+		}
+	}
+	gw.MaxBodySize = 64 << 20
+	if a.has("max_body_size") {
+		gw.MaxBodySize = a.size("max_body_size")
+		if gw.MaxBodySize < 1<<20 && !a.diags.HasErrors() {
+			a.errorf("max_body_size", "Value out of range", "max_body_size must be at least 1MiB: long prompts and images are bigger than nginx's 1MiB default already.")
+		}
+	}
+	gw.StreamTimeout = a.duration("stream_timeout", time.Hour)
+	gw.DrainRetryAfter = a.duration("drain_retry_after", time.Minute)
+	// Unset, the gateway module picks its default images.
+	gw.NginxImage = spec.Image{Ref: a.str("nginx_image", ""), Range: a.rng("nginx_image", b.DefRange)}
+	gw.OAuth2ProxyImage = spec.Image{Ref: a.str("oauth2_proxy_image", ""), Range: a.rng("oauth2_proxy_image", b.DefRange)}
+	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultBurst(defaultGlobalRPM)}
+}
+
+// requiredBlocks reports the tls and oidc blocks a gateway lacks.
+func requiredBlocks(b *hcl.Block, seen map[string]int) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, need := range []string{"tls", "oidc"} {
+		if seen[need] == 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing " + need + " block",
+				Detail:   fmt.Sprintf("A gateway needs a %s block: %s.", need, map[string]string{"tls": "tls { certificate = file(\"tls/cert.pem\")  key = secret_file(\"tls/key.pem\") }", "oidc": "oidc { issuer = \"https://id.example.org\"  client_id = \"sovereign\"  client_secret = secret_file(\"oidc-client.secret\") }"}[need]),
+				Subject:  b.DefRange.Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+// gatewayMembers decodes the members, from the gateway block and its
+// members_file, into gw: one name, one email and one API key each.
+func (e *evaluator) gatewayMembers(a *attrs, b *hcl.Block, gw *spec.Gateway, memberBlocks []*hcl.Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if p := a.str("members_file", ""); p != "" {
+		gw.MembersFile = cleanRel(e.baseDir, p)
+		blocks, d := e.membersFile(p, a.rng("members_file", b.DefRange))
+		diags = append(diags, d...)
+		memberBlocks = append(memberBlocks, blocks...)
+	}
+
+	served := map[string]bool{}
+	for _, r := range gw.Routes {
+		for _, eng := range r.Engines {
+			served[eng.ServedModelName] = true
+		}
+	}
+	names := map[string]*spec.Member{}
+	emails := map[string]*spec.Member{}
+	keys := map[string]*spec.Member{}
+	for _, blk := range memberBlocks {
+		m, d := e.member(blk, keysOf(served))
+		diags = append(diags, d...)
+		if m == nil {
+			continue
+		}
+		if prev, ok := names[m.Name]; ok {
+			diags = append(diags, duplicateDiag("member", m.Name, blk.LabelRanges[0], prev.DeclRange))
+			continue
+		}
+		if prev, ok := emails[strings.ToLower(m.Email)]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate member email",
+				Detail:   fmt.Sprintf("Member %q already signs in as %s (%s); one address is one member.", prev.Name, m.Email, prev.DeclRange),
+				Subject:  blk.DefRange.Ptr(),
+			})
+			continue
+		}
+		hash := m.APIKeySHA256
+		if m.APIKey != nil {
+			sum := sha256.Sum256([]byte(m.APIKey.Value))
+			hash = hex.EncodeToString(sum[:])
+		}
+		if hash != "" {
+			if prev, ok := keys[hash]; ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Two members share an API key",
+					Detail:   fmt.Sprintf("This key is also member %q's; a key must name one member. Give each member a key of their own.", prev.Name),
+					Subject:  blk.DefRange.Ptr(),
+				})
+				continue
+			}
+			keys[hash] = m
+		}
+		names[m.Name] = m
+		emails[strings.ToLower(m.Email)] = m
+		gw.Members = append(gw.Members, m)
+	}
+	return diags
+}
+
+// checkRoutes reports a gateway without routes and two routes on one path.
+// A route with an error of its own is counted (routes is how many route
+// blocks there were), so that one mistake gives one error.
+func checkRoutes(b *hcl.Block, gw *spec.Gateway, routes int) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if routes == 0 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No routes",
+			Detail:   "A gateway needs at least one route: route \"/v1/\" { engine = engine.vllm.main }.",
+			Subject:  b.DefRange.Ptr(),
+		})
+	}
+	paths := map[string]*spec.Route{}
+	for _, r := range gw.Routes {
+		if prev, ok := paths[r.Path]; ok {
+			diags = append(diags, duplicateDiag("route", r.Path, r.DeclRange, prev.DeclRange))
+		}
+		paths[r.Path] = r
+	}
+	return diags
 }
