@@ -5,6 +5,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"time"
 
+	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 
@@ -76,6 +77,9 @@ func (s *source) blocks(typ string) []*hcl.Block { return s.byType[typ] }
 // diagnostics hold every problem found; when they include errors the
 // blueprint is nil.
 func (p *Parser) Load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostics) {
+	if err := catalog.Check(); err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error() + " (please report it)"}}
+	}
 	bp, diags := p.load(target, in)
 	return bp, SortDiagnostics(CutLongValues(diags))
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2/hclsimple"
 )
@@ -22,40 +23,62 @@ var (
 	modelsHCL []byte
 )
 
-var (
-	hardwareByName map[string]Hardware
-	modelsByName   map[string]Model
-)
+// catalogs are the embedded catalogs, read once, when first needed.
+type catalogs struct {
+	hardware map[string]Hardware
+	models   map[string]Model
+}
 
-// init loads the embedded catalogs. They are part of the binary, so a bad
-// entry is a bug caught by the package's tests, not a user error.
-func init() {
-	var err error
-	if hardwareByName, err = loadHardware("data/hardware.hcl", hardwareHCL); err != nil {
-		panic(err)
+var embedded = sync.OnceValues(func() (*catalogs, error) {
+	hw, err := loadHardware("data/hardware.hcl", hardwareHCL)
+	if err != nil {
+		return nil, err
 	}
-	if modelsByName, err = loadModels("data/models.hcl", modelsHCL); err != nil {
-		panic(err)
+	models, err := loadModels("data/models.hcl", modelsHCL)
+	if err != nil {
+		return nil, err
 	}
+	return &catalogs{hardware: hw, models: models}, nil
+})
+
+// Check says whether the embedded catalogs load. They are part of the
+// binary, so a bad entry is a bug in sovereign, which the package's tests
+// catch (TestEmbeddedCatalogsLoad); callers report it as such rather than
+// as a blueprint that names an unknown entry. While it fails, every lookup
+// finds nothing.
+func Check() error {
+	_, err := embedded()
+	if err != nil {
+		return fmt.Errorf("bug: sovereign's built-in catalog does not load: %w", err)
+	}
+	return nil
+}
+
+func loaded() *catalogs {
+	c, err := embedded()
+	if err != nil {
+		return &catalogs{}
+	}
+	return c
 }
 
 // LookupHardware returns the built-in hardware entry with the given name.
 func LookupHardware(name string) (Hardware, bool) {
-	h, ok := hardwareByName[name]
+	h, ok := loaded().hardware[name]
 	return h, ok
 }
 
 // HardwareNames returns the names of the built-in hardware entries, sorted.
-func HardwareNames() []string { return sortedKeys(hardwareByName) }
+func HardwareNames() []string { return sortedKeys(loaded().hardware) }
 
 // LookupModel returns the built-in model entry with the given name.
 func LookupModel(name string) (Model, bool) {
-	m, ok := modelsByName[name]
+	m, ok := loaded().models[name]
 	return m, ok
 }
 
 // ModelNames returns the names of the built-in model entries, sorted.
-func ModelNames() []string { return sortedKeys(modelsByName) }
+func ModelNames() []string { return sortedKeys(loaded().models) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -290,5 +291,35 @@ model "m" {
 				t.Errorf("error = %v, want it to contain %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestEmbeddedCatalogsLoad: the catalogs built into the binary load, so
+// Check never reports a bug in a release.
+func TestEmbeddedCatalogsLoad(t *testing.T) {
+	if err := Check(); err != nil {
+		t.Fatal(err)
+	}
+	if len(HardwareNames()) == 0 || len(ModelNames()) == 0 {
+		t.Fatalf("hardware %v, models %v", HardwareNames(), ModelNames())
+	}
+}
+
+// TestBrokenCatalogIsReported: a catalog that does not load is an error
+// Check returns, naming the entry, and no lookup finds anything, instead of
+// a crash at start-up.
+func TestBrokenCatalogIsReported(t *testing.T) {
+	saved := embedded
+	t.Cleanup(func() { embedded = saved })
+	embedded = sync.OnceValues(func() (*catalogs, error) {
+		_, err := loadHardware("data/hardware.hcl", []byte(`hardware "a" { arch = "arm64" }`))
+		return nil, err
+	})
+	err := Check()
+	if err == nil || !strings.Contains(err.Error(), "bug: sovereign's built-in catalog does not load") || !strings.Contains(err.Error(), "data/hardware.hcl") {
+		t.Fatalf("Check() = %v", err)
+	}
+	if _, ok := LookupHardware("dgx-station-gb300"); ok || len(ModelNames()) != 0 {
+		t.Error("a broken catalog still answers lookups")
 	}
 }

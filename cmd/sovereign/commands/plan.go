@@ -163,6 +163,11 @@ func unwrapErr(err error) string {
 }
 
 func (e *env) planFlags(f planFlags) error {
+	if err := catalog.Check(); err != nil {
+		// A bug in sovereign, reported as build reports its internal
+		// errors (exit 1), not as a mistake in the flags.
+		return &exitError{ExitInvalid, err}
+	}
 	hw, ok := catalog.LookupHardware(f.hardware)
 	if !ok {
 		return &exitError{ExitInvalid, fmt.Errorf("--hardware %q is not in the catalog (known: %v)", f.hardware, catalog.HardwareNames())}
