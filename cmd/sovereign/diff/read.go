@@ -67,28 +67,17 @@ func (t *tree) readRootfs(fsys afero.Fs, dir string) error {
 }
 
 func (t *tree) readImage(fsys afero.Fs, dir string) error {
-	b, err := afero.ReadFile(fsys, filepath.Join(dir, output.ImageInfo))
-	if isNotExist(err) {
-		return nil
-	} else if err != nil {
-		return err
+	var info imageInfo
+	found, err := readJSON(fsys, dir, output.ImageInfo, &info)
+	if found {
+		t.image = &info
 	}
-	t.image = &imageInfo{}
-	if err := json.Unmarshal(b, t.image); err != nil {
-		return fmt.Errorf("reading %s: %w", filepath.Join(dir, output.ImageInfo), err)
-	}
-	return nil
+	return err
 }
 
 // readUsers reads the admins, which are only in the Ignition config. Only
 // names and public keys are read from it.
 func (t *tree) readUsers(fsys afero.Fs, dir string) error {
-	b, err := afero.ReadFile(fsys, filepath.Join(dir, output.IgnitionFile))
-	if isNotExist(err) {
-		return nil
-	} else if err != nil {
-		return err
-	}
 	var ign struct {
 		Passwd struct {
 			Users []struct {
@@ -97,28 +86,35 @@ func (t *tree) readUsers(fsys afero.Fs, dir string) error {
 			} `json:"users"`
 		} `json:"passwd"`
 	}
-	if err := json.Unmarshal(b, &ign); err != nil {
-		return fmt.Errorf("reading %s: %w", filepath.Join(dir, output.IgnitionFile), err)
-	}
+	_, err := readJSON(fsys, dir, output.IgnitionFile, &ign)
 	for _, u := range ign.Passwd.Users {
 		t.users[u.Name] = append([]string{}, u.SSHAuthorizedKeys...)
 	}
-	return nil
+	return err
 }
 
 func (t *tree) readPlan(fsys afero.Fs, dir string) error {
-	b, err := afero.ReadFile(fsys, filepath.Join(dir, output.PlanFile))
-	if isNotExist(err) {
-		return nil
-	} else if err != nil {
-		return err
-	}
 	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("reading %s: %w", filepath.Join(dir, output.PlanFile), err)
+	found, err := readJSON(fsys, dir, output.PlanFile, &v)
+	if found {
+		flatten("", v, t.plan)
 	}
-	flatten("", v, t.plan)
-	return nil
+	return err
+}
+
+// readJSON reads the output file name into v; a file that is not there is
+// not an error (an older output, or no image mode), found says whether it was.
+func readJSON(fsys afero.Fs, dir, name string, v any) (found bool, err error) {
+	b, err := afero.ReadFile(fsys, filepath.Join(dir, name))
+	if isNotExist(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("reading %s: %w", filepath.Join(dir, name), err)
+	}
+	return true, nil
 }
 
 func isNotExist(err error) bool {
