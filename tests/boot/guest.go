@@ -152,9 +152,13 @@ func probeConfig(g *Guest) (*report.Config, error) {
 		DeadlineSeconds:          g.DeadlineSeconds,
 	}
 	// The kit's image import first: nothing runs without it.
-	cfg.Units = append([]string{imagesService}, presetEnabled(g.Tree)...)
+	cfg.Enabled = presetEnabled(g.Tree)
+	cfg.Units = append([]string{imagesService}, cfg.Enabled...)
 	for _, u := range g.Tree.Units {
 		cfg.Units = append(cfg.Units, ServiceName(u))
+		if u.Enabled {
+			cfg.Enabled = append(cfg.Enabled, u.Name)
+		}
 		if ServiceName(u) == cfg.Engine {
 			for _, hc := range u.Get("Container", "HealthCmd") {
 				cfg.EngineHealth = healthURL.FindString(hc)
@@ -176,9 +180,10 @@ func probeConfig(g *Guest) (*report.Config, error) {
 	return cfg, nil
 }
 
-// presetEnabled are the units sovereign's presets enable: the host's own
+// presetEnabled are the units sovereign's own presets enable: the host's
 // services the appliance relies on (NUT for the UPS, ModemManager for a
-// mobile uplink).
+// mobile uplink). Its own plain units marked Enabled are enabled by the
+// preset Ignition writes for them.
 func presetEnabled(t *units.Tree) []string {
 	var names []string
 	for _, p := range t.Presets {
@@ -261,8 +266,12 @@ func upsStandin(g *Guest, root string) error {
 	if err := writeFile(root, "etc/ups/"+status, "device.type: ups\nups.status: OL\nbattery.charge: 100\nbattery.runtime: 540\ninput.voltage: 230\n", 0o644); err != nil {
 		return err
 	}
-	// "-x after -a overrides ups.conf settings" (dummy-ups -h).
-	driver := "#!/bin/sh\n# sovereign boot test: no UPS in the guest; NUT's simulation driver stands in.\nexec /lib/nut/dummy-ups \"$@\" -x port=" + status + "\n"
+	// "-x after -a overrides ups.conf settings" (dummy-ups -h). The driver
+	// keeps the name ups.conf gives it (exec -a): a NUT driver refuses a
+	// section configured for another driver ("UPS [main] is for driver
+	// usbhid-ups, but I'm dummy-ups!"), and upsd finds it by a socket named
+	// after that driver.
+	driver := "#!/bin/bash\n# sovereign boot test: no UPS in the guest; NUT's simulation driver stands in.\nexec -a \"$0\" /lib/nut/dummy-ups \"$@\" -x port=" + status + "\n"
 	return writeFile(root, filepath.Join("lib/nut", ups.Driver), driver, 0o755)
 }
 

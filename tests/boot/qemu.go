@@ -43,7 +43,10 @@ func (vm VM) Boot(ctx context.Context, log io.Writer) (*report.Report, error) {
 	args := []string{
 		"-accel", "tcg,thread=multi", "-cpu", "max", "-smp", strconv.Itoa(vm.CPUs), "-m", "3072",
 		"-kernel", vm.Base.Kernel, "-initrd", vm.Base.Initrd,
-		"-append", "console=ttyS0 root=/dev/vda rw quiet systemd.show_status=1 panic=-1",
+		// systemd.firstboot=off: the guest boots for the first time
+		// (presets applied) but nobody is there to answer the first-boot
+		// wizard's questions on the console; Ignition provisioned it.
+		"-append", "console=ttyS0 root=/dev/vda rw quiet systemd.show_status=1 systemd.firstboot=off panic=-1",
 		"-drive", "file=" + vm.Disk + ",format=raw,if=virtio,cache=unsafe",
 		// A NIC on QEMU's user network with no way out: the appliance
 		// expects a network (NetworkManager-wait-online), not the internet.

@@ -40,8 +40,18 @@ func main() {
 	} else {
 		fmt.Fprintf(os.Stderr, "probe: report written (%d bytes), powering off\n", len(out))
 	}
-	// The report is out: no need to stop the appliance's units one by one.
-	_ = exec.Command("systemctl", "poweroff", "--force", "--force").Run()
+	powerOff()
+}
+
+// powerOff turns the guest off at once: the report is out, there is no need
+// to stop the appliance's units one by one. It asks the kernel directly
+// (reboot(2)) after flushing the disks, not systemctl, which once left the
+// guest running until the host's timeout. Should the kernel refuse, the host
+// still kills QEMU at its timeout.
+func powerOff() {
+	syscall.Sync()
+	err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+	fmt.Fprintln(os.Stderr, "probe: reboot(2) power off:", err)
 }
 
 // writeReport writes the report between markers (so the host finds it in a
@@ -73,7 +83,8 @@ func progress(format string, args ...any) {
 const poll = 500 * time.Millisecond
 
 func run() *report.Report {
-	rep := &report.Report{Podman: output("podman", "--version"), Kernel: output("uname", "-r")}
+	rep := &report.Report{Podman: output("podman", "--version"), Kernel: output("uname", "-r"),
+		FirstBoot: output("systemctl", "is-active", "first-boot-complete.target") == "active"}
 	raw, err := os.ReadFile(report.ConfigPath)
 	var cfg report.Config
 	if err == nil {
@@ -134,7 +145,7 @@ func done(rep *report.Report, cfg *report.Config, now float64) bool {
 	if rep.EngineActive == 0 {
 		return false
 	}
-	for _, u := range units(cfg.Units) {
+	for _, u := range units(cfg.Units, false) {
 		if u.ActiveState == "activating" || u.ActiveState == "deactivating" || u.ActiveState == "reloading" {
 			return false
 		}
@@ -143,7 +154,7 @@ func done(rep *report.Report, cfg *report.Config, now float64) bool {
 }
 
 func snapshot(client *http.Client, cfg *report.Config) *report.Snapshot {
-	s := &report.Snapshot{Uptime: uptime(), Units: units(cfg.Units)}
+	s := &report.Snapshot{Uptime: uptime(), Units: units(cfg.Units, true)}
 	for _, line := range strings.Split(output("systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager", "--all"), "\n") {
 		if f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "●")); len(f) > 0 {
 			s.Failed = append(s.Failed, f[0])
@@ -171,18 +182,25 @@ func snapshot(client *http.Client, cfg *report.Config) *report.Snapshot {
 	return s
 }
 
-// units asks systemd for each unit's state.
-func units(names []string) []report.Unit {
+// units asks systemd for each unit's state; with detail, also whether it
+// is enabled (one more systemctl call per unit, spared while polling).
+func units(names []string, detail bool) []report.Unit {
 	var us []report.Unit
 	for _, n := range names {
 		props := map[string]string{}
-		for _, line := range strings.Split(output("systemctl", "show", "--no-pager", "-p", "LoadState,ActiveState,SubState,Result,Type,ExecMainStatus", n), "\n") {
+		show := output("systemctl", "show", "--no-pager", "-p", "LoadState,ActiveState,SubState,Result,Type,ExecMainStatus,TriggeredBy,InactiveExitTimestampMonotonic", n)
+		for _, line := range strings.Split(show, "\n") {
 			if k, v, ok := strings.Cut(line, "="); ok {
 				props[k] = v
 			}
 		}
-		us = append(us, report.Unit{Name: n, LoadState: props["LoadState"], ActiveState: props["ActiveState"], SubState: props["SubState"],
-			Result: props["Result"], Type: props["Type"], ExecMainStatus: props["ExecMainStatus"]})
+		u := report.Unit{Name: n, LoadState: props["LoadState"], ActiveState: props["ActiveState"], SubState: props["SubState"],
+			Result: props["Result"], Type: props["Type"], ExecMainStatus: props["ExecMainStatus"], TriggeredBy: props["TriggeredBy"],
+			Started: props["InactiveExitTimestampMonotonic"] != "" && props["InactiveExitTimestampMonotonic"] != "0"}
+		if detail {
+			u.Enabled = output("systemctl", "is-enabled", n)
+		}
+		us = append(us, u)
 	}
 	return us
 }

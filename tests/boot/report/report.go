@@ -12,6 +12,10 @@ type Config struct {
 	// Units are the appliance's units, by their systemd name (a Quadlet's
 	// .container named as the .service its generator makes).
 	Units []string `json:"units"`
+	// Enabled are the units the appliance enables at first boot through
+	// presets (Ignition's for its enabled units, sovereign's for the OS's):
+	// systemd must call each of them enabled.
+	Enabled []string `json:"enabled"`
 	// Engine is the engine's service; EngineHealth the URL of its health
 	// endpoint as the guest reaches it.
 	Engine       string `json:"engine"`
@@ -37,6 +41,10 @@ type Config struct {
 type Report struct {
 	Podman string `json:"podman"`
 	Kernel string `json:"kernel"`
+	// FirstBoot says whether systemd took the boot for the machine's first
+	// (first-boot-complete.target, ConditionFirstBoot=yes, active): only
+	// then does it apply the presets that enable the appliance's units.
+	FirstBoot bool `json:"first_boot"`
 	// Errors are the probe's own problems (a deadline passed, a command
 	// failed); the test fails on any.
 	Errors []string `json:"errors,omitempty"`
@@ -78,6 +86,14 @@ type Unit struct {
 	Type        string `json:"type"`
 	// ExecMainStatus is the exit status of the main process (for oneshots).
 	ExecMainStatus string `json:"exec_main_status"`
+	// Enabled is what `systemctl is-enabled` says: "enabled", "disabled",
+	// "static", "generated" (a Quadlet's), "not-found"...
+	Enabled string `json:"enabled"`
+	// Started says whether the unit ever left the inactive state this boot
+	// (a oneshot that ran and exited is inactive again, but started).
+	Started bool `json:"started"`
+	// TriggeredBy are the timers or paths that start the unit.
+	TriggeredBy string `json:"triggered_by"`
 }
 
 // Response is one HTTP answer of the gateway.
