@@ -77,6 +77,33 @@ func nearMissEnvVar(envName, name string, decls map[string]*variable) hcl.Diagno
 }
 
 func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Value, hcl.Diagnostics) {
+	decls, diags := declareVariables(blocks)
+	values, moreDiags := e.givenValues(decls, in)
+	diags = append(diags, moreDiags...)
+	out := map[string]cty.Value{}
+	for _, name := range keysOf(decls) {
+		v := decls[name]
+		g, ok := values[name]
+		val, moreDiags := variableValue(v, g, ok, in.call)
+		diags = append(diags, moreDiags...)
+		if moreDiags.HasErrors() {
+			continue
+		}
+		out[name] = val
+		diags = append(diags, e.validateVariable(v, val)...)
+	}
+	// Declared variables with errors still get a placeholder so that a
+	// reference to them does not add a second, misleading error.
+	for name, v := range decls {
+		if _, ok := out[name]; !ok {
+			out[name] = cty.UnknownVal(v.ty)
+		}
+	}
+	return out, diags
+}
+
+// declareVariables decodes the variable blocks, once per name.
+func declareVariables(blocks []*hcl.Block) (map[string]*variable, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	decls := map[string]*variable{}
 	for _, b := range blocks {
@@ -91,17 +118,40 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		}
 		decls[v.name] = v
 	}
+	return decls, diags
+}
 
+// givenValues collects the values the variables are given, the later of
+// these winning: the environment, the variable files, -var; for a module,
+// its call alone instead of the environment and the files.
+func (e *evaluator) givenValues(decls map[string]*variable, in Inputs) (map[string]given, hcl.Diagnostics) {
 	values := map[string]given{}
-	unknownName := func(name, where string, rng *hcl.Range) {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Value for undeclared variable",
-			Detail:   fmt.Sprintf("%s sets a variable named %q, but the blueprint declares no such variable.%s", where, name, suggest(name, keysOf(decls))),
-			Subject:  rng,
-		})
+	diags := e.envValues(decls, in, values)
+	diags = append(diags, e.varFileValues(decls, in.VarFiles, values)...)
+	if in.call != nil {
+		// A module's variables come from its call, and only from there: the
+		// command line and the environment set the calling blueprint's.
+		callValues, moreDiags := in.call.values(decls)
+		diags = append(diags, moreDiags...)
+		values = map[string]given{}
+		for k, v := range callValues {
+			values[k] = v
+		}
 	}
+	for _, s := range in.Vars {
+		if _, ok := decls[s.Name]; !ok {
+			diags = append(diags, undeclaredVariable(decls, s.Name, "The option -var", nil))
+			continue
+		}
+		values[s.Name] = given{raw: s.Value, from: "-var " + s.Name}
+	}
+	return values, diags
+}
 
+// envValues puts the SOVEREIGN_VAR_NAME values of declared variables into
+// values.
+func (e *evaluator) envValues(decls map[string]*variable, in Inputs, values map[string]given) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	var envNames []string
 	for name := range e.env {
 		if strings.HasPrefix(name, EnvVarPrefix) {
@@ -122,8 +172,13 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 			diags = append(diags, nearMissEnvVar(envName, name, decls)...)
 		}
 	}
+	return diags
+}
 
-	for _, path := range in.VarFiles {
+// varFileValues puts the values of the variable files into values.
+func (e *evaluator) varFileValues(decls map[string]*variable, paths []string, values map[string]given) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, path := range paths {
 		f, moreDiags := e.parser.parseFile(path)
 		diags = append(diags, moreDiags...)
 		if f == nil {
@@ -134,7 +189,7 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 		for _, name := range sortedAttrNames(attrs) {
 			attr := attrs[name]
 			if _, ok := decls[name]; !ok {
-				unknownName(name, fmt.Sprintf("The variable file %s", path), attr.NameRange.Ptr())
+				diags = append(diags, undeclaredVariable(decls, name, fmt.Sprintf("The variable file %s", path), attr.NameRange.Ptr()))
 				continue
 			}
 			// Variable files hold values, not computations: no variables,
@@ -144,89 +199,66 @@ func (e *evaluator) variables(blocks []*hcl.Block, in Inputs) (map[string]cty.Va
 			values[name] = given{expr: attr.Expr, rng: attr.Expr.Range().Ptr(), value: val}
 		}
 	}
+	return diags
+}
 
-	if in.call != nil {
-		// A module's variables come from its call, and only from there: the
-		// command line and the environment set the calling blueprint's.
-		values = map[string]given{}
-		callValues, moreDiags := in.call.values(decls)
-		diags = append(diags, moreDiags...)
-		for k, v := range callValues {
-			values[k] = v
-		}
+func undeclaredVariable(decls map[string]*variable, name, where string, rng *hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Value for undeclared variable",
+		Detail:   fmt.Sprintf("%s sets a variable named %q, but the blueprint declares no such variable.%s", where, name, suggest(name, keysOf(decls))),
+		Subject:  rng,
 	}
+}
 
-	for _, s := range in.Vars {
-		if _, ok := decls[s.Name]; !ok {
-			unknownName(s.Name, "The option -var", nil)
-			continue
-		}
-		values[s.Name] = given{raw: s.Value, from: "-var " + s.Name}
-	}
-
-	out := map[string]cty.Value{}
-	for _, name := range keysOf(decls) {
-		v := decls[name]
-		g, ok := values[name]
-		var val cty.Value
-		subject := g.rng
-		switch {
-		case !ok && v.def == cty.NilVal && in.call != nil:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Missing required argument",
-				Detail:   fmt.Sprintf("The module %q needs a value for its variable %q (declared at %s), which has no default.", in.call.name, name, v.declRange),
-				Subject:  in.call.block.DefRange.Ptr(),
-			})
-			continue
-		case !ok && v.def == cty.NilVal:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "No value for required variable",
-				Detail:   fmt.Sprintf("The variable %q has no default, so it must be set: -var %s=VALUE, a -var-file, or the environment variable %s%s.", name, name, EnvVarPrefix, name),
-				Subject:  v.declRange.Ptr(),
-			})
-			continue
-		case !ok:
-			val = v.def
-			subject = v.declRange.Ptr()
-		case g.expr != nil:
-			val = g.value
-		default:
-			var moreDiags hcl.Diagnostics
-			val, moreDiags = parseRawValue(name, g.raw, g.from, v.ty, v.sensitive)
-			diags = append(diags, moreDiags...)
-			if moreDiags.HasErrors() {
-				continue
-			}
-		}
-		if v.defaults != nil {
-			val = v.defaults.Apply(val)
-		}
-		conv, err := convert.Convert(val, v.ty)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid value for variable",
-				Detail:   fmt.Sprintf("The value for variable %q is not a %s: %s.", name, v.ty.FriendlyName(), err),
-				Subject:  orRange(subject, v.declRange),
-			})
-			continue
-		}
-		if v.sensitive {
-			conv = conv.Mark(sensitive)
-		}
-		out[name] = conv
-		diags = append(diags, e.validateVariable(v, conv)...)
-	}
-	// Declared variables with errors still get a placeholder so that a
-	// reference to them does not add a second, misleading error.
-	for name, v := range decls {
-		if _, ok := out[name]; !ok {
-			out[name] = cty.UnknownVal(v.ty)
+// variableValue is v's value: g when it was given (ok), else its default;
+// converted to its type, with its defaults applied and marked sensitive
+// when it is.
+func variableValue(v *variable, g given, ok bool, call *moduleCall) (cty.Value, hcl.Diagnostics) {
+	var val cty.Value
+	var diags hcl.Diagnostics // warnings about a raw value
+	subject := g.rng
+	switch {
+	case !ok && v.def == cty.NilVal && call != nil:
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Missing required argument",
+			Detail:   fmt.Sprintf("The module %q needs a value for its variable %q (declared at %s), which has no default.", call.name, v.name, v.declRange),
+			Subject:  call.block.DefRange.Ptr(),
+		}}
+	case !ok && v.def == cty.NilVal:
+		return cty.NilVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No value for required variable",
+			Detail:   fmt.Sprintf("The variable %q has no default, so it must be set: -var %s=VALUE, a -var-file, or the environment variable %s%s.", v.name, v.name, EnvVarPrefix, v.name),
+			Subject:  v.declRange.Ptr(),
+		}}
+	case !ok:
+		val = v.def
+		subject = v.declRange.Ptr()
+	case g.expr != nil:
+		val = g.value
+	default:
+		if val, diags = parseRawValue(v.name, g.raw, g.from, v.ty, v.sensitive); diags.HasErrors() {
+			return cty.NilVal, diags
 		}
 	}
-	return out, diags
+	if v.defaults != nil {
+		val = v.defaults.Apply(val)
+	}
+	conv, err := convert.Convert(val, v.ty)
+	if err != nil {
+		return cty.NilVal, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value for variable",
+			Detail:   fmt.Sprintf("The value for variable %q is not a %s: %s.", v.name, v.ty.FriendlyName(), err),
+			Subject:  orRange(subject, v.declRange),
+		})
+	}
+	if v.sensitive {
+		conv = conv.Mark(sensitive)
+	}
+	return conv, diags
 }
 
 // parseRawValue reads a value given as text on the command line or in the
