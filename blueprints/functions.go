@@ -25,57 +25,9 @@ const sensitive = "sensitive"
 // library under Terraform's familiar names, plus the file and secret
 // functions, which read relative to the blueprint's folder through fsys.
 func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]function.Function {
-	fns := map[string]function.Function{
-		"abs":             stdlib.AbsoluteFunc,
-		"ceil":            stdlib.CeilFunc,
-		"chomp":           stdlib.ChompFunc,
-		"coalesce":        stdlib.CoalesceFunc,
-		"compact":         stdlib.CompactFunc,
-		"concat":          stdlib.ConcatFunc,
-		"contains":        stdlib.ContainsFunc,
-		"distinct":        stdlib.DistinctFunc,
-		"element":         stdlib.ElementFunc,
-		"flatten":         stdlib.FlattenFunc,
-		"floor":           stdlib.FloorFunc,
-		"format":          stdlib.FormatFunc,
-		"formatlist":      stdlib.FormatListFunc,
-		"indent":          stdlib.IndentFunc,
-		"join":            stdlib.JoinFunc,
-		"jsondecode":      stdlib.JSONDecodeFunc,
-		"jsonencode":      stdlib.JSONEncodeFunc,
-		"keys":            stdlib.KeysFunc,
-		"length":          lengthFunc,
-		"lookup":          stdlib.LookupFunc,
-		"lower":           stdlib.LowerFunc,
-		"max":             stdlib.MaxFunc,
-		"merge":           stdlib.MergeFunc,
-		"min":             stdlib.MinFunc,
-		"parseint":        stdlib.ParseIntFunc,
-		"range":           stdlib.RangeFunc,
-		"regex":           stdlib.RegexFunc,
-		"regexall":        stdlib.RegexAllFunc,
-		"replace":         stdlib.ReplaceFunc,
-		"reverse":         stdlib.ReverseListFunc,
-		"setintersection": stdlib.SetIntersectionFunc,
-		"setunion":        stdlib.SetUnionFunc,
-		"slice":           stdlib.SliceFunc,
-		"sort":            stdlib.SortFunc,
-		"split":           stdlib.SplitFunc,
-		"strlen":          stdlib.StrlenFunc,
-		"strrev":          stdlib.ReverseFunc,
-		"substr":          stdlib.SubstrFunc,
-		"title":           stdlib.TitleFunc,
-		"trim":            stdlib.TrimFunc,
-		"trimprefix":      stdlib.TrimPrefixFunc,
-		"trimspace":       stdlib.TrimSpaceFunc,
-		"trimsuffix":      stdlib.TrimSuffixFunc,
-		"upper":           stdlib.UpperFunc,
-		"values":          stdlib.ValuesFunc,
-		"zipmap":          stdlib.ZipmapFunc,
-
-		"base64encode": base64EncodeFunc,
-		"base64decode": base64DecodeFunc,
-		"sha256":       sha256Func,
+	fns := make(map[string]function.Function, len(standardFunctions)+5)
+	for k, v := range standardFunctions {
+		fns[k] = v
 	}
 	read := func(p string) (string, error) {
 		full := cleanRel(baseDir, p)
@@ -88,7 +40,78 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 		}
 		return string(b), nil
 	}
-	fns["file"] = function.New(&function.Spec{
+	fns["file"] = fileFunc(read)
+	fns["secret_file"] = secretFileFunc(read)
+	fns["secret_env"] = secretEnvFunc(env)
+	// templatefile renders with the blueprint's own functions, less itself:
+	// a template that calls templatefile could recurse without end.
+	inner := make(map[string]function.Function, len(fns))
+	for k, v := range fns {
+		inner[k] = v
+	}
+	fns["templatefile"] = templateFileFunc(read, baseDir, inner)
+	return fns
+}
+
+// standardFunctions are cty's standard library under Terraform's names.
+var standardFunctions = map[string]function.Function{
+	"abs":             stdlib.AbsoluteFunc,
+	"ceil":            stdlib.CeilFunc,
+	"chomp":           stdlib.ChompFunc,
+	"coalesce":        stdlib.CoalesceFunc,
+	"compact":         stdlib.CompactFunc,
+	"concat":          stdlib.ConcatFunc,
+	"contains":        stdlib.ContainsFunc,
+	"distinct":        stdlib.DistinctFunc,
+	"element":         stdlib.ElementFunc,
+	"flatten":         stdlib.FlattenFunc,
+	"floor":           stdlib.FloorFunc,
+	"format":          stdlib.FormatFunc,
+	"formatlist":      stdlib.FormatListFunc,
+	"indent":          stdlib.IndentFunc,
+	"join":            stdlib.JoinFunc,
+	"jsondecode":      stdlib.JSONDecodeFunc,
+	"jsonencode":      stdlib.JSONEncodeFunc,
+	"keys":            stdlib.KeysFunc,
+	"length":          lengthFunc,
+	"lookup":          stdlib.LookupFunc,
+	"lower":           stdlib.LowerFunc,
+	"max":             stdlib.MaxFunc,
+	"merge":           stdlib.MergeFunc,
+	"min":             stdlib.MinFunc,
+	"parseint":        stdlib.ParseIntFunc,
+	"range":           stdlib.RangeFunc,
+	"regex":           stdlib.RegexFunc,
+	"regexall":        stdlib.RegexAllFunc,
+	"replace":         stdlib.ReplaceFunc,
+	"reverse":         stdlib.ReverseListFunc,
+	"setintersection": stdlib.SetIntersectionFunc,
+	"setunion":        stdlib.SetUnionFunc,
+	"slice":           stdlib.SliceFunc,
+	"sort":            stdlib.SortFunc,
+	"split":           stdlib.SplitFunc,
+	"strlen":          stdlib.StrlenFunc,
+	"strrev":          stdlib.ReverseFunc,
+	"substr":          stdlib.SubstrFunc,
+	"title":           stdlib.TitleFunc,
+	"trim":            stdlib.TrimFunc,
+	"trimprefix":      stdlib.TrimPrefixFunc,
+	"trimspace":       stdlib.TrimSpaceFunc,
+	"trimsuffix":      stdlib.TrimSuffixFunc,
+	"upper":           stdlib.UpperFunc,
+	"values":          stdlib.ValuesFunc,
+	"zipmap":          stdlib.ZipmapFunc,
+
+	"base64encode": base64EncodeFunc,
+	"base64decode": base64DecodeFunc,
+	"sha256":       sha256Func,
+}
+
+// readFunc reads a file relative to the blueprint's folder.
+type readFunc func(path string) (string, error)
+
+func fileFunc(read readFunc) function.Function {
+	return function.New(&function.Spec{
 		Description: "The contents of a text file, relative to the blueprint's folder.",
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
@@ -100,7 +123,10 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 			return cty.StringVal(s), err
 		},
 	})
-	fns["secret_file"] = function.New(&function.Spec{
+}
+
+func secretFileFunc(read readFunc) function.Function {
+	return function.New(&function.Spec{
 		Description: "The contents of a secret file without its trailing newline, marked sensitive.",
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
@@ -116,7 +142,10 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 			return cty.StringVal(s).Mark(sensitive), nil
 		},
 	})
-	fns["secret_env"] = function.New(&function.Spec{
+}
+
+func secretEnvFunc(env map[string]string) function.Function {
+	return function.New(&function.Spec{
 		Description: "The value of an environment variable, marked sensitive.",
 		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
@@ -129,13 +158,11 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 			return cty.StringVal(v).Mark(sensitive), nil
 		},
 	})
-	// templatefile renders with the blueprint's own functions, less itself:
-	// a template that calls templatefile could recurse without end.
-	inner := make(map[string]function.Function, len(fns))
-	for k, v := range fns {
-		inner[k] = v
-	}
-	fns["templatefile"] = function.New(&function.Spec{
+}
+
+// templateFileFunc renders a template with the functions inner.
+func templateFileFunc(read readFunc, baseDir string, inner map[string]function.Function) function.Function {
+	return function.New(&function.Spec{
 		Description: "Renders a template file, relative to the blueprint's folder, with the given variables.",
 		Params: []function.Parameter{
 			{Name: "path", Type: cty.String},
@@ -164,7 +191,6 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 			return val, nil
 		},
 	})
-	return fns
 }
 
 var base64EncodeFunc = function.New(&function.Spec{
