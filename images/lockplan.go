@@ -273,3 +273,31 @@ func checkStatus(ref Ref, was, now *Entry, platform string) CheckStatus {
 	}
 	return CheckOK
 }
+
+// BundleImages are the images an offline bundle carries: each image of the
+// pinned tree once (by lock key, sorted), its Ref's Digest the digest it is
+// pinned to, its Origin where the blueprint names it; and the references of
+// the images that run unpinned by an explicit opt-out, which the appliance
+// pulls at first boot instead.
+func BundleImages(tree *units.Tree) (pinned []Wanted, unpinned []string, err error) {
+	seen := map[string]bool{}
+	for _, img := range tree.Images() {
+		ref, err := ParseRef(img.Ref)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bug: %s was pinned but does not parse: %w", img.Ref, err)
+		}
+		_, digest, ok := strings.Cut(img.Pinned, "@")
+		if !ok {
+			unpinned = append(unpinned, img.Ref)
+			continue
+		}
+		if seen[ref.Key()] {
+			continue
+		}
+		seen[ref.Key()] = true
+		ref.Digest = digest
+		pinned = append(pinned, Wanted{Ref: ref, Origin: img.Origin})
+	}
+	sort.Slice(pinned, func(i, j int) bool { return pinned[i].Ref.Key() < pinned[j].Ref.Key() })
+	return pinned, unpinned, nil
+}

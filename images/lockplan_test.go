@@ -222,3 +222,34 @@ func TestCheckLock(t *testing.T) {
 		t.Errorf("%d stale, want 4 (moved, no platform, platform moved, not locked)", stale)
 	}
 }
+
+// TestBundleImages: a bundle carries each pinned image once, by lock key,
+// with the digest it is pinned to and where the blueprint names it; an
+// unpinned one is listed apart, for a warning.
+func TestBundleImages(t *testing.T) {
+	at := hcl.Range{Filename: "b.hcl", Start: hcl.Pos{Line: 3}}
+	tree := &units.Tree{Units: []*units.Unit{
+		{Name: "a.container", Image: &units.Image{Ref: vllm, Pinned: "docker.io/vllm/vllm-openai@" + indexDigest, Origin: at}},
+		{Name: "b.container", Image: &units.Image{Ref: vllm, Pinned: "docker.io/vllm/vllm-openai@" + indexDigest}},
+		{Name: "c.container", Image: &units.Image{Ref: "docker.io/nginx:1.27.4-alpine", Pinned: "docker.io/library/nginx@" + armDigest}},
+		{Name: "d.container", Image: &units.Image{Ref: sglang, Pinned: sglang}},
+	}}
+	pinned, unpinned, err := images.BundleImages(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range pinned {
+		got = append(got, w.Ref.String())
+	}
+	want := []string{nginx + "@" + armDigest, vllm + "@" + indexDigest}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bundled (-want +got):\n%s", diff)
+	}
+	if pinned[1].Origin != at {
+		t.Errorf("origin %v, want %v", pinned[1].Origin, at)
+	}
+	if diff := cmp.Diff([]string{sglang}, unpinned); diff != "" {
+		t.Errorf("unpinned (-want +got):\n%s", diff)
+	}
+}

@@ -3,8 +3,6 @@ package commands
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,33 +55,23 @@ is written last. Exit codes: 0 ok, 1 the blueprint or its lock is wrong,
 				return err
 			}
 			platform := res.Blueprint.Appliance.Hardware.Platform()
-			seen := map[string]bool{}
-			var pins []resolve.Pin
-			var origins []images.Wanted
-			for _, img := range res.Tree.Images() {
-				ref, err := images.ParseRef(img.Ref)
-				if err != nil {
-					return err // Build checked every reference
-				}
-				_, digest, pinned := strings.Cut(img.Pinned, "@")
-				if !pinned {
-					fmt.Fprintf(e.stderr, "Warning: %s is UNPINNED and is not bundled; the appliance pulls it at first boot.\n", img.Ref)
-					continue
-				}
-				if seen[ref.Key()] {
-					continue
-				}
-				seen[ref.Key()] = true
-				pins = append(pins, resolve.Pin{Ref: ref, Digest: digest})
-				origins = append(origins, images.Wanted{Ref: ref, Origin: img.Origin})
+			bundled, unpinned, err := images.BundleImages(res.Tree)
+			if err != nil {
+				return err
 			}
-			sort.Slice(pins, func(i, j int) bool { return pins[i].Ref.Key() < pins[j].Ref.Key() })
+			for _, ref := range unpinned {
+				fmt.Fprintf(e.stderr, "Warning: %s is UNPINNED and is not bundled; the appliance pulls it at first boot.\n", ref)
+			}
+			pins := make([]resolve.Pin, 0, len(bundled))
+			for _, b := range bundled {
+				pins = append(pins, resolve.Pin{Ref: b.Ref, Digest: b.Ref.Digest})
+			}
 			fmt.Fprintf(e.stderr, "Fetching %d image(s) for %s into %s...\n", len(pins), platform, filepath.Clean(outDir))
 			prog.run()
 			err = r.Bundle(e.ctx, e.fs, outDir, pins, platform)
 			prog.stop()
 			if err != nil {
-				return e.resolveFailed(err, origins, p.Files(), "the bundle is incomplete (no index.json); run it again to resume")
+				return e.resolveFailed(err, bundled, p.Files(), "the bundle is incomplete (no index.json); run it again to resume")
 			}
 			fmt.Fprintf(e.stdout, "Bundled %d image(s) for %s into %s.\n", len(pins), platform, filepath.Clean(outDir))
 			fmt.Fprintf(e.stdout, "Label the disk's filesystem (e.g. SOVEREIGN) and build with --image-bundle SOVEREIGN to load it at first boot.\n")
