@@ -71,51 +71,7 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs, engines.Kinds)
-			res, diags := pipeline.Build(p, args[0], inputs)
-			if err := e.printDiagnostics(diags, p.Files()); err != nil {
-				return err
-			}
-			got, err := host.Observe(e.ctx, verify.FromTree(res.Tree, res.Rootfs, "").Query())
-			if err != nil {
-				return externalError(err)
-			}
-			plan := apply.Make(res.Tree, verify.Compare(verify.FromTree(res.Tree, res.Rootfs, ""), got))
-			if len(plan.Refuse) > 0 {
-				fmt.Fprintf(e.stderr, "%s needs a reprovision for this change; nothing was changed:\n", host.Target)
-				for _, r := range plan.Refuse {
-					fmt.Fprintf(e.stderr, "  %s\n", r)
-				}
-				return errDiagnostics
-			}
-			if plan.Empty() {
-				fmt.Fprintf(e.stdout, "%s already runs this build: nothing to apply.\n", host.Target)
-				return nil
-			}
-			printPlan(e, host.Target, plan)
-			if !yes {
-				if err := e.confirm(fmt.Sprintf("Apply these changes to %s? Only 'yes' goes on: ", host.Target)); err != nil {
-					return err
-				}
-			}
-			payload, err := plan.Payload(res.Rootfs)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(payload)
-			id := hex.EncodeToString(sum[:6])
-			fmt.Fprintf(e.stdout, "Applying %s on %s:\n", id, host.Target)
-			err = apply.Run(e.ctx, host, payload, id, opt, &prefixWriter{e: e, prefix: "  host: "})
-			switch {
-			case errors.Is(err, apply.ErrRolledBack):
-				return &exitError{ExitInvalid, fmt.Errorf("a restarted service was not healthy in time: %s is back on its previous files", host.Target)}
-			case errors.Is(err, remote.ErrSSH):
-				return externalError(fmt.Errorf("%w\nThe host finishes the apply (or rolls it back) by itself; run sovereign verify to see which", err))
-			case err != nil:
-				return externalError(err)
-			}
-			fmt.Fprintf(e.stdout, "Applied: %s runs the new build.\n", host.Target)
-			return nil
+			return e.applyBuild(host, args[0], inputs, yes, opt)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking (for automation)")
@@ -125,6 +81,56 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 	addHostFlags(cmd, &hf)
 	addInputFlags(cmd, &in)
 	return cmd
+}
+
+// applyBuild builds the blueprint in memory, compares it with what the host
+// runs, shows the plan, asks, and runs it on the host.
+func (e *env) applyBuild(host remote.Host, target string, inputs blueprints.Inputs, yes bool, opt apply.Options) error {
+	p := blueprints.NewParser(e.fs, engines.Kinds)
+	res, diags := pipeline.Build(p, target, inputs)
+	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+		return err
+	}
+	got, err := host.Observe(e.ctx, verify.FromTree(res.Tree, res.Rootfs, "").Query())
+	if err != nil {
+		return externalError(err)
+	}
+	plan := apply.Make(res.Tree, verify.Compare(verify.FromTree(res.Tree, res.Rootfs, ""), got))
+	if len(plan.Refuse) > 0 {
+		fmt.Fprintf(e.stderr, "%s needs a reprovision for this change; nothing was changed:\n", host.Target)
+		for _, r := range plan.Refuse {
+			fmt.Fprintf(e.stderr, "  %s\n", r)
+		}
+		return errDiagnostics
+	}
+	if plan.Empty() {
+		fmt.Fprintf(e.stdout, "%s already runs this build: nothing to apply.\n", host.Target)
+		return nil
+	}
+	printPlan(e, host.Target, plan)
+	if !yes {
+		if err := e.confirm(fmt.Sprintf("Apply these changes to %s? Only 'yes' goes on: ", host.Target)); err != nil {
+			return err
+		}
+	}
+	payload, err := plan.Payload(res.Rootfs)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload)
+	id := hex.EncodeToString(sum[:6])
+	fmt.Fprintf(e.stdout, "Applying %s on %s:\n", id, host.Target)
+	err = apply.Run(e.ctx, host, payload, id, opt, &prefixWriter{e: e, prefix: "  host: "})
+	switch {
+	case errors.Is(err, apply.ErrRolledBack):
+		return &exitError{ExitInvalid, fmt.Errorf("a restarted service was not healthy in time: %s is back on its previous files", host.Target)}
+	case errors.Is(err, remote.ErrSSH):
+		return externalError(fmt.Errorf("%w\nThe host finishes the apply (or rolls it back) by itself; run sovereign verify to see which", err))
+	case err != nil:
+		return externalError(err)
+	}
+	fmt.Fprintf(e.stdout, "Applied: %s runs the new build.\n", host.Target)
+	return nil
 }
 
 // applyImage switches an image-mode host to a pushed appliance image with
