@@ -143,30 +143,7 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return w, diags
 	}
-	// The failover budget: NetworkManager's check if it is fast enough,
-	// otherwise the active probe, which needs somewhere to ping.
-	if w.Mechanism() == spec.FailoverProbe {
-		switch {
-		case len(w.Check.Targets) == 0:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "No probe targets",
-				Detail: fmt.Sprintf("NetworkManager's connectivity check (every %s, waiting up to %s) moves the route only after %s, more than failover_time %s, so an active probe must ping through each uplink. Give it addresses that answer pings: check { targets = [\"1.1.1.1\", \"9.9.9.9\"] }, or raise failover_time.",
-					w.Check.Interval, w.Check.Timeout, w.NetworkManagerFailover(), w.FailoverTime),
-				Subject: w.FailoverTimeRange.Ptr(),
-			})
-		case w.ProbeInterval() < w.MinProbeInterval():
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Failover time too short",
-				Detail: fmt.Sprintf("failover_time %s leaves no room for the active probe: it needs %d failed rounds at least %s apart (each of the %d targets waits %s), and %s to move the route, so at least %s. Raise failover_time or list fewer targets.",
-					w.FailoverTime, spec.ProbeFailures, w.MinProbeInterval(), len(w.Check.Targets), spec.ProbeTimeout, spec.MetricChangeTime,
-					(spec.ProbeFailures+1)*w.MinProbeInterval()+spec.MetricChangeTime),
-				Subject: w.FailoverTimeRange.Ptr(),
-			})
-		}
-	}
-	return w, diags
+	return w, append(diags, failoverBudget(w)...)
 }
 
 func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
@@ -320,4 +297,33 @@ func (e *evaluator) resilience(src *source, app *spec.Appliance, diags hcl.Diagn
 		diags = append(diags, moreDiags...)
 	}
 	return w, u, diags
+}
+
+// failoverBudget checks that the uplinks can fail over within
+// failover_time: by NetworkManager's own check if it is fast enough,
+// otherwise by the active probe, which needs somewhere to ping.
+func failoverBudget(w *spec.WAN) hcl.Diagnostics {
+	if w.Mechanism() != spec.FailoverProbe {
+		return nil
+	}
+	switch {
+	case len(w.Check.Targets) == 0:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No probe targets",
+			Detail: fmt.Sprintf("NetworkManager's connectivity check (every %s, waiting up to %s) moves the route only after %s, more than failover_time %s, so an active probe must ping through each uplink. Give it addresses that answer pings: check { targets = [\"1.1.1.1\", \"9.9.9.9\"] }, or raise failover_time.",
+				w.Check.Interval, w.Check.Timeout, w.NetworkManagerFailover(), w.FailoverTime),
+			Subject: w.FailoverTimeRange.Ptr(),
+		}}
+	case w.ProbeInterval() < w.MinProbeInterval():
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failover time too short",
+			Detail: fmt.Sprintf("failover_time %s leaves no room for the active probe: it needs %d failed rounds at least %s apart (each of the %d targets waits %s), and %s to move the route, so at least %s. Raise failover_time or list fewer targets.",
+				w.FailoverTime, spec.ProbeFailures, w.MinProbeInterval(), len(w.Check.Targets), spec.ProbeTimeout, spec.MetricChangeTime,
+				(spec.ProbeFailures+1)*w.MinProbeInterval()+spec.MetricChangeTime),
+			Subject: w.FailoverTimeRange.Ptr(),
+		}}
+	}
+	return nil
 }
