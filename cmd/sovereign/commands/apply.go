@@ -16,10 +16,8 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/apply"
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/units/update"
 )
 
@@ -86,9 +84,8 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 // applyBuild builds the blueprint in memory, compares it with what the host
 // runs, shows the plan, asks, and runs it on the host.
 func (e *env) applyBuild(host remote.Host, target string, inputs blueprints.Inputs, yes bool, opt apply.Options) error {
-	p := blueprints.NewParser(e.fs, engines.Kinds)
-	res, diags := pipeline.Build(p, target, inputs)
-	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+	res, _, err := e.build(target, inputs)
+	if err != nil {
 		return err
 	}
 	got, err := host.Observe(e.ctx, verify.FromTree(res.Tree, res.Rootfs, "").Query())

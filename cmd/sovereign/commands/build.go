@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
@@ -85,13 +86,12 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs, engines.Kinds)
 			opts, err := imageBundleOptions(bundleLabel)
 			if err != nil {
 				return err
 			}
-			res, diags := pipeline.Build(p, args[0], inputs, append(opts, extras.options(e)...)...)
-			if err := e.printBuildDiagnostics(diags, p.Files()); err != nil {
+			res, _, err := e.build(args[0], inputs, append(opts, extras.options(e)...)...)
+			if err != nil {
 				return err
 			}
 			if err := pipeline.Write(e.fs, outDir, res); err != nil {
@@ -108,6 +108,18 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 	addImageBundleFlag(cmd, &bundleLabel)
 	addInputFlags(cmd, &in)
 	return cmd
+}
+
+// build runs the pass over the blueprint at target, prints its
+// diagnostics, and returns the result with the blueprint's files, for
+// diagnostics printed later.
+func (e *env) build(target string, in blueprints.Inputs, opts ...pipeline.Option) (*pipeline.Result, map[string]*hcl.File, error) {
+	p := blueprints.NewParser(e.fs, engines.Kinds)
+	res, diags := pipeline.Build(p, target, in, opts...)
+	if err := e.printBuildDiagnostics(diags, p.Files()); err != nil {
+		return nil, nil, err
+	}
+	return res, p.Files(), nil
 }
 
 // checkBuildPaths refuses, before anything is built or written, an output
@@ -144,9 +156,8 @@ with its file, line and column. It writes nothing.`,
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs, engines.Kinds)
-			res, diags := pipeline.Build(p, args[0], inputs)
-			if err := e.printDiagnostics(diags, p.Files()); err != nil {
+			res, _, err := e.build(args[0], inputs)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "The blueprint is valid: appliance %q, %d engine(s), %d files.\n",

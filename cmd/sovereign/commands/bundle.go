@@ -6,11 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/resolve"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 func newBundle(e *env) *cobra.Command {
@@ -49,9 +47,8 @@ is written last. Exit codes: 0 ok, 1 the blueprint or its lock is wrong,
 			}
 			// The bundle holds exactly what a build pins: build first,
 			// offline, from the lock.
-			p := blueprints.NewParser(e.fs, engines.Kinds)
-			res, diags := pipeline.Build(p, args[0], inputs)
-			if err := e.printDiagnostics(diags, p.Files()); err != nil {
+			res, files, err := e.build(args[0], inputs)
+			if err != nil {
 				return err
 			}
 			platform := res.Blueprint.Appliance.Hardware.Platform()
@@ -71,7 +68,7 @@ is written last. Exit codes: 0 ok, 1 the blueprint or its lock is wrong,
 			err = r.Bundle(e.ctx, e.fs, outDir, pins, platform)
 			prog.stop()
 			if err != nil {
-				return e.resolveFailed(err, bundled, p.Files(), "the bundle is incomplete (no index.json); run it again to resume")
+				return e.resolveFailed(err, bundled, files, "the bundle is incomplete (no index.json); run it again to resume")
 			}
 			fmt.Fprintf(e.stdout, "Bundled %d image(s) for %s into %s.\n", len(pins), platform, filepath.Clean(outDir))
 			fmt.Fprintf(e.stdout, "Label the disk's filesystem (e.g. SOVEREIGN) and build with --image-bundle SOVEREIGN to load it at first boot.\n")

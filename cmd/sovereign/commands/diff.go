@@ -11,7 +11,6 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 func newDiff(e *env) *cobra.Command {
@@ -71,9 +70,8 @@ func diffSide(e *env, arg string, inputs blueprints.Inputs) (afero.Fs, string, e
 	if diff.IsOutput(e.fs, arg) {
 		return e.fs, arg, nil
 	}
-	p := blueprints.NewParser(e.fs, engines.Kinds)
-	res, diags := pipeline.Build(p, arg, inputs)
-	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+	res, _, err := e.build(arg, inputs)
+	if err != nil {
 		return nil, "", err
 	}
 	mem := afero.NewMemMapFs()

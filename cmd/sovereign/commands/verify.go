@@ -7,11 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // hostFlags say how to reach an appliance.
@@ -76,9 +73,8 @@ reached.`,
 			if err != nil {
 				return err
 			}
-			p := blueprints.NewParser(e.fs, engines.Kinds)
-			res, diags := pipeline.Build(p, args[0], inputs)
-			if err := e.printDiagnostics(diags, p.Files()); err != nil {
+			res, _, err := e.build(args[0], inputs)
+			if err != nil {
 				return err
 			}
 			want := verify.FromTree(res.Tree, res.Rootfs, "")
