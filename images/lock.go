@@ -54,6 +54,9 @@ type Lock struct {
 	Blueprint string
 	// Images by Ref.Key(): "docker.io/vllm/vllm-openai:v0.14.0".
 	Images map[string]*Entry
+	// OS is the built host OS image (`sovereign os build`), nil until one
+	// was built.
+	OS *OSEntry
 }
 
 // Entry pins one image reference.
@@ -124,7 +127,10 @@ func ReadLock(fsys afero.Fs, target string) (*Lock, *hcl.File, hcl.Diagnostics) 
 
 var (
 	lockSchema = &hcl.BodySchema{
-		Blocks: []hcl.BlockHeaderSchema{{Type: "image", LabelNames: []string{"reference"}}},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "image", LabelNames: []string{"reference"}},
+			{Type: "os", LabelNames: []string{"reference"}},
+		},
 	}
 	imageBlockSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
@@ -154,6 +160,10 @@ func ParseLock(src []byte, filename string) (*Lock, *hcl.File, hcl.Diagnostics) 
 	diags = append(diags, moreDiags...)
 	lock := NewLock(filename)
 	for _, block := range content.Blocks {
+		if block.Type == "os" {
+			diags = append(diags, lock.addOS(block)...)
+			continue
+		}
 		e, moreDiags := decodeImageBlock(block)
 		diags = append(diags, moreDiags...)
 		if e == nil {
@@ -296,6 +306,9 @@ func (l *Lock) Bytes() []byte {
 			pb := b.AppendNewBlock("platform", []string{p}).Body()
 			pb.SetAttributeValue("digest", cty.StringVal(e.Platforms[p]))
 		}
+	}
+	if l.OS != nil {
+		appendOSBlock(body, l.OS)
 	}
 	return hclwrite.Format(f.Bytes())
 }

@@ -134,6 +134,7 @@ func ToResolve(old *Lock, wanted []Wanted, platform string, req LockRequest) []R
 // blueprint no longer runs are dropped.
 func MergeLock(old *Lock, wanted []Wanted, resolved map[string]*Entry) *Lock {
 	next := NewLock(old.Path)
+	next.OS = old.OS // `sovereign os build` owns it
 	for key := range taggedKeys(wanted) {
 		switch {
 		case resolved[key] != nil:

@@ -43,6 +43,9 @@ func TestLayering(t *testing.T) {
 		// registry.
 		// Writing a layout is local: blobs come from whatever image it is given.
 		{"images/layout", []string{module + "/blueprints", module + "/modules", module + "/units", module + "/cmd", "github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
+		// The OS image builder runs buildah on a build context; it knows no
+		// blueprint, tree or registry client of its own.
+		{"images/buildah", []string{module + "/blueprints", module + "/modules", module + "/units", module + "/cmd", "github.com/spf13/cobra", "github.com/google/go-containerregistry"}},
 		{"images/appliance", []string{module + "/blueprints", module + "/modules", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/spf13/cobra", "github.com/google/go-containerregistry/pkg/v1/remote"}},
 		{"units/update", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 		{"cmd/sovereign/diff", []string{module + "/blueprints", module + "/modules", module + "/images", module + "/units", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},

@@ -120,7 +120,7 @@ Exit codes: 0 ok, 1 the blueprint or input is wrong (diagnostics printed),
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%s", err)
 	})
-	root.AddCommand(newBuild(e), newDiff(e), newValidate(e), newPlan(e), newLock(e), newBundle(e), newInit(e), newFmt(e), newMember(e), newVerify(e), newApply(e), newVersion(e))
+	root.AddCommand(newBuild(e), newDiff(e), newValidate(e), newPlan(e), newLock(e), newOS(e), newBundle(e), newInit(e), newFmt(e), newMember(e), newVerify(e), newApply(e), newVersion(e))
 	return root
 }
 

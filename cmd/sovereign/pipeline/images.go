@@ -28,15 +28,11 @@ func WithImageBundle(label string) Option {
 	return func(o *options) { o.bundleLabel = label }
 }
 
-// pinImages reads the blueprint's lock file and pins every image of the
-// tree for the host's platform. It reads only the lock file:
-// a build never touches the network. It returns out/images.json too.
-func pinImages(p *blueprints.Parser, target string, bp *spec.Blueprint, tree *units.Tree, o options) (*units.Tree, []byte, hcl.Diagnostics) {
-	lock, lockFile, diags := images.ReadLock(p.Fs(), target)
-	p.AddFile(lockFile) // so that errors in it print with their line
-	if diags.HasErrors() {
-		return tree, nil, diags
-	}
+// pinImages pins every image of the tree for the host's platform through
+// the blueprint's lock file: a build never touches the network. It returns
+// out/images.json too.
+func pinImages(bp *spec.Blueprint, tree *units.Tree, lock *images.Lock, o options) (*units.Tree, []byte, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	platform := bp.Appliance.Hardware.Platform()
 	diags = append(diags, images.Pin(tree, lock, platform)...)
 	if diags.HasErrors() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/modules"
 	"github.com/sovereign-collective/sovereign/modules/hostos"
 	"github.com/sovereign-collective/sovereign/modules/plan"
@@ -38,6 +39,9 @@ type Result struct {
 	// build context, out/os/; both nil without an os block.
 	OS      *hostos.Image
 	OSFiles []hostos.File
+	// OSBuilt is the lock's entry for the built OS image, nil before
+	// `sovereign os build` built it from exactly this os block.
+	OSBuilt *images.OSEntry
 	// Image is the appliance image of an image-mode build (out/image/,
 	// out/image.json); nil otherwise.
 	Image *BuiltImage
@@ -74,12 +78,17 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	tree, imagesJSON, moreDiags := pinImages(p, target, bp, tree, o)
+	lock, moreDiags := readLock(p, target)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	osImage, osFiles, moreDiags := hostOS(p, target, bp, o)
+	tree, imagesJSON, moreDiags := pinImages(bp, tree, lock, o)
+	diags = append(diags, moreDiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	host, moreDiags := hostOS(target, bp, lock, o)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -89,7 +98,10 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	res.Plans, res.Plan, res.Images, res.OS, res.OSFiles = plans, planJSON, imagesJSON, osImage, osFiles
+	res.Plans, res.Plan, res.Images = plans, planJSON, imagesJSON
+	if host != nil {
+		res.OS, res.OSFiles, res.OSBuilt = host.Image, host.Files, host.Built
+	}
 	return res, diags
 }
 
