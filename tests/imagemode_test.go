@@ -51,7 +51,7 @@ func imageMode(t *testing.T) pipeline.Option {
 		Timer:     "daily",
 		Base:      "registry.example.org/fedora/fedora-coreos:stable@sha256:" + strings.Repeat("0", 64),
 		Version:   "test",
-		FetchBase: func(platform string) (v1.Image, error) { return imagestest.Image(t, platform), nil },
+		FetchBase: func(_, platform string) (v1.Image, error) { return imagestest.Image(t, platform), nil },
 	})
 }
 

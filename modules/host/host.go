@@ -6,6 +6,8 @@ package host
 import (
 	_ "embed"
 	"path"
+	"strconv"
+	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/units"
@@ -26,6 +28,17 @@ const (
 
 //go:embed verify.sh
 var verifyScript []byte
+
+// CDIScript waits for the NVIDIA driver and writes the CDI spec, or says
+// what the host OS lacks.
+const CDIScript = "/usr/local/libexec/sovereign/nvidia-cdi"
+
+//go:embed nvidia-cdi.sh
+var cdiScript []byte
+
+// driverWait is how long the CDI unit waits for the driver to come up once
+// its module is there (a GB300's first load takes a while).
+const driverWait = 5 * time.Minute
 
 // Compile returns the host's contribution to the appliance tree.
 func Compile(app *spec.Appliance) *units.Tree {
@@ -60,6 +73,7 @@ func Compile(app *spec.Appliance) *units.Tree {
 	}
 	if app.Hardware.GPUs > 0 {
 		t.Units = append(t.Units, cdiUnit(app))
+		t.Files = append(t.Files, &units.File{Path: CDIScript, Mode: 0o755, Contents: cdiScript, Origin: at})
 	}
 	t.Files = append(t.Files, &units.File{Path: VerifyScript, Mode: 0o755, Contents: verifyScript, Origin: at})
 	t.Units = append(t.Units, verifyUnits(app)...)
@@ -86,7 +100,9 @@ func verifyUnits(app *spec.Appliance) []*units.Unit {
 // cdiUnit generates the NVIDIA CDI spec before any GPU container starts. The
 // toolkit's own refresh units exist only from 1.18 on; running the generator
 // ourselves works with any toolkit the OS image ships and orders it
-// explicitly before the engines.
+// explicitly before the engines. It fails, once and with the reason, when
+// the OS cannot drive the GPU: a oneshot is not restarted, and the engines
+// that require it are not started.
 func cdiUnit(app *spec.Appliance) *units.Unit {
 	u := &units.Unit{Name: units.CDIService, Enabled: true, Origin: app.DeclRange}
 	u.Set("Unit", "Description", "Generate the NVIDIA CDI spec for GPU containers")
@@ -95,7 +111,8 @@ func cdiUnit(app *spec.Appliance) *units.Unit {
 	u.Set("Unit", "After", "systemd-modules-load.service")
 	u.Set("Service", "Type", "oneshot")
 	u.Set("Service", "RemainAfterExit", "yes")
-	u.Set("Service", "ExecStart", "/usr/bin/nvidia-ctk cdi generate --output="+units.CDISpec)
+	u.Set("Service", "ExecStart", units.QuoteCommand([]string{CDIScript, units.CDISpec, strconv.Itoa(int(driverWait / time.Second))}))
+	u.SetStartTimeout(driverWait + 5*time.Minute)
 	u.Set("Install", "WantedBy", "multi-user.target")
 	return u
 }

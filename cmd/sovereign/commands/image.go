@@ -29,7 +29,7 @@ type buildExtras struct {
 
 func addBuildExtras(cmd *cobra.Command, f *buildExtras) {
 	cmd.Flags().StringVar(&f.image, "image", "", "image mode: build the appliance OCI image for REPOSITORY[:TAG] (out/image/, out/image.json) and an Ignition config that switches the host to it")
-	cmd.Flags().StringVar(&f.base, "base", appliance.DefaultBase, "with --image: the base OS image, pinned by digest (REPOSITORY[:TAG]@sha256:…)")
+	cmd.Flags().StringVar(&f.base, "base", "", "with --image: the base OS image, pinned by digest (REPOSITORY[:TAG]@sha256:…); by default the host OS image the lock pins (sovereign os build), else stock Fedora CoreOS "+appliance.DefaultBase)
 	cmd.Flags().BoolVar(&f.push, "push", false, "with --image: push the image to REPOSITORY[:TAG] after writing the output")
 	cmd.Flags().StringVar(&f.timer, "update-timer", "", "with --image: enable sovereign-update.timer, which follows the tag at this OnCalendar= schedule (e.g. daily)")
 	cmd.Flags().StringVar(&f.diffAgainst, "diff-against", "", "after building, print what changed since the output in DIR (as sovereign diff DIR OUT)")
@@ -53,7 +53,7 @@ func (f *buildExtras) check() error {
 		if _, ok := ref.(name.Digest); ok {
 			return usageErrorf("--image %q names a digest; give the REPOSITORY[:TAG] to build for (the digest is the build's result)", f.image)
 		}
-		if _, err := name.NewDigest(f.base); err != nil {
+		if _, err := name.NewDigest(f.base); f.base != "" && err != nil {
 			return usageErrorf("--base %q must be pinned as REPOSITORY[:TAG]@sha256:DIGEST", f.base)
 		}
 	}
@@ -75,8 +75,8 @@ func (f *buildExtras) options(e *env) []pipeline.Option {
 		Timer:     f.timer,
 		Base:      f.base,
 		Version:   version(),
-		FetchBase: func(platform string) (v1.Image, error) {
-			return resolve.FetchBase(e.ctx, f.base, platform)
+		FetchBase: func(ref, platform string) (v1.Image, error) {
+			return resolve.FetchBase(e.ctx, ref, platform)
 		},
 	})}
 }
@@ -87,7 +87,7 @@ func (f *buildExtras) after(e *env, outDir string, img *pipeline.BuiltImage) err
 	if img != nil {
 		info := img.Info
 		fmt.Fprintf(e.stdout, "Appliance image %s (%s on %s, appliance layer %d bytes) in %s.\n",
-			info.Pinned(), info.Platform, f.base, info.Layer.Size, filepath.Join(filepath.Clean(outDir), output.ImageDir))
+			info.Pinned(), info.Platform, info.Base, info.Layer.Size, filepath.Join(filepath.Clean(outDir), output.ImageDir))
 		if f.push {
 			d, err := resolve.Push(e.ctx, img.Image, f.image)
 			if err != nil {

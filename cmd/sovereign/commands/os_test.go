@@ -352,12 +352,35 @@ func TestOSBuildWithBuildah(t *testing.T) {
 		t.Errorf("bootc container lint is not the last step:\n%s", log)
 	}
 
-	// A build takes the pin: no warning that the image is missing.
+	// A build takes the pin: no warning that the image is missing, and a
+	// first-boot unit that rebases the host onto the image by digest,
+	// ordered before the engine, which quadlet, systemd-analyze and
+	// ignition-validate accept.
 	out := filepath.Join(dir, "out")
 	r = sovereignEnv(t, environ, "build", bp, "-o", out)
 	r.must(t, 0)
 	if strings.Contains(r.stderr, "not built yet") {
 		t.Errorf("build warns of a missing OS image the lock pins:\n%s", r.stderr)
+	}
+	rebase := readFileString(t, filepath.Join(out, "rootfs/etc/systemd/system/sovereign-os-rebase.service"))
+	for _, line := range []string{"Before=vllm-main.service\n", "Before=sovereign-nvidia-cdi.service\n", "ExecStart=/usr/local/libexec/sovereign/os-rebase " + entry.Pinned() + "\n"} {
+		if !strings.Contains(rebase, line) {
+			t.Errorf("the rebase unit lacks %q:\n%s", line, rebase)
+		}
+	}
+	if n := peers.VerifyUnits(t, filepath.Join(out, "rootfs")); n == 0 {
+		t.Error("no unit verified")
+	}
+	peers.IgnitionValidate(t, filepath.Join(out, "ignition.json"))
+
+	// Image mode layers the appliance on the OS image, and rebases nothing.
+	outImage := filepath.Join(dir, "out-image")
+	sovereignEnv(t, environ, "build", bp, "-o", outImage, "--image", reg.Ref("coop/appliance:1")).must(t, 0, "on "+entry.Pinned())
+	if info := readFileString(t, filepath.Join(outImage, "image.json")); !strings.Contains(info, `"base": "`+entry.Pinned()+`"`) {
+		t.Errorf("image.json does not name the OS image as its base:\n%s", info)
+	}
+	if _, err := os.Stat(filepath.Join(outImage, "rootfs/etc/systemd/system/sovereign-os-rebase.service")); err == nil {
+		t.Error("an image-mode build carries the rebase unit")
 	}
 
 	// The os block changes: build fails at the block, naming the fix, and

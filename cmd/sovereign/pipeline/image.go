@@ -27,14 +27,15 @@ type ApplianceImage struct {
 	// follows Reference's tag.
 	Timer string
 	// Base is the base OS image's reference, pinned by digest, as the
-	// image's labels record it.
+	// image's labels record it. Empty: the host OS image the lock pins
+	// (`sovereign os build`), else stock Fedora CoreOS (appliance.DefaultBase).
 	Base string
 	// Version is sovereign's version, part of the image's identity.
 	Version string
-	// FetchBase returns Base for the host's platform. The pass itself
-	// never talks to a registry: the command line passes a function that
-	// does (images/resolve), a test one that returns an image in memory.
-	FetchBase func(platform string) (v1.Image, error)
+	// FetchBase returns the base ref for the host's platform. The pass
+	// itself never talks to a registry: the command line passes a function
+	// that does (images/resolve), a test one that returns an image in memory.
+	FetchBase func(ref, platform string) (v1.Image, error)
 }
 
 // WithApplianceImage makes the build an image-mode build.
@@ -86,7 +87,7 @@ func withUpdatePath(tree *units.Tree, bp *spec.Blueprint, a *ApplianceImage) (*u
 // the Ignition config that switches the host to it.
 func buildImage(bp *spec.Blueprint, tree *units.Tree, rootfs []*units.File, a *ApplianceImage) (*BuiltImage, *ignition.Output, hcl.Diagnostics) {
 	platform := bp.Appliance.Hardware.Platform()
-	base, err := a.FetchBase(platform)
+	base, err := a.FetchBase(a.Base, platform)
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,

@@ -13,6 +13,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
+	"github.com/sovereign-collective/sovereign/images/appliance"
 	"github.com/sovereign-collective/sovereign/modules/hostos"
 	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/output"
@@ -82,6 +83,34 @@ func hostOS(target string, bp *spec.Blueprint, lock *images.Lock, o options) (*H
 	}
 	host.Built = built
 	return host, diags
+}
+
+// onHostOS puts the appliance on the OS image the lock pins: an image-mode
+// appliance image is built on it (unless a base was asked for), and a host
+// provisioned by Ignition gets the first-boot unit that rebases it onto the
+// image. Without a built image, image mode takes stock Fedora CoreOS.
+func onHostOS(tree *units.Tree, host *HostOS, bp *spec.Blueprint, o options) (*units.Tree, options, hcl.Diagnostics) {
+	var built *images.OSEntry
+	if host != nil {
+		built = host.Built
+	}
+	if o.image != nil {
+		a := *o.image
+		switch {
+		case a.Base != "":
+		case built != nil:
+			a.Base = built.Pinned()
+		default:
+			a.Base = appliance.DefaultBase
+		}
+		o.image = &a
+		return tree, o, nil
+	}
+	if built == nil {
+		return tree, o, nil
+	}
+	tree, diags := units.Merge(tree, hostos.Rebase(built.Pinned(), tree, bp.OS.DeclRange))
+	return tree, o, diags
 }
 
 // renderOS pins the os block's base through the lock and renders the image.

@@ -93,6 +93,10 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	tree, o, moreDiags = onHostOS(tree, host, bp, o)
+	if diags = append(diags, moreDiags...); diags.HasErrors() {
+		return nil, diags
+	}
 	res, moreDiags := render(bp, tree, o)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
