@@ -238,6 +238,13 @@ func installKit(ctx context.Context, log io.Writer, g *Guest, cfg *report.Config
 	if err := copyFile(g.Standin, filepath.Join(root, "usr/bin/nvidia-ctk"), 0o755); err != nil {
 		return err
 	}
+	// The guest has no GPU and no NVIDIA driver, which the appliance's CDI
+	// unit checks for (and rightly fails without): the stand-in nvidia-ctk
+	// writes the spec without that check.
+	cdiDropIn := "[Service]\nExecStart=\nExecStart=/usr/bin/nvidia-ctk cdi generate --output=" + units.CDISpec + "\n"
+	if err := writeFile(root, "etc/systemd/system/"+units.CDIService+".d/"+dropInName, cdiDropIn, 0o644); err != nil {
+		return err
+	}
 	if err := upsStandin(g, root); err != nil {
 		return err
 	}
