@@ -106,7 +106,9 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 			eng.OwnRanges[own] = a.rng(own, eng.DeclRange)
 		}
 	}
-	k.Decode(kindDecoder{a}, eng)
+	if k.Decode != nil {
+		k.Decode(kindDecoder{a}, eng)
+	}
 	checkFlagReleases(a, k, eng)
 
 	if m := eng.Model; m != nil && eng.MaxModelLen > 0 && m.Architecture.MaxPositionEmbeddings > 0 && eng.MaxModelLen > m.Architecture.MaxPositionEmbeddings {
@@ -193,6 +195,12 @@ func (e *evaluator) engineMeanings(a *attrs, k *spec.EngineKind, eng *spec.Engin
 	eng.ReasoningParser = parser(a, k, n[spec.SettingReasoningParser])
 	if attr := n[spec.SettingCPUKVOffload]; attr != "" {
 		eng.CPUKVOffloadBytes = a.size(attr)
+	}
+	if attr := n[spec.SettingMaxNumSeqs]; attr != "" {
+		eng.MaxNumSeqs = a.integer(attr, 0, 1, 65536)
+	}
+	if attr := n[spec.SettingMaxNumBatchedTokens]; attr != "" {
+		eng.MaxNumBatchedTokens = a.integer(attr, 0, 1, 1<<24)
 	}
 }
 

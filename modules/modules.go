@@ -16,16 +16,25 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/internal/engine"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/models"
+	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/modules/wan"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
-// Compile returns the whole appliance tree for bp. Conflicts between
-// contributions (two modules writing one file) are error diagnostics.
-func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
+// Compile returns the whole appliance tree for bp, each engine's command
+// line tuned as its capacity plan in plans derived (the values `sovereign
+// plan` prints). Conflicts between contributions (two modules writing one
+// file) are error diagnostics. An engine without a plan gets no derived
+// tuning: the engine picks its own.
+func Compile(bp *spec.Blueprint, plans []plan.EnginePlan) (*units.Tree, hcl.Diagnostics) {
 	// First, so that each engine renders the key the gateway sends it.
 	diags := gateway.EngineKeys(bp.Gateway, engines.Kinds)
+	derived := map[string]engine.Tuning{}
+	for _, ep := range plans {
+		seqs, tokens := ep.Plan.Tuning.Derived()
+		derived[ep.Engine] = engine.Tuning{MaxNumSeqs: seqs, MaxNumBatchedTokens: tokens}
+	}
 	parts := []*units.Tree{host.Compile(bp.Appliance), models.Compile(bp.Models, bp.Appliance)}
 	for _, eng := range bp.Engines {
 		k, ok := engines.Lookup(eng.Kind)
@@ -40,7 +49,7 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 			})
 			continue
 		}
-		t, engDiags := engine.Compile(eng, k, bp.Appliance)
+		t, engDiags := engine.Compile(eng, k, bp.Appliance, derived[eng.Name])
 		diags = append(diags, engDiags...)
 		parts = append(parts, t)
 	}

@@ -23,7 +23,7 @@ func TestUnknownEngineKindIsAnError(t *testing.T) {
 		Models:    []*spec.Model{m},
 		Engines:   []*spec.Engine{{Kind: "tgi", Name: "main", Model: m, Image: spec.Image{Ref: "ghcr.io/huggingface/text-generation-inference:3"}, DeclRange: at}},
 	}
-	_, diags := modules.Compile(bp)
+	_, diags := modules.Compile(bp, nil)
 	if !diags.HasErrors() {
 		t.Fatal("an engine of an unknown kind compiled without an error")
 	}

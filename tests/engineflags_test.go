@@ -1,10 +1,15 @@
 package tests
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engineflags"
+	"github.com/sovereign-collective/sovereign/modules/plan"
+	"github.com/sovereign-collective/sovereign/units"
 )
 
 // TestEngineExecFlagsExistInPinnedRelease renders every reference and test
@@ -55,6 +60,82 @@ func TestEngineExecFlagsExistInPinnedRelease(t *testing.T) {
 			t.Errorf("no engine unit ran %s; the test checked %v", r, checked)
 		}
 	}
+}
+
+// TestEngineExecCarriesThePlansTuning: the concurrency and batch budget
+// `sovereign plan` prints for each engine, derived or given, are the ones
+// its Exec= line starts the engine with, each given once.
+func TestEngineExecCarriesThePlansTuning(t *testing.T) {
+	sources := map[string]int{}
+	for _, c := range referenceCases {
+		t.Run(c.name, func(t *testing.T) {
+			_, res := build(t, c)
+			for _, ep := range res.Plans {
+				eng := engineNamed(res, ep.Engine)
+				seqsFlag, tokensFlag := "--max-num-seqs", "--max-num-batched-tokens"
+				switch eng.Kind {
+				case "sglang":
+					seqsFlag, tokensFlag = "--max-running-requests", ""
+				case "nim":
+					continue
+				}
+				u := unitNamed(res, eng.Kind+"-"+eng.Name+".container")
+				if u == nil {
+					t.Fatalf("engine %q has no unit", eng.Name)
+				}
+				words := systemdWords(t, u.Get("Container", "Exec")[0])
+				if eng.Kind == "sglang" {
+					words = words[2:]
+				}
+				release, err := engineflags.ForImage(eng.Kind, eng.Image.Ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				args, _ := release.Split(words)
+				tu := ep.Plan.Tuning
+				for _, f := range []struct {
+					flag   string
+					want   int
+					source string
+				}{{seqsFlag, tu.MaxNumSeqs, tu.MaxNumSeqsSource}, {tokensFlag, tu.MaxNumBatchedTokens, tu.MaxNumBatchedTokensSource}} {
+					if f.flag == "" {
+						continue
+					}
+					var got []string
+					for _, a := range args {
+						if a.LongName() == f.flag {
+							got = append(got, strings.Join(a.Values, " "))
+						}
+					}
+					if len(got) != 1 || got[0] != strconv.Itoa(f.want) {
+						t.Errorf("engine %q: the plan says %s %d (%s), Exec= gives %q", eng.Name, f.flag, f.want, f.source, got)
+					}
+					sources[f.source]++
+				}
+			}
+		})
+	}
+	if sources[plan.TuningDerived] == 0 || sources[plan.TuningGiven] == 0 {
+		t.Errorf("tuning sources seen %v: want both derived and given values checked", sources)
+	}
+}
+
+func engineNamed(res *pipeline.Result, name string) *spec.Engine {
+	for _, e := range res.Blueprint.Engines {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+func unitNamed(res *pipeline.Result, name string) *units.Unit {
+	for _, u := range res.Tree.Units {
+		if u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // systemdWords splits a unit's command line as systemd does for the cases

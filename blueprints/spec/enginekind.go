@@ -32,7 +32,8 @@ type EngineKind struct {
 	// Own are the settings only this engine has, decoded by Decode.
 	Own []string
 	// Decode reads the Own settings and checks what only this engine
-	// needs; it stores what it read in eng.Own.
+	// needs; it stores what it read in eng.Own. Nil for a kind without
+	// settings of its own.
 	Decode func(d SettingsDecoder, eng *Engine)
 	// KVCacheDTypes are the engine's KV cache element types, the first
 	// being its default.

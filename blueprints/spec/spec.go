@@ -142,6 +142,13 @@ type Engine struct {
 	ReasoningParser    string
 	// CPUKVOffloadBytes is the KV cache's warm tier in CPU memory.
 	CPUKVOffloadBytes int64
+	// MaxNumSeqs is how many sequences the engine runs at once (vLLM's
+	// max_num_seqs, SGLang's max_running_requests); 0 lets the capacity
+	// plan derive it.
+	MaxNumSeqs int
+	// MaxNumBatchedTokens is the tokens one scheduler step may process
+	// (vLLM's max_num_batched_tokens); 0 lets the plan derive it.
+	MaxNumBatchedTokens int
 
 	// Own holds the settings only this engine kind has, as the kind's
 	// package decoded them (a *vllm.Settings for a vLLM engine).
@@ -172,6 +179,11 @@ const (
 	SettingToolCallParser  Setting = "tool_call_parser"
 	SettingReasoningParser Setting = "reasoning_parser"
 	SettingCPUKVOffload    Setting = "cpu_kv_offload"
+	SettingMaxNumSeqs      Setting = "max_num_seqs"
+	// SettingMaxNumBatchedTokens is vLLM's per-step token budget; SGLang's
+	// nearest (--chunked-prefill-size) bounds prefill chunks only, so it is
+	// not the same meaning.
+	SettingMaxNumBatchedTokens Setting = "max_num_batched_tokens"
 )
 
 // RangeOf is where the blueprint wrote setting s, or the engine block when

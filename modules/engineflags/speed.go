@@ -56,6 +56,17 @@ func (l Launch) value(flag string) (string, Arg, bool) {
 	return "", Arg{}, false
 }
 
+// IntValue is the last value given for flag (by its long name), when it is
+// a whole number.
+func (l Launch) IntValue(flag string) (int, bool) {
+	v, _, ok := l.value(flag)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
 func (l Launch) has(flag string) (Arg, bool) {
 	i := slices.IndexFunc(l.Args, func(a Arg) bool { return a.LongName() == flag })
 	if i < 0 {

@@ -31,6 +31,20 @@ func ForEngine(app *spec.Appliance, eng *spec.Engine) Input {
 	in.GPUMemoryUtilization = eng.MemoryFraction
 	in.MaxModelLen = eng.MaxModelLen
 	in.CPUKVOffloadBytes = eng.CPUKVOffloadBytes
+	in.Engine = eng.Kind
+	in.MaxNumSeqs = eng.MaxNumSeqs
+	in.MaxNumBatchedTokens = eng.MaxNumBatchedTokens
+	// A value an extra_args item gives is what the engine gets (it takes
+	// the last one), so the plan prints it rather than derive another.
+	l := launchOf(eng)
+	for _, f := range []struct {
+		flag string
+		to   *int
+	}{{"--max-num-seqs", &in.MaxNumSeqs}, {"--max-running-requests", &in.MaxNumSeqs}, {"--max-num-batched-tokens", &in.MaxNumBatchedTokens}} {
+		if n, ok := l.IntValue(f.flag); ok && n > 0 {
+			*f.to = n
+		}
+	}
 	return in
 }
 

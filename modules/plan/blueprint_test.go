@@ -140,3 +140,48 @@ func TestEnginesSharingTheGPU(t *testing.T) {
 		})
 	}
 }
+
+// TestForEngineTakesTheBlueprintsTuning: the plan derives the concurrency
+// and batch budget only where the blueprint gives none, in a setting or an
+// extra_args item (whose value is what the engine gets), and Derived hands
+// the engine only what the plan derived; NIM gets neither.
+func TestForEngineTakesTheBlueprintsTuning(t *testing.T) {
+	bp := gb300Blueprint(t, "awq-int4", 0, "main")
+	eng := bp.Engines[0]
+	eng.Image.Ref = "docker.io/vllm/vllm-openai:v0.14.0"
+	tuningOf := func() plan.Tuning {
+		t.Helper()
+		p, err := plan.Compute(plan.ForEngine(bp.Appliance, eng))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Tuning
+	}
+
+	tu := tuningOf()
+	seqs, tokens := tu.Derived()
+	if tu.MaxNumSeqsSource != plan.TuningDerived || seqs != tu.MaxNumSeqs || seqs < 1 || tokens != 8192 {
+		t.Errorf("nothing given: %+v, derived %d %d", tu, seqs, tokens)
+	}
+
+	eng.MaxNumSeqs = 48
+	eng.ExtraArgs = []string{"--max_num_batched_tokens", "16384"}
+	tu = tuningOf()
+	if tu.MaxNumSeqs != 48 || tu.MaxNumSeqsSource != plan.TuningGiven || tu.MaxNumBatchedTokens != 16384 || tu.MaxNumBatchedTokensSource != plan.TuningGiven {
+		t.Errorf("setting and extra_args: %+v", tu)
+	}
+	if seqs, tokens := tu.Derived(); seqs != 0 || tokens != 0 {
+		t.Errorf("given values are the blueprint's to render, yet Derived = %d, %d", seqs, tokens)
+	}
+
+	eng.Kind, eng.MaxNumSeqs, eng.ExtraArgs = "sglang", 0, []string{"--max-running-requests", "20"}
+	if tu = tuningOf(); tu.MaxNumSeqs != 20 || tu.MaxNumSeqsSource != plan.TuningGiven || tu.MaxNumBatchedTokensSource != plan.TuningEngine {
+		t.Errorf("sglang: %+v", tu)
+	}
+
+	eng.Kind, eng.ExtraArgs = "nim", nil
+	tu = tuningOf()
+	if seqs, tokens := tu.Derived(); seqs != 0 || tokens != 0 || tu.MaxNumSeqsSource != plan.TuningEngine {
+		t.Errorf("nim: %+v", tu)
+	}
+}

@@ -209,9 +209,9 @@ func SpeedParityWarnings(a, b Side) []string {
 	return out
 }
 
-// launchOf is an engine's speed-relevant launch: its quantization setting
-// and its extra_args, read with its release's table where sovereign has
-// one.
+// launchOf is an engine's launch as far as the blueprint says it beyond
+// the common settings: its quantization setting and its extra_args, read
+// with its release's table where sovereign has one.
 func launchOf(e *spec.Engine) engineflags.Launch {
 	r, err := engineflags.ForImage(e.Kind, e.Image.Ref)
 	if err != nil {
@@ -236,8 +236,10 @@ func speedFlagValues(l engineflags.Launch) map[string]string {
 	for _, a := range l.Args {
 		name := a.LongName()
 		// The quantization method follows the weights, which may differ;
-		// SpeedParityWarnings compares it for equal weights only.
-		if name == "--quantization" || !engineflags.SpeedRelevant(l.Engine, name) {
+		// SpeedParityWarnings compares it for equal weights only. The
+		// batch budget is compared as the plans have it, wherever the
+		// blueprint gave it.
+		if name == "--quantization" || name == "--max-num-batched-tokens" || !engineflags.SpeedRelevant(l.Engine, name) {
 			continue
 		}
 		v := strings.Join(a.Values, " ")

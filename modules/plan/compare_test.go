@@ -75,9 +75,9 @@ func TestSpeedParityWarnings(t *testing.T) {
 	want := []string{
 		`engine "main": quantization differs for the same awq-int4 weights: (none) vs awq; they run different kernels`,
 		`engine "main": speed-relevant flag --enforce-eager differs: on vs (none)`,
-		`engine "main": speed-relevant flag --max-num-batched-tokens differs: 4096 vs 16384`,
 		`engine "main": only the second blueprint's engine has this speed trap, so the first cannot show its cost: Slow quantization kernel`,
 		`engine "main": only the first blueprint's engine has this speed trap, so the second will not run as measured: CUDA graphs off`,
+		`engine "main": max_num_batched_tokens differs: 4096 vs 16384`,
 	}
 	got := plan.SpeedParityWarnings(side("a", audition), side("t", target))
 	if len(got) != len(want) {

@@ -49,7 +49,7 @@ type Input struct {
 	// at TDP, an upper bound.
 	DutyCycle float64
 	// Engine is the engine kind the tuning is for: "vllm" (also when
-	// empty) or "sglang".
+	// empty), "sglang" or "nim".
 	Engine string
 	// MaxNumSeqs and MaxNumBatchedTokens are the blueprint's engine
 	// concurrency and batch budget; 0 lets the plan derive them (Tuning).

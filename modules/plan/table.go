@@ -59,9 +59,9 @@ func (p *Plan) WriteTable(w io.Writer) error {
 	if err := p.writeThroughput(w); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nEngine tuning\n  max_num_seqs %d (%s): %s\n  max_num_batched_tokens %d (%s): %s\n",
-		p.Tuning.MaxNumSeqs, p.Tuning.MaxNumSeqsSource, p.Tuning.maxNumSeqsWhy,
-		p.Tuning.MaxNumBatchedTokens, p.Tuning.MaxNumBatchedTokensSource, p.Tuning.batchedTokensWhy)
+	fmt.Fprintf(w, "\nEngine tuning\n%s%s",
+		tuned("max_num_seqs", p.Tuning.MaxNumSeqs, p.Tuning.MaxNumSeqsSource, p.Tuning.maxNumSeqsWhy),
+		tuned("max_num_batched_tokens", p.Tuning.MaxNumBatchedTokens, p.Tuning.MaxNumBatchedTokensSource, p.Tuning.batchedTokensWhy))
 
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w, "\nWarnings:")
@@ -103,4 +103,13 @@ func (p *Plan) writeThroughput(w io.Writer) error {
 		fmt.Fprintf(tw, "Prefill\t\tunknown\tno %s compute figure for this GPU\n", t.PrefillPrecision)
 	}
 	return tw.Flush()
+}
+
+// tuned is one line of the engine tuning: the value the engine gets and
+// why, or why the engine picks its own.
+func tuned(name string, n int, source, why string) string {
+	if source == TuningEngine {
+		return fmt.Sprintf("  %s left to the engine: %s\n", name, why)
+	}
+	return fmt.Sprintf("  %s %d (%s): %s\n", name, n, source, why)
 }

@@ -25,7 +25,21 @@ type Tuning struct {
 const (
 	TuningGiven   = "given"
 	TuningDerived = "derived"
+	// TuningEngine: the plan leaves the value to the engine.
+	TuningEngine = "engine"
 )
+
+// Derived are the values the plan derived, for the engine's command line;
+// 0 for one the blueprint gives (it renders its own) or the engine picks.
+func (t Tuning) Derived() (maxNumSeqs, maxNumBatchedTokens int) {
+	if t.MaxNumSeqsSource == TuningDerived {
+		maxNumSeqs = t.MaxNumSeqs
+	}
+	if t.MaxNumBatchedTokensSource == TuningDerived {
+		maxNumBatchedTokens = t.MaxNumBatchedTokens
+	}
+	return maxNumSeqs, maxNumBatchedTokens
+}
 
 // vLLM's own defaults for the OpenAI-compatible server, by GPU size
 // (EngineArgs._set_default_args in vllm/engine/arg_utils.py, v0.11 to
@@ -49,6 +63,12 @@ const (
 // queues people while memory sits idle. It never exceeds the engine's own
 // default for the GPU.
 func (s settings) tuning(blocks int64) Tuning {
+	if s.Engine == "nim" {
+		// NIM's command line is its own; sovereign passes it neither flag,
+		// so the plan prints no value the engine would not get.
+		why := "not set for NVIDIA NIM: its profile decides, and sovereign passes it no such flag"
+		return Tuning{MaxNumSeqsSource: TuningEngine, MaxNumBatchedTokensSource: TuningEngine, maxNumSeqsWhy: why, batchedTokensWhy: why}
+	}
 	big := s.Hardware.GPUMemoryBytes >= vllmBigGPUBytes
 	engineSeqs, engineTokens := vllmSmallMaxNumSeqs, vllmSmallBatchedTokens
 	if big {
@@ -82,7 +102,7 @@ func (s settings) tuning(blocks int64) Tuning {
 	case s.Engine == "sglang":
 		// SGLang sizes its chunked prefill by GPU memory itself; its rule
 		// was not checked for this project, so the plan leaves it alone.
-		t.MaxNumBatchedTokensSource = "engine"
+		t.MaxNumBatchedTokensSource = TuningEngine
 		t.batchedTokensWhy = "not derived for SGLang: it sizes --chunked-prefill-size by GPU memory itself"
 	default:
 		t.MaxNumBatchedTokens = engineTokens

@@ -61,7 +61,9 @@ func Images(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Bl
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	tree, moreDiags := modules.Compile(bp)
+	// Which images run does not depend on the engines' tuning, so the
+	// lock needs no plan (and works for a blueprint that does not fit yet).
+	tree, moreDiags := modules.Compile(bp, nil)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, nil, diags

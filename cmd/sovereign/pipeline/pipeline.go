@@ -73,7 +73,7 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if err != nil {
 		return nil, append(diags, internalDiag(err)...)
 	}
-	tree, moreDiags := modules.Compile(bp)
+	tree, moreDiags := modules.Compile(bp, plans)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags

@@ -10,11 +10,6 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/internal/engine"
 )
 
-// Settings are the options only SGLang has.
-type Settings struct {
-	MaxRunningRequests int
-}
-
 // Kind is SGLang.
 var Kind = &engine.Kind{
 	EngineKind: spec.EngineKind{
@@ -24,10 +19,7 @@ var Kind = &engine.Kind{
 			spec.SettingMaxModelLen: "context_length", spec.SettingMemoryFraction: "mem_fraction_static", spec.SettingKVCacheDType: "kv_cache_dtype",
 			spec.SettingQuantization: "quantization", spec.SettingTensorParallel: "tensor_parallel_size", spec.SettingToolCallParser: "tool_call_parser",
 			spec.SettingReasoningParser: "reasoning_parser", spec.SettingCPUKVOffload: "cpu_kv_offload",
-		},
-		Own: []string{"max_running_requests"},
-		Decode: func(d spec.SettingsDecoder, eng *spec.Engine) {
-			eng.Own = &Settings{MaxRunningRequests: d.Int("max_running_requests", 0, 1, 65536)}
+			spec.SettingMaxNumSeqs: "max_running_requests",
 		},
 		KVCacheDTypes: []spec.KVCacheDType{spec.KVAuto, spec.KVFP8E4M3, spec.KVFP8E5M2},
 		Quantizations: []string{"awq", "awq_marlin", "compressed-tensors", "fp8", "gptq", "gptq_marlin", "modelopt", "modelopt_fp4"},
@@ -46,16 +38,8 @@ var Kind = &engine.Kind{
 	},
 }
 
-// Own returns eng's SGLang settings; the defaults when it has none.
-func Own(eng *spec.Engine) *Settings {
-	if s, ok := eng.Own.(*Settings); ok {
-		return s
-	}
-	return &Settings{}
-}
-
 // Options are the server's options, after `python3 -m sglang.launch_server`.
-func Options(eng *spec.Engine, modelMount string) []engine.Option {
+func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engine.Option {
 	at := eng.DeclRange
 	opts := []engine.Option{
 		engine.Opt(eng.RangeOf(spec.SettingModel), "--model-path", modelMount),
@@ -83,8 +67,9 @@ func Options(eng *spec.Engine, modelMount string) []engine.Option {
 	if p := eng.ReasoningParser; p != "" {
 		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingReasoningParser), "--reasoning-parser", p))
 	}
-	if n := Own(eng).MaxRunningRequests; n > 0 {
-		opts = append(opts, engine.Opt(eng.RangeOfOwn("max_running_requests"), "--max-running-requests", strconv.Itoa(n)))
+	// The concurrency the plan printed, or the blueprint's own.
+	if o, ok := engine.Tuned(eng, spec.SettingMaxNumSeqs, eng.MaxNumSeqs, derived.MaxNumSeqs, "--max-running-requests"); ok {
+		opts = append(opts, o)
 	}
 	if eng.CPUKVOffloadBytes > 0 {
 		// HiCache, SGLang's host-memory KV tier. Its size is decimal GB

@@ -17,7 +17,6 @@ const containerCacheDir = "/var/cache/vllm"
 // Settings are the options only vLLM has.
 type Settings struct {
 	EnablePrefixCaching bool
-	MaxNumSeqs          int
 	// KVOffloadBackend is "native" or "lmcache", for CPUKVOffloadBytes.
 	KVOffloadBackend string
 }
@@ -31,8 +30,9 @@ var Kind = &engine.Kind{
 			spec.SettingMaxModelLen: "max_model_len", spec.SettingMemoryFraction: "gpu_memory_utilization", spec.SettingKVCacheDType: "kv_cache_dtype",
 			spec.SettingQuantization: "quantization", spec.SettingTensorParallel: "tensor_parallel_size", spec.SettingToolCallParser: "tool_call_parser",
 			spec.SettingReasoningParser: "reasoning_parser", spec.SettingCPUKVOffload: "cpu_kv_offload",
+			spec.SettingMaxNumSeqs: "max_num_seqs", spec.SettingMaxNumBatchedTokens: "max_num_batched_tokens",
 		},
-		Own:    []string{"enable_prefix_caching", "max_num_seqs", "kv_offload_backend"},
+		Own:    []string{"enable_prefix_caching", "kv_offload_backend"},
 		Decode: decode,
 		// fp8 means fp8_e4m3 on CUDA.
 		KVCacheDTypes: []spec.KVCacheDType{spec.KVAuto, spec.KVBFloat16, spec.KVFP8, spec.KVFP8E4M3, spec.KVFP8E5M2},
@@ -61,7 +61,6 @@ var Kind = &engine.Kind{
 func decode(d spec.SettingsDecoder, eng *spec.Engine) {
 	eng.Own = &Settings{
 		EnablePrefixCaching: d.Bool("enable_prefix_caching", true),
-		MaxNumSeqs:          d.Int("max_num_seqs", 0, 1, 65536),
 		KVOffloadBackend:    d.OneOf("kv_offload_backend", "native", "native", "lmcache"),
 	}
 }
@@ -77,7 +76,7 @@ func Own(eng *spec.Engine) *Settings {
 // Options are the server's options, after the image's entrypoint. --model
 // (rather than the positional form) works with both entrypoints vLLM images
 // have had: `python3 -m vllm.entrypoints.openai.api_server` and `vllm serve`.
-func Options(eng *spec.Engine, modelMount string) []engine.Option {
+func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engine.Option {
 	v := Own(eng)
 	at := eng.DeclRange
 	opts := []engine.Option{
@@ -109,8 +108,13 @@ func Options(eng *spec.Engine, modelMount string) []engine.Option {
 	if p := eng.ReasoningParser; p != "" {
 		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingReasoningParser), "--reasoning-parser", p))
 	}
-	if v.MaxNumSeqs > 0 {
-		opts = append(opts, engine.Opt(eng.RangeOfOwn("max_num_seqs"), "--max-num-seqs", strconv.Itoa(v.MaxNumSeqs)))
+	// The concurrency and batch budget the plan printed, or the
+	// blueprint's own.
+	if o, ok := engine.Tuned(eng, spec.SettingMaxNumSeqs, eng.MaxNumSeqs, derived.MaxNumSeqs, "--max-num-seqs"); ok {
+		opts = append(opts, o)
+	}
+	if o, ok := engine.Tuned(eng, spec.SettingMaxNumBatchedTokens, eng.MaxNumBatchedTokens, derived.MaxNumBatchedTokens, "--max-num-batched-tokens"); ok {
+		opts = append(opts, o)
 	}
 	if eng.CPUKVOffloadBytes > 0 {
 		// The warm tier in CPU memory, with the shorthand flags of v0.11.1

@@ -34,10 +34,11 @@ func UnitName(eng *spec.Engine) string { return Name(eng) + ".container" }
 // makes of its Quadlet.
 func Service(eng *spec.Engine) string { return units.ServiceOf(UnitName(eng)) }
 
-// Compile returns engine eng's contribution to the appliance tree, and
+// Compile returns engine eng's contribution to the appliance tree, its
+// command line tuned as the capacity plan derived, and
 // what the check of its command line against the pinned release found
 // (CheckOptions).
-func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) (*units.Tree, hcl.Diagnostics) {
+func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance, derived Tuning) (*units.Tree, hcl.Diagnostics) {
 	secretEnv, secret := secrets(eng, k)
 	t, u := skeleton(eng, k, app, secretEnv, secret)
 	c := k.Container
@@ -49,7 +50,7 @@ func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance) (*units.Tree, hcl.D
 	}
 	var diags hcl.Diagnostics
 	if c.Options != nil {
-		opts := c.Options(eng, ModelMount(eng))
+		opts := c.Options(eng, ModelMount(eng), derived)
 		cmd := units.QuoteCommand(append(slices.Clone(c.Command), Words(opts)...))
 		if eng.APIKey != nil && k.APIKey.Flag != "" {
 			// systemd expands the key from the environment file into the

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strconv"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -36,6 +38,28 @@ type Option struct {
 	ExtraArg int
 }
 
+// Tuning is what the capacity plan derived for the engine's command line
+// and printed in `sovereign plan`; 0 where the blueprint gives the value
+// itself or the plan leaves it to the engine.
+type Tuning struct {
+	MaxNumSeqs          int
+	MaxNumBatchedTokens int
+}
+
+// Tuned renders flag with the blueprint's value of setting s (given) or,
+// when it gives none, the plan's (derived); ok is false when neither has
+// one, or when an extra_args item sets the flag itself (the plan then took
+// its value from there).
+func Tuned(eng *spec.Engine, s spec.Setting, given, derived int, flag string) (Option, bool) {
+	switch {
+	case given > 0:
+		return Opt(eng.RangeOf(s), flag, strconv.Itoa(given)), true
+	case derived > 0:
+		return Opt(eng.DeclRange, flag, strconv.Itoa(derived)), true
+	}
+	return Option{}, false
+}
+
 // Words flattens options into the words of a command line.
 func Words(opts []Option) []string {
 	var words []string
@@ -66,9 +90,10 @@ type Container struct {
 	// Command are the words after the entrypoint that start the server,
 	// before its options: "-m", "sglang.launch_server".
 	Command []string
-	// Options are the server's options after Command; nil for an engine
-	// that is configured by its environment alone.
-	Options func(eng *spec.Engine, modelMount string) []Option
+	// Options are the server's options after Command, with the tuning the
+	// capacity plan derived; nil for an engine that is configured by its
+	// environment alone.
+	Options func(eng *spec.Engine, modelMount string, derived Tuning) []Option
 	// Env is the engine's environment, besides the blueprint's own; nil
 	// for none.
 	Env func(eng *spec.Engine, modelMount string) map[string]string
