@@ -134,7 +134,7 @@ func (r *Release) Check(args []Arg) []Problem {
 			bad(false, "Flag needs a value", "%s's %s needs a value.", r, a.Flag)
 			continue
 		}
-		if len(f.Choices) > 0 {
+		if len(f.Choices) > 0 && (f.ChoicesExtendedBy == "" || !hasFlag(f.ChoicesExtendedBy)) {
 			for _, v := range a.Values {
 				switch {
 				case !slices.Contains(f.Choices, v):

@@ -69,6 +69,10 @@ type Flag struct {
 	// ChoicesCheckedBy names the code that refuses other values when the
 	// parser itself accepts any string (vLLM's --quantization).
 	ChoicesCheckedBy string `json:"choices_checked_by,omitempty"`
+	// ChoicesExtendedBy is the flag that loads more choices at start-up
+	// (vLLM's --tool-parser-plugin registers more tool-call parsers):
+	// given, the value is not checked.
+	ChoicesExtendedBy string `json:"choices_extended_by,omitempty"`
 	// DeprecatedChoices are choices the release refuses unless
 	// --allow-deprecated-quantization is given too.
 	DeprecatedChoices []string `json:"deprecated_choices,omitempty"`
@@ -140,6 +144,9 @@ func Parse(b []byte) (*Release, error) {
 		}
 		if f.Value != "" && f.Value != ValueNone && f.Value != ValueRequired && f.Value != ValueOptional {
 			return nil, fmt.Errorf("%s %s: flag %s: value %q is not none, required or optional", r.Engine, r.Version, name, f.Value)
+		}
+		if _, ok := r.Flags[f.ChoicesExtendedBy]; f.ChoicesExtendedBy != "" && !ok {
+			return nil, fmt.Errorf("%s %s: flag %s: its choices are extended by %s, which is not a flag", r.Engine, r.Version, name, f.ChoicesExtendedBy)
 		}
 		for _, c := range f.DeprecatedChoices {
 			if !slices.Contains(f.Choices, c) {

@@ -148,3 +148,37 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestParserNamesChecked: a parser the release does not register is an
+// error naming the ones it does, unless the plugin flag that loads more
+// parsers is given too.
+func TestParserNamesChecked(t *testing.T) {
+	r, err := Parse([]byte(`{"engine": "vllm", "release": "v0.0.9", "program": "vllm serve",
+		"source": {"repository": "r", "commit": "c", "files": ["f"], "method": "m"},
+		"flags": {
+			"--tool-call-parser": {"dest": "tool_call_parser", "value": "required", "choices": ["hermes", "qwen3_xml"],
+				"choices_checked_by": "ToolParserManager", "choices_extended_by": "--tool-parser-plugin"},
+			"--tool-parser-plugin": {"dest": "tool_parser_plugin", "value": "required"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := func(words ...string) []Problem {
+		args, p := r.Split(words)
+		return append(p, r.Check(args)...)
+	}
+	if got := problems("--tool-call-parser", "hermes"); len(got) != 0 {
+		t.Errorf("a registered parser: %v", got)
+	}
+	got := problems("--tool-call-parser", "qwen3")
+	if len(got) != 1 || got[0].Warning || !strings.Contains(got[0].Detail, "accepts hermes, qwen3_xml, not \"qwen3\"") {
+		t.Errorf("an unregistered parser: %v", got)
+	}
+	if got := problems("--tool-call-parser", "mine", "--tool-parser-plugin", "/plugins/mine.py"); len(got) != 0 {
+		t.Errorf("a plugin's parser: %v", got)
+	}
+	if _, err := Parse([]byte(`{"engine": "vllm", "release": "v0.0.9", "program": "p",
+		"source": {"repository": "r", "commit": "c", "files": ["f"], "method": "m"},
+		"flags": {"--tool-call-parser": {"dest": "d", "choices": ["a"], "choices_extended_by": "--nope"}}}`)); err == nil {
+		t.Error("a table whose choices are extended by a flag it lacks loaded")
+	}
+}

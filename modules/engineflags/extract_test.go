@@ -40,8 +40,11 @@ func TestExtractor(t *testing.T) {
 			if !slices.Contains(q.Choices, "awq_marlin") || !slices.Equal(q.DeprecatedChoices, []string{"gptq"}) || q.ChoicesCheckedBy == "" {
 				t.Errorf("--quantization = %+v, want QUANTIZATION_METHODS read from the source", q)
 			}
-			if f := r.Flags["--tool-call-parser"]; !slices.Equal(f.Choices, []string{"hermes", "qwen3_xml"}) {
-				t.Errorf("--tool-call-parser choices = %v, want _TOOL_PARSERS_TO_REGISTER's keys", f.Choices)
+			if f := r.Flags["--tool-call-parser"]; !slices.Equal(f.Choices, []string{"hermes", "mistral", "qwen3_xml"}) || f.ChoicesExtendedBy != "--tool-parser-plugin" {
+				t.Errorf("--tool-call-parser = %+v, want _TOOL_PARSERS_TO_REGISTER's keys and the decorated parser, extended by the plugin flag", f)
+			}
+			if f := r.Flags["--reasoning-parser"]; !slices.Equal(f.Choices, []string{"deepseek_r1", "qwen3", "qwen3_thinking"}) || f.ChoicesExtendedBy != "" {
+				t.Errorf("--reasoning-parser = %+v, want the lazy registry's and the decorator's names (no plugin flag in this release)", f)
 			}
 			if r.Aliases["-tp"] != "--tensor-parallel-size" || r.Aliases["-q"] != "--quantization" {
 				t.Errorf("aliases = %v", r.Aliases)

@@ -22,8 +22,12 @@ change which flags are registered.
 vLLM's --quantization has no argparse choices; its names are checked later
 against QUANTIZATION_METHODS, which the script reads from the checkout's
 source (model_executor/layers/quantization/__init__.py) without importing
-it. vLLM's tool-call parser names are the keys of _TOOL_PARSERS_TO_REGISTER
-where the release registers parsers lazily.
+it. vLLM's tool-call and reasoning parser names are registered at run
+time: the script reads the keys of the release's lazy registries
+(_TOOL_PARSERS_TO_REGISTER, _REASONING_PARSERS_TO_REGISTER) and the names
+its parser modules register with @ToolParserManager.register_module(...) or
+@ReasoningParserManager.register_module(...); a --tool-parser-plugin or
+--reasoning-parser-plugin can add more, which the table says.
 
 Usage:
   extract_flags.py --engine vllm --checkout DIR --release v0.14.0 \
@@ -163,6 +167,49 @@ def _static_list(path, name):
     return None
 
 
+def _registered(path, manager):
+    """The names a module registers with @MANAGER.register_module(...):
+    one string, a list of them, or name=... ."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    names = []
+    for node in ast.walk(tree):
+        for dec in getattr(node, "decorator_list", []):
+            if not (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "register_module"
+                    and isinstance(dec.func.value, ast.Name) and dec.func.value.id == manager):
+                continue
+            args = list(dec.args) + [k.value for k in dec.keywords if k.arg == "name"]
+            for a in args[:1]:
+                items = a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a]
+                names += [i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)]
+    return names
+
+
+def _parser_names(checkout, dirs, lazy, manager):
+    """The parser names a vLLM release registers, and the files they were
+    read from: the keys of its lazy registry (LAZY in the package's
+    __init__.py, from v0.12 or so) and the names its modules register with
+    a decorator (the older way, which later releases still allow)."""
+    names, read = set(), []
+    for rel in dirs:
+        folder = os.path.join(checkout, rel)
+        if not os.path.isdir(folder):
+            continue
+        init = os.path.join(rel, "__init__.py")
+        keys = _static_list(os.path.join(checkout, init), lazy)
+        if keys:
+            names.update(keys)
+            read.append(init)
+        for entry in sorted(os.listdir(folder)):
+            if entry.endswith(".py"):
+                found = _registered(os.path.join(folder, entry), manager)
+                if found:
+                    names.update(found)
+                    read.append(os.path.join(rel, entry))
+    return sorted(names), read
+
+
 def _vllm(checkout):
     sys.path.insert(0, checkout)
     sys.meta_path.append(_StubFinder("vllm"))
@@ -185,13 +232,19 @@ def _vllm(checkout):
         if deprecated:
             flags["--quantization"]["deprecated_choices"] = deprecated
         files.append("vllm/model_executor/layers/quantization/__init__.py")
-    for rel in ("vllm/tool_parsers/__init__.py", "vllm/entrypoints/openai/tool_parsers/__init__.py"):
-        names = _static_list(os.path.join(checkout, rel), "_TOOL_PARSERS_TO_REGISTER")
-        if names and "--tool-call-parser" in flags and "choices" not in flags["--tool-call-parser"]:
-            flags["--tool-call-parser"]["choices"] = names
-            flags["--tool-call-parser"]["choices_checked_by"] = "ToolParserManager (_TOOL_PARSERS_TO_REGISTER)"
-            files.append(rel)
-            break
+    for flag, plugin, dirs, lazy, manager in (
+        ("--tool-call-parser", "--tool-parser-plugin",
+         ("vllm/tool_parsers", "vllm/entrypoints/openai/tool_parsers"), "_TOOL_PARSERS_TO_REGISTER", "ToolParserManager"),
+        ("--reasoning-parser", "--reasoning-parser-plugin",
+         ("vllm/reasoning",), "_REASONING_PARSERS_TO_REGISTER", "ReasoningParserManager"),
+    ):
+        names, read = _parser_names(checkout, dirs, lazy, manager)
+        if names and flag in flags and "choices" not in flags[flag]:
+            flags[flag]["choices"] = names
+            flags[flag]["choices_checked_by"] = manager + " (the parsers the release registers)"
+            if plugin in flags:
+                flags[flag]["choices_extended_by"] = plugin
+            files.extend(read)
     return flags, aliases, files, "vllm serve"
 
 

@@ -1,0 +1,6 @@
+from vllm.reasoning.abs_reasoning_parsers import ReasoningParserManager
+
+
+@ReasoningParserManager.register_module(["qwen3", "qwen3_thinking"])
+class Qwen3ReasoningParser:
+    pass

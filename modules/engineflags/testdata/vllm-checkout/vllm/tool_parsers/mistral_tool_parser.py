@@ -1,0 +1,6 @@
+from vllm.tool_parsers import ToolParserManager
+
+
+@ToolParserManager.register_module(name="mistral")
+class MistralToolParser:
+    pass
