@@ -132,6 +132,13 @@ func (s settings) warnings(p *Plan) []string {
 		warnings = append(warnings, fmt.Sprintf("the CPU KV tier (%s) is more than %s's %s of CPU memory",
 			humanBytes(s.CPUKVOffloadBytes), hw.Name, humanBytes(hw.CPUMemoryBytes)))
 	}
+	if t := p.Tuning; t.MaxNumSeqsSource == TuningGiven && t.MaxNumSeqs > t.fits && s.Engine != "sglang" {
+		// vLLM's optimization guide, "Preemption": when the KV cache runs
+		// out, vLLM preempts requests and recomputes them later; if that
+		// happens often, decrease max_num_seqs (or give it more memory).
+		warnings = append(warnings, fmt.Sprintf("max_num_seqs %d is more than the %d sequences the KV cache holds at half of max_model_len: as conversations grow, vLLM preempts some and recomputes them later, and its optimization guide says to lower max_num_seqs or raise gpu_memory_utilization when that happens often",
+			t.MaxNumSeqs, t.fits))
+	}
 	if m.AttentionChunkSize > 0 {
 		warnings = append(warnings, fmt.Sprintf("KV per token counts all %d layers at full context, but %s's chunked-attention layers keep at most %d tokens: kv_tokens and sessions are lower bounds",
 			m.Layers, m.Name, m.AttentionChunkSize))

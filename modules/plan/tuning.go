@@ -19,6 +19,9 @@ type Tuning struct {
 	MaxNumBatchedTokensSource string `json:"max_num_batched_tokens_source"`
 
 	maxNumSeqsWhy, batchedTokensWhy string
+	// fits is how many sequences the KV cache holds at half of
+	// max_model_len, what a given max_num_seqs is weighed against.
+	fits int
 }
 
 // Where a tuning value came from.
@@ -79,7 +82,8 @@ func (s settings) tuning(blocks int64) Tuning {
 		t.MaxNumSeqs = s.MaxNumSeqs
 		t.maxNumSeqsWhy = "given in the blueprint"
 		ctx := max(s.maxModelLen/prefixSharingContextShare, 1)
-		if fit := sessionsAt(blocks, ctx); s.MaxNumSeqs > fit {
+		t.fits = sessionsAt(blocks, ctx)
+		if fit := t.fits; s.MaxNumSeqs > fit {
 			t.maxNumSeqsWhy += fmt.Sprintf("; more than the %d sequences the KV cache holds at half of max_model_len, so as conversations grow vLLM will preempt some and recompute them", fit)
 		}
 	} else {

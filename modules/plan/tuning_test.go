@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,27 @@ func TestTuningOverridden(t *testing.T) {
 	in.MaxNumSeqs = 512
 	if why := compute(t, in).Tuning.maxNumSeqsWhy; !strings.Contains(why, "more than the 70 sequences") || !strings.Contains(why, "preempt") {
 		t.Errorf("512 sequences: %s", why)
+	}
+}
+
+// TestTuningAboveWhatFitsWarns: a given max_num_seqs above what the KV
+// cache holds at half of max_model_len is a plan warning (so a build
+// warning) that says what vLLM does then and what its guide advises; the
+// derived value never is.
+func TestTuningAboveWhatFitsWarns(t *testing.T) {
+	in := seedInput(t)
+	if w := compute(t, in).Warnings; slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, "max_num_seqs") }) {
+		t.Errorf("the derived value warns: %v", w)
+	}
+	in.MaxNumSeqs = 70
+	if w := compute(t, in).Warnings; slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, "max_num_seqs") }) {
+		t.Errorf("70 sequences fit, yet: %v", w)
+	}
+	in.MaxNumSeqs = 71
+	w := compute(t, in).Warnings
+	if !slices.ContainsFunc(w, func(s string) bool {
+		return strings.Contains(s, "max_num_seqs 71 is more than the 70 sequences") && strings.Contains(s, "preempts")
+	}) {
+		t.Errorf("71 sequences: %v", w)
 	}
 }
