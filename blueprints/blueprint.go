@@ -126,6 +126,13 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	gw, moreDiags := src.evaluator(e, firstBlock(gateways)).gateway(firstN(gateways, 1), bp.Engines)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw
+	if bp.Gateway != nil && bp.Metrics != nil {
+		// The gateway counts tokens per member from the engines' usage.
+		bp.Metrics.CountsUsage = true
+		for _, eng := range bp.Engines {
+			eng.ReportsUsage = true
+		}
+	}
 
 	sort.Slice(bp.Models, func(i, j int) bool { return bp.Models[i].Name < bp.Models[j].Name })
 	sort.Slice(bp.Engines, func(i, j int) bool { return bp.Engines[i].Name < bp.Engines[j].Name })

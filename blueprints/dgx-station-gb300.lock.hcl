@@ -30,6 +30,11 @@ image "ghcr.io/druggeri/nut_exporter:3.3.0" {
   unpinned = "no digest from two independent public sources for this tag; run `sovereign lock` where ghcr.io is reachable"
 }
 
+image "ghcr.io/google/mtail:3.0.8" {
+  tag      = "3.0.8"
+  unpinned = "no public digest observed for this tag; run `sovereign lock` where ghcr.io is reachable"
+}
+
 image "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04" {
   tag      = "4.5.3-4.8.2-ubuntu22.04"
   unpinned = "no public digest observed for this tag; run `sovereign lock` where nvcr.io is reachable"

@@ -30,6 +30,7 @@ var metricsSchema = &hcl.BodySchema{
 		{Name: "dcgm_exporter_image"},
 		{Name: "nut_exporter_image"},
 		{Name: "blackbox_exporter_image"},
+		{Name: "mtail_image"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "receiver", LabelNames: []string{"name"}},
@@ -86,6 +87,8 @@ const (
 	// The Ubuntu flavour: the distroless one lacks XID error reporting.
 	DefaultDCGMExporterImage = "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04"
 	DefaultNUTExporterImage  = "ghcr.io/druggeri/nut_exporter:3.3.0"
+	// mtail counts each member's tokens from the gateway's usage log.
+	DefaultMtailImage = "ghcr.io/google/mtail:3.0.8"
 )
 
 // AlertSeverities are the severities an alerting rule may carry.
@@ -121,6 +124,7 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 		DCGMExporter:     image("dcgm_exporter_image", DefaultDCGMExporterImage),
 		NUTExporter:      image("nut_exporter_image", DefaultNUTExporterImage),
 		BlackboxExporter: image("blackbox_exporter_image", DefaultBlackboxExporterImage),
+		Mtail:            image("mtail_image", DefaultMtailImage),
 	}
 	for _, d := range []struct {
 		name string

@@ -54,7 +54,11 @@ func Compile(bp *spec.Blueprint, plans []plan.EnginePlan) (*units.Tree, hcl.Diag
 		parts = append(parts, t)
 	}
 	if bp.Gateway != nil {
-		gw, gwDiags := gateway.Compile(bp.Gateway)
+		var mon *gateway.Monitoring
+		if bp.Metrics != nil {
+			mon = &gateway.Monitoring{}
+		}
+		gw, gwDiags := gateway.Compile(bp.Gateway, mon)
 		if gwDiags.HasErrors() {
 			return nil, append(diags, gwDiags...)
 		}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/gateway"
+	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -51,6 +52,7 @@ type stagedGateway struct {
 	oauth2Conf string
 	oauth2Env  []string
 	drainFlag  string
+	usageLog   string            // "" without a metrics block
 	rootfs     map[string][]byte // by absolute appliance path
 }
 
@@ -83,6 +85,11 @@ func stageGateway(t *testing.T, res *pipeline.Result) *stagedGateway {
 			s = gwReplace(t, s, "/var/cache/nginx/", filepath.Join(dir, "cache")+"/")
 			s = gwReplace(t, s, gwInnerSocket, filepath.Join(dir, "inner.sock"))
 			s = gwReplace(t, s, units.DrainFlag, sg.drainFlag)
+			if strings.Contains(s, usage.LogDir+"/") {
+				// The usage log, with a metrics block: nginx opens it at start.
+				sg.usageLog = filepath.Join(dir, "usage", filepath.Base(usage.LogFile))
+				s = strings.ReplaceAll(s, usage.LogDir+"/", filepath.Dir(sg.usageLog)+"/")
+			}
 			if !gwListenPort.MatchString(s) {
 				t.Fatal("nginx.conf has no TCP listen directive to bind to 127.0.0.1")
 			}
@@ -104,8 +111,10 @@ func stageGateway(t *testing.T, res *pipeline.Result) *stagedGateway {
 	if sg.nginxConf == "" || sg.oauth2Conf == "" || len(sg.oauth2Env) != 2 {
 		t.Fatalf("the build has no complete gateway (nginx.conf %q, oauth2-proxy.cfg %q, %d secrets)", sg.nginxConf, sg.oauth2Conf, len(sg.oauth2Env))
 	}
-	if err := os.Mkdir(filepath.Join(dir, "cache"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{filepath.Join(dir, "cache"), filepath.Join(dir, "usage")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return sg
 }

@@ -23,6 +23,10 @@ type Metrics struct {
 
 	Images MetricsImages
 
+	// CountsUsage is true when there is a gateway too: it logs each
+	// member's tokens, and mtail turns the log into counters.
+	CountsUsage bool
+
 	Receivers []*Receiver // sorted by name
 	// SMTP is how e-mail receivers are reached; nil when none is needed.
 	SMTP *SMTP
@@ -36,6 +40,7 @@ type Metrics struct {
 type MetricsImages struct {
 	Prometheus, Alertmanager, Grafana                         Image
 	NodeExporter, DCGMExporter, NUTExporter, BlackboxExporter Image
+	Mtail                                                     Image
 }
 
 // Receiver is where firing alerts go: a webhook, an e-mail address, or both.
@@ -102,6 +107,10 @@ func (m *Metrics) Services(ups, uplinkChecks bool) []MetricsService {
 	}
 	if uplinkChecks {
 		out = append(out, MetricsService{Unit: "metrics-blackbox-exporter", MemoryBytes: 64 * mib, CPUPercent: 10})
+	}
+	if m.CountsUsage {
+		// One regular expression per line of a log of a few lines a second.
+		out = append(out, MetricsService{Unit: "metrics-mtail", MemoryBytes: 64 * mib, CPUPercent: 10})
 	}
 	return out
 }

@@ -124,6 +124,10 @@ type Engine struct {
 	// list item when extra_args is a list literal, the whole attribute when
 	// it is computed.
 	ExtraArgRanges []hcl.Range
+	// ReportsUsage says the gateway counts each member's tokens from the
+	// usage this engine returns: it must return it in streams too, whether
+	// the request asked or not.
+	ReportsUsage bool
 	// MinSessions is how many max-length sequences the engine must hold at
 	// once; a plan below it fails the build. 0: no minimum.
 	MinSessions int

@@ -31,6 +31,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	nc "github.com/sovereign-collective/sovereign/modules/gateway/nginxconf"
+	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -60,6 +61,7 @@ const (
 	APIKeysMap  = NginxDir + "/apikeys.map"
 	KeyHashJS   = NginxDir + "/keyhash.js"
 	RouteJS     = NginxDir + "/route.js"
+	UsageJS     = NginxDir + "/usage.js"
 	CertFile    = NginxDir + "/tls/cert.pem"
 	KeyFile     = NginxDir + "/tls/key.pem"
 	OAuth2Dir   = Dir + "/oauth2-proxy"
@@ -80,12 +82,16 @@ func EngineAuthFile(eng *spec.Engine) string {
 	return path.Join(NginxDir, "engine-"+eng.Name+".conf")
 }
 
+// Monitoring is what the metrics block asks of the gateway: count each
+// member's tokens into the usage log. Nil without a metrics block.
+type Monitoring struct{}
+
 // Compile returns the gateway's contribution to the appliance tree. A value
 // that cannot be written into nginx's configuration as given (the loader
 // refuses those first) is an error at the gateway block, and no tree.
-func Compile(gw *spec.Gateway) (*units.Tree, hcl.Diagnostics) {
+func Compile(gw *spec.Gateway, mon *Monitoring) (*units.Tree, hcl.Diagnostics) {
 	at := gw.DeclRange
-	conf, err := NginxConfig(gw)
+	conf, err := NginxConfig(gw, mon)
 	if err != nil {
 		return nil, renderDiag(gw, NginxConf, err)
 	}
@@ -122,6 +128,12 @@ func Compile(gw *spec.Gateway) (*units.Tree, hcl.Diagnostics) {
 		}
 		t.Files = append(t.Files, &units.File{Path: RouteJS, Mode: 0o644, Contents: []byte(js), Origin: at})
 	}
+	if mon != nil {
+		// Only root (nginx's master opens the log, mtail reads it) sees who
+		// used what.
+		t.Directories = append(t.Directories, &units.Directory{Path: usage.LogDir, Mode: 0o750, Origin: at})
+		t.Files = append(t.Files, &units.File{Path: UsageJS, Mode: 0o644, Contents: []byte(usageJS), Origin: at})
+	}
 	for _, eng := range routedEngines(gw) {
 		if eng.APIKey == nil {
 			continue // an engine that checks no key (NIM)
@@ -135,7 +147,7 @@ func Compile(gw *spec.Gateway) (*units.Tree, hcl.Diagnostics) {
 		}
 		t.Files = append(t.Files, &units.File{Path: EngineAuthFile(eng), Mode: 0o600, Secret: true, Origin: eng.APIKey.Range, Contents: []byte(auth)})
 	}
-	t.Units = append(t.Units, oauth2ProxyUnit(gw), nginxUnit(gw))
+	t.Units = append(t.Units, oauth2ProxyUnit(gw), nginxUnit(gw, mon))
 	return t, nil
 }
 
@@ -183,7 +195,7 @@ func oauth2ProxyUnit(gw *spec.Gateway) *units.Unit {
 	return u
 }
 
-func nginxUnit(gw *spec.Gateway) *units.Unit {
+func nginxUnit(gw *spec.Gateway, mon *Monitoring) *units.Unit {
 	img := imageOr(gw.NginxImage, DefaultNginxImage)
 	u := &units.Unit{
 		Name:    NginxUnit,
@@ -207,6 +219,10 @@ func nginxUnit(gw *spec.Gateway) *units.Unit {
 	// The drain flag's folder, shared with whoever raises it (UPS hooks,
 	// an operator); nginx only tests for the file.
 	u.Set("Container", "Volume", path.Dir(units.DrainFlag)+":"+path.Dir(units.DrainFlag)+":ro,z")
+	if mon != nil {
+		// The usage log, which the metrics stack's mtail reads.
+		u.Set("Container", "Volume", usage.LogDir+":"+usage.LogDir+":z")
+	}
 	u.Set("Container", "NoNewPrivileges", "true")
 	u.Set("Container", "Exec", units.QuoteCommand([]string{"nginx", "-c", NginxConf, "-g", "daemon off;"}))
 	u.Set("Container", "HealthCmd", fmt.Sprintf("wget -q -O /dev/null http://127.0.0.1:%d/health", gw.HTTPPort))

@@ -107,7 +107,7 @@ func TestSecretsStayInSecretFiles(t *testing.T) {
 
 func compile(t *testing.T, gw *spec.Gateway) *units.Tree {
 	t.Helper()
-	tree, diags := gateway.Compile(gw)
+	tree, diags := gateway.Compile(gw, nil)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -136,7 +136,7 @@ func TestEngineWithoutKey(t *testing.T) {
 			t.Errorf("%s rendered for an engine without a key", f.Path)
 		}
 	}
-	conf, err := gateway.NginxConfig(gw)
+	conf, err := gateway.NginxConfig(gw, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/modules/metrics/names"
+	"github.com/sovereign-collective/sovereign/modules/usage"
 )
 
 // Dashboard is a Grafana dashboard as its JSON model has it (the subset
@@ -37,7 +38,7 @@ type TimeRange struct {
 // Panel is one graph or figure.
 type Panel struct {
 	ID          int         `json:"id"`
-	Type        string      `json:"type"` // "timeseries", "stat", "row"
+	Type        string      `json:"type"` // "timeseries", "stat", "bargauge", "row"
 	Title       string      `json:"title"`
 	Description string      `json:"description,omitempty"`
 	GridPos     GridPos     `json:"gridPos"`
@@ -159,9 +160,13 @@ func bounds(p *Panel, lo, hi float64) {
 }
 
 // dashboards are the appliance's dashboards: one for the machine (GPU,
-// host, power, uplinks), one for the engines.
+// host, power, uplinks), one for the engines, and one for the members'
+// usage when the gateway counts it.
 func (s *stack) dashboards() ([]*Dashboard, hcl.Diagnostics) {
 	boards := []*board{s.applianceBoard(), s.enginesBoard()}
+	if s.m.CountsUsage {
+		boards = append(boards, s.membersBoard())
+	}
 	var out []*Dashboard
 	var diags hcl.Diagnostics
 	for _, b := range boards {
@@ -273,5 +278,26 @@ func (s *stack) enginesBoard() *board {
 		bounds(b.panel("timeseries", "Prefix cache hit rate", "percentunit", 8, query{q.prefixHit(sel), "hit rate", t}), 0, 1)
 	}
 	b.origin = s.m.DeclRange
+	return b
+}
+
+// membersBoard shows who uses the appliance: tokens and answers per member
+// and model, from the gateway's usage counters.
+func (s *stack) membersBoard() *board {
+	b := newBoard("sovereign-members", "Members: tokens and requests", s.bp.Gateway.DeclRange)
+	u := []*names.List{names.Usage}
+	b.row("Now")
+	b.panel("timeseries", "Tokens per second, by member", "none", 12,
+		query{fmt.Sprintf("sum by (member) (rate(%s[5m]))", usage.PromptTokens), "{{member}} prompt", u},
+		query{fmt.Sprintf("sum by (member) (rate(%s[5m]))", usage.CompletionTokens), "{{member}} generated", u})
+	b.panel("timeseries", "Requests per minute, by member and model", "none", 12,
+		query{fmt.Sprintf("sum by (member, model) (rate(%s[5m])) * 60", usage.Requests), "{{member}} {{model}}", u})
+	b.row("Last 24 hours")
+	b.panel("bargauge", "Prompt tokens, by member", "none", 8,
+		query{fmt.Sprintf("sum by (member) (increase(%s[24h]))", usage.PromptTokens), "{{member}}", u})
+	b.panel("bargauge", "Generated tokens, by member", "none", 8,
+		query{fmt.Sprintf("sum by (member) (increase(%s[24h]))", usage.CompletionTokens), "{{member}}", u})
+	b.panel("bargauge", "Requests, by member and model", "none", 8,
+		query{fmt.Sprintf("sum by (member, model) (increase(%s[24h]))", usage.Requests), "{{member}} {{model}}", u})
 	return b
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/metrics/names"
+	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -31,6 +32,7 @@ const (
 	DatasourceConf    = GrafanaDir + "/provisioning/datasources/prometheus.yml"
 	DashboardProvider = GrafanaDir + "/provisioning/dashboards/sovereign.yml"
 	DashboardsDir     = GrafanaDir + "/dashboards"
+	MtailProgram      = ConfDir + "/mtail/usage.mtail"
 )
 
 // Loopback ports, each project's default.
@@ -42,6 +44,7 @@ const (
 	DCGMExporterPort = 9400
 	NUTExporterPort  = 9199
 	BlackboxPort     = 9115
+	MtailPort        = 3903
 )
 
 // Scrape jobs; rules and dashboards select by them.
@@ -53,6 +56,7 @@ const (
 	JobUplink       = "uplink"
 	JobPrometheus   = "prometheus"
 	JobAlertmanager = "alertmanager"
+	JobUsage        = "usage"
 )
 
 // target is one thing Prometheus scrapes and the names it exports.
@@ -124,6 +128,9 @@ func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 	if bp.WAN != nil && len(bp.WAN.Check.Targets) > 0 {
 		t.Files = append(t.Files, file(BlackboxConf, yamlFile(blackbox())))
 	}
+	if m.CountsUsage {
+		t.Files = append(t.Files, file(MtailProgram, []byte(usage.Program())))
+	}
 	for _, b := range boards {
 		t.Files = append(t.Files, file(path.Join(DashboardsDir, b.UID+".json"), b.JSON()))
 	}
@@ -173,6 +180,9 @@ func newStack(bp *spec.Blueprint) (*stack, hcl.Diagnostics) {
 			job: JobUPS, addr: local(NUTExporterPort), path: "/ups_metrics", names: names.NUTExporter, origin: bp.UPS.DeclRange,
 			params: map[string][]string{"ups": {bp.UPS.Name}}, labels: map[string]string{"ups": bp.UPS.Name},
 		})
+	}
+	if m.CountsUsage {
+		s.targets = append(s.targets, target{job: JobUsage, addr: local(MtailPort), names: names.Usage, origin: bp.Gateway.DeclRange})
 	}
 	if bp.WAN != nil {
 		for _, ip := range bp.WAN.Check.Targets {

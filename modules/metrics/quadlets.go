@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -22,6 +23,7 @@ const (
 	DCGMExporterUnit = "metrics-dcgm-exporter.container"
 	NUTExporterUnit  = "metrics-nut-exporter.container"
 	BlackboxUnit     = "metrics-blackbox-exporter.container"
+	MtailUnit        = "metrics-mtail.container"
 )
 
 // stateDir is where Prometheus, Alertmanager and Grafana keep their data.
@@ -157,6 +159,9 @@ func (s *stack) quadlets() []*units.Unit {
 		})
 		out = append(out, bb)
 	}
+	if m.CountsUsage {
+		out = append(out, s.mtail())
+	}
 	// The limits the capacity plan adds up: the stack never takes the
 	// memory and cores the engines were planned with.
 	limits := map[string]spec.MetricsService{}
@@ -194,4 +199,23 @@ func grafanaEnv() []string {
 		"GF_AUTH_PROXY_WHITELIST=127.0.0.1",
 		"GF_USERS_AUTO_ASSIGN_ORG_ROLE=Viewer",
 	}
+}
+
+// mtail turns the gateway's usage log into per-member token counters. It
+// follows the log across rotation (a new file under the same name) and
+// finds it when nginx creates it after mtail started.
+func (s *stack) mtail() *units.Unit {
+	u := container(MtailUnit, "mtail: each member's tokens, from the gateway's usage log", s.m.Images.Mtail, s.bp.Gateway.DeclRange)
+	u.Set("Container", "Volume", path.Dir(MtailProgram)+":"+mtailConfMount+":ro,z")
+	u.Set("Container", "Volume", usage.LogDir+":"+usage.LogDir+":ro,z")
+	// The log's folder is root's alone (who used what).
+	u.Set("Container", "User", "0")
+	return finish(u, []string{
+		"--progs", mtailConfMount,
+		"--logs", usage.LogFile,
+		"--address", "127.0.0.1",
+		"--port", fmt.Sprint(MtailPort),
+		// The counters carry member and model; the program's name is noise.
+		"--emit_prog_label=false",
+	})
 }

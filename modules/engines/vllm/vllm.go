@@ -124,5 +124,11 @@ func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engin
 		opts = append(opts, engine.Opt(eng.RangeOfOwn("kv_offload_backend"), "--kv-offloading-backend", v.KVOffloadBackend),
 			engine.Opt(from, "--kv-offloading-size", strconv.FormatFloat(gib, 'f', -1, 64)))
 	}
+	if eng.ReportsUsage {
+		// The usage object in the last chunk of every stream, which the
+		// gateway counts per member; a client that did not ask for it gets
+		// one more chunk, with no choices.
+		opts = append(opts, engine.Opt(at, "--enable-force-include-usage"))
+	}
 	return append(opts, engine.ExtraArgs(eng)...)
 }

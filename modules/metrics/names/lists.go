@@ -1,5 +1,7 @@
 package names
 
+import "github.com/sovereign-collective/sovereign/modules/usage"
+
 // vLLM's Prometheus metrics are registered in vllm/v1/metrics/loggers.py
 // (PrometheusStatLogger) of each release. Between v0.11 and v0.14 the
 // GPU-prefixed cache names (deprecated since v0.9, removed by
@@ -151,5 +153,17 @@ var BlackboxExporter = &List{
 		{Name: "probe_success", Type: Gauge},
 		{Name: "probe_duration_seconds", Type: Gauge},
 		{Name: "probe_icmp_duration_seconds", Type: Gauge},
+	},
+}
+
+// Usage is what mtail exports from the gateway's usage log: each member's
+// tokens and answers, by model, counted by the program sovereign writes.
+var Usage = &List{
+	Name:   "usage (mtail)",
+	Source: "sovereign's own mtail program (modules/usage)",
+	Families: []Family{
+		{Name: usage.PromptTokens, Type: Counter},
+		{Name: usage.CompletionTokens, Type: Counter},
+		{Name: usage.Requests, Type: Counter},
 	},
 }
