@@ -123,7 +123,7 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 		}
 		diags = append(diags, d)
 	}
-	gw, moreDiags := src.evaluator(e, firstBlock(gateways)).gateway(firstN(gateways, 1), bp.Engines)
+	gw, moreDiags := src.evaluator(e, firstBlock(gateways)).gateway(firstN(gateways, 1), bp.Engines, src.remote)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw
 	if bp.Gateway != nil && bp.Metrics != nil {

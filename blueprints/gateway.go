@@ -104,8 +104,9 @@ var (
 )
 
 // gateway decodes the gateway block, if any. The key the gateway sends each
-// engine it routes to is the gateway module's to derive (EngineKeys).
-func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.Gateway, hcl.Diagnostics) {
+// engine it routes to is the gateway module's to derive (EngineKeys). In a
+// fleet, remote are the other hosts' engines, which routes may name too.
+func (e *evaluator) gateway(blocks []*hcl.Block, engines, remote []*spec.Engine) (*spec.Gateway, hcl.Diagnostics) {
 	if len(blocks) == 0 {
 		return nil, nil
 	}
@@ -141,7 +142,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines []*spec.Engine) (*spec.
 		case "member":
 			memberBlocks = append(memberBlocks, blk)
 		case "route":
-			r, d := e.route(blk, engines)
+			r, d := e.route(blk, append(slices.Clip(engines), remote...))
 			diags = append(diags, d...)
 			if r != nil {
 				gw.Routes = append(gw.Routes, r)

@@ -53,6 +53,8 @@ var topSchema = &hcl.BodySchema{
 		{Type: "ups", LabelNames: []string{"name"}},
 		{Type: "metrics"},
 		{Type: "os"},
+		{Type: "fleet", LabelNames: []string{"name"}},
+		{Type: "host", LabelNames: []string{"name"}},
 	},
 }
 
@@ -67,6 +69,8 @@ type source struct {
 	start hcl.Range // the start of the first file: where to report a missing block
 	// byType holds the blocks of each type of topSchema, in file order.
 	byType map[string][]*hcl.Block
+	// remote, for a fleet's gateway host, are the other hosts' engines.
+	remote []*spec.Engine
 }
 
 // blocks returns the blocks of one type, in file order.
@@ -88,6 +92,9 @@ func (p *Parser) load(target string, in Inputs) (*spec.Blueprint, hcl.Diagnostic
 	src, diags := p.parse(target)
 	if src == nil || (diags.HasErrors() && !onlyUnknownBlocks(diags)) {
 		return nil, diags
+	}
+	if len(src.blocks("fleet")) > 0 || len(src.blocks("host")) > 0 {
+		return nil, append(diags, fleetBlocksRefused(src)...)
 	}
 	ev := newEvaluator(p, src.baseDir, in)
 

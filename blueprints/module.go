@@ -112,6 +112,15 @@ func (p *Parser) loadModules(src *source, caller *evaluator, in Inputs, chain []
 			})
 			continue
 		}
+		if hosts := append(msrc.blocks("fleet"), msrc.blocks("host")...); len(hosts) > 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Hosts in a module",
+				Detail:   fmt.Sprintf("The module %q (%s) declares a %s block; the fleet and its hosts belong to the calling blueprint, modules hold what hosts share.", name, dir, hosts[0].Type),
+				Subject:  hosts[0].DefRange.Ptr(),
+			})
+			continue
+		}
 		child := newEvaluator(p, dir, in)
 		child.calledBy = b
 		call := &moduleCall{name: name, block: b, args: args, ctx: caller.ctx}

@@ -14,6 +14,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/host"
 	"github.com/sovereign-collective/sovereign/modules/internal/engine"
+	"github.com/sovereign-collective/sovereign/modules/link"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/models"
 	"github.com/sovereign-collective/sovereign/modules/plan"
@@ -72,7 +73,7 @@ func Compile(bp *spec.Blueprint, plans []plan.EnginePlan) (*units.Tree, hcl.Diag
 	if err != nil {
 		return nil, append(diags, renderFailed(err, bp.UPS.DeclRange))
 	}
-	parts = append(parts, wanTree, upsTree)
+	parts = append(parts, wanTree, upsTree, link.Compile(bp.Fleet))
 	mt, mtDiags := metrics.Compile(bp)
 	diags = append(diags, mtDiags...)
 	if diags.HasErrors() {

@@ -30,6 +30,9 @@ type Gateway struct {
 
 	Members []*Member
 	Routes  []*Route
+	// Upstreams, in a fleet, are each routed engine's servers on every
+	// host, by engine name; nil for a single host.
+	Upstreams map[string]*Upstream
 	// MembersFile is the members_file the member blocks were read from, as
 	// a path on the blueprint's filesystem ("" when they sit in the gateway
 	// block), and BaseDir the folder that the gateway's relative paths

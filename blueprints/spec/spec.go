@@ -5,6 +5,7 @@
 package spec
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -29,6 +30,9 @@ type Blueprint struct {
 	// OS is the host OS image; nil when the blueprint has no os block
 	// (the appliance then runs on whatever OS it is installed on).
 	OS *OS
+	// Fleet is nil for a blueprint of one host; for a host of a fleet it
+	// says which host this is and who its peers are.
+	Fleet *FleetHost
 }
 
 // Appliance is the host: which machine it is and how it is reached.
@@ -114,7 +118,10 @@ type Engine struct {
 	CustomImage bool
 	// Port is the loopback port the engine listens on; only the gateway is
 	// reachable from the network.
-	Port            int
+	Port int
+	// Listen is the address the engine listens on instead of loopback: on
+	// a fleet's hosts other than the gateway host, the private link's.
+	Listen          netip.Addr
 	ServedModelName string
 	StartTimeout    time.Duration
 	APIKey          *Secret
@@ -234,3 +241,12 @@ func (s *Secret) String() string { return "(sensitive)" }
 
 // GoString keeps %#v from leaking the value too.
 func (s *Secret) GoString() string { return "(sensitive)" }
+
+// ListenHost is the address engine e listens on: 127.0.0.1 unless it
+// listens on a fleet's private link.
+func (e *Engine) ListenHost() string {
+	if e.Listen.IsValid() {
+		return e.Listen.String()
+	}
+	return "127.0.0.1"
+}

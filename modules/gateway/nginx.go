@@ -279,6 +279,10 @@ func upstreams(gw *spec.Gateway) []nc.Node {
 		upstream("sovereign-auth", "127.0.0.1:"+strconv.Itoa(gw.AuthPort), 8),
 	}
 	for _, eng := range routedEngines(gw) {
+		if up := gw.Upstreams[eng.Name]; up != nil {
+			out = append(out, fleetUpstream(engineUpstream(eng), up)...)
+			continue
+		}
 		out = append(out, upstream(engineUpstream(eng), "127.0.0.1:"+strconv.Itoa(eng.Port), 32))
 	}
 	return out
@@ -550,6 +554,9 @@ func engineProxy(gw *spec.Gateway, eng *spec.Engine) []nc.Node {
 		out = append(out, ds("include", EngineAuthFile(eng)))
 	} else {
 		out = append(out, d("proxy_set_header", lit("Authorization"), lit("")))
+	}
+	if up := gw.Upstreams[eng.Name]; up != nil {
+		out = append(out, failOver(up)...)
 	}
 	return append(out, streaming(gw)...)
 }

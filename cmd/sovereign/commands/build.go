@@ -86,6 +86,9 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err != nil {
 				return err
 			}
+			if p := blueprints.NewParser(e.fs, engines.Kinds); p.IsFleet(args[0]) {
+				return e.buildFleet(p, args[0], inputs, outDir, extras, bundleLabel)
+			}
 			opts, err := imageBundleOptions(bundleLabel)
 			if err != nil {
 				return err

@@ -64,6 +64,12 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	return compile(p, target, bp, diags, o)
+}
+
+// compile runs the phases after loading for one appliance: a single-host
+// blueprint's, or one host of a fleet.
+func compile(p *blueprints.Parser, target string, bp *spec.Blueprint, diags hcl.Diagnostics, o options) (*Result, hcl.Diagnostics) {
 	plans, moreDiags := plan.Blueprint(bp)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {

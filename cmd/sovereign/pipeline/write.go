@@ -34,6 +34,12 @@ const (
 // leaves the previous output as it was. A dir that exists but is not a
 // sovereign output is refused rather than replaced.
 func Write(fsys afero.Fs, dir string, res *Result) error {
+	return replaceDir(fsys, dir, func(tmp string) error { return writeTree(fsys, tmp, res) })
+}
+
+// replaceDir fills a sibling temporary folder of dir with fill, then swaps
+// it into place.
+func replaceDir(fsys afero.Fs, dir string, fill func(tmp string) error) error {
 	dir = filepath.Clean(dir)
 	if dir == "." || dir == ".." || filepath.Base(dir) == ".." || dir == string(filepath.Separator) {
 		return fmt.Errorf("refusing to write the appliance to %q: it is replaced as a whole, so give a folder of its own, e.g. -o out", dir)
@@ -43,7 +49,9 @@ func Write(fsys afero.Fs, dir string, res *Result) error {
 			return fmt.Errorf("%s exists and is not a folder", dir)
 		}
 		if empty, _ := afero.IsEmpty(fsys, dir); !empty {
-			if _, err := fsys.Stat(filepath.Join(dir, output.ManifestFile)); err != nil {
+			_, errHost := fsys.Stat(filepath.Join(dir, output.ManifestFile))
+			_, errFleet := fsys.Stat(filepath.Join(dir, FleetFile))
+			if errHost != nil && errFleet != nil {
 				return fmt.Errorf("refusing to replace %s: it is not empty and holds no %s, so it is not a sovereign output", dir, output.ManifestFile)
 			}
 		}
@@ -58,7 +66,7 @@ func Write(fsys afero.Fs, dir string, res *Result) error {
 	}
 	defer fsys.RemoveAll(tmp) // no-op once renamed
 
-	if err := writeTree(fsys, tmp, res); err != nil {
+	if err := fill(tmp); err != nil {
 		return err
 	}
 	// The output folder is readable by its owner only: ignition.json and

@@ -82,7 +82,7 @@ func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engin
 	opts := []engine.Option{
 		engine.Opt(eng.RangeOf(spec.SettingModel), "--model", modelMount),
 		engine.Opt(at, "--served-model-name", eng.ServedModelName),
-		engine.Opt(at, "--host", "127.0.0.1"),
+		engine.Opt(at, "--host", eng.ListenHost()),
 		engine.Opt(at, "--port", strconv.Itoa(eng.Port)),
 		engine.Opt(eng.RangeOf(spec.SettingTensorParallel), "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
 	}

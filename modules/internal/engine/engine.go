@@ -121,7 +121,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		// only from the host itself (the gateway), never from the network.
 		u.Set("Container", "Network", "host")
 	} else {
-		u.Set("Container", "PublishPort", fmt.Sprintf("127.0.0.1:%d:%d", eng.Port, opt.Port))
+		u.Set("Container", "PublishPort", fmt.Sprintf("%s:%d:%d", eng.ListenHost(), eng.Port, opt.Port))
 	}
 	u.Set("Container", "AddDevice", units.GPUDevice)
 	// NVIDIA's CDI instructions disable SELinux labelling for GPU
@@ -165,18 +165,20 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		u.Set("Container", "EnvironmentFile", envFile)
 	}
 
-	port := eng.Port
+	port, host := eng.Port, eng.ListenHost()
 	if opt.Port != 0 {
-		port = opt.Port
+		// In its own network namespace the engine listens on all of its
+		// addresses; only the published port is bound to one of the host's.
+		port, host = opt.Port, "127.0.0.1"
 	}
-	u.Set("Container", "HealthCmd", HealthCmd(port, k.HealthPath))
+	u.Set("Container", "HealthCmd", HealthCmd(host, port, k.HealthPath))
 	// While the model loads, Podman's start-up check asks every few
 	// seconds, so the unit turns active within seconds of the engine
 	// answering instead of up to one steady-state interval later. Its
 	// failures never count against the engine (no HealthStartupRetries:
 	// TimeoutStartSec bounds the load). Once it passes, Podman runs the
 	// steady-state check below at once and then every HealthInterval.
-	u.Set("Container", "HealthStartupCmd", HealthCmd(port, k.HealthPath))
+	u.Set("Container", "HealthStartupCmd", HealthCmd(host, port, k.HealthPath))
 	u.Set("Container", "HealthStartupInterval", StartupHealthInterval)
 	u.Set("Container", "HealthInterval", "30s")
 	u.Set("Container", "HealthTimeout", "10s")
@@ -216,8 +218,8 @@ const StartupHealthInterval = "2s"
 // guaranteed to be. The outer quotes are single: Podman's Quadlet generator
 // drops a double quote that ends a HealthCmd value (seen with quadlet 5.7),
 // which would leave the shell an unbalanced quote.
-func HealthCmd(port int, healthPath string) string {
-	return fmt.Sprintf(`python3 -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:%d%s", timeout=5)'`, port, healthPath)
+func HealthCmd(host string, port int, healthPath string) string {
+	return fmt.Sprintf(`python3 -c 'import urllib.request as u; u.urlopen("http://%s:%d%s", timeout=5)'`, host, port, healthPath)
 }
 
 // Seconds renders a duration as whole seconds, the one spelling both
