@@ -24,7 +24,11 @@ func fleetUpstream(name string, up *spec.Upstream) []nc.Node {
 			nc.Comment("host "+s.Host),
 			ds("server", s.Address.String(), "max_fails="+strconv.Itoa(up.MaxFails), "fail_timeout="+strconv.Itoa(seconds(up.FailTimeout))+"s"))
 	}
-	body = append(body, d("keepalive", num(32)))
+	// No keepalive: a request sent on an idle connection to a host that
+	// lost power would wait for an answer as long as a stream may last;
+	// on a fresh connection it fails within the connect timeout and goes
+	// to the next server. A handshake over the link costs a round trip,
+	// nothing beside a generation.
 	return []nc.Node{nc.B("upstream", nc.Args(name), body...)}
 }
 
