@@ -1,11 +1,17 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/plan"
 )
 
 // buildFleet builds a blueprint of several hosts into outDir/HOST/ each.
@@ -34,4 +40,98 @@ func (e *env) buildFleet(p *blueprints.Parser, target string, in blueprints.Inpu
 			h.Name, app.Name, app.Hardware.Name, app.Hardware.Platform(), h.Address, len(res.Hosts[i].Rootfs), len(h.Blueprint.Engines), len(res.Hosts[i].Tree.Units))
 	}
 	return nil
+}
+
+// fleetPlan is `plan --json` of a fleet: each host's engine plans, as
+// out/HOST/plan.json holds them, and the fleet's sums.
+type fleetPlan struct {
+	Hosts []fleetHostPlan `json:"hosts"`
+	Total fleetTotal      `json:"total"`
+}
+
+type fleetHostPlan struct {
+	Host    string            `json:"host"`
+	Engines []plan.EnginePlan `json:"engines"`
+}
+
+// fleetTotal sums the hosts: sessions at each engine's max_model_len by
+// served model name, and the power of every host with an engine.
+type fleetTotal struct {
+	Sessions    map[string]int `json:"sessions_at_max_model_len"`
+	Watts       float64        `json:"watts"`
+	KWhPerMonth float64        `json:"kwh_per_month"`
+	// CostPerMonth sums the hosts' costs when they are all in one currency.
+	CostPerMonth *float64 `json:"cost_per_month"`
+	Currency     string   `json:"currency,omitempty"`
+}
+
+// planFleet plans every host of a fleet, then prints what the fleet holds
+// together: the same figures a host's plan prints, summed.
+func (e *env) planFleet(p *blueprints.Parser, target string, inputs blueprints.Inputs, asJSON bool) error {
+	f, diags := p.LoadFleet(target, inputs)
+	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+		return err
+	}
+	out := fleetPlan{Total: fleetTotal{Sessions: map[string]int{}}}
+	var refused hcl.Diagnostics
+	costs, currencies := 0.0, map[string]bool{}
+	for _, h := range f.Hosts {
+		plans, diags := plan.Blueprint(h.Blueprint)
+		refused = append(refused, diags...)
+		out.Hosts = append(out.Hosts, fleetHostPlan{Host: h.Name, Engines: plans})
+		for i, ep := range plans {
+			out.Total.Sessions[h.Blueprint.Engines[i].ServedModelName] += ep.Plan.SessionsAtMaxModelLen()
+		}
+		if len(plans) == 0 {
+			continue
+		}
+		pw := plans[0].Plan.Power // the host's, whichever engine
+		out.Total.Watts += pw.Watts
+		out.Total.KWhPerMonth += pw.KWhPerMonth
+		if pw.CostPerMonth != nil {
+			costs += *pw.CostPerMonth
+			currencies[h.Blueprint.Appliance.Power.Currency] = true
+		} else {
+			currencies[""] = true
+		}
+	}
+	if len(currencies) == 1 && !currencies[""] {
+		out.Total.CostPerMonth = &costs
+		for c := range currencies {
+			out.Total.Currency = c
+		}
+	}
+	if asJSON {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		if _, err := e.stdout.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		return e.printDiagnostics(refused, p.Files())
+	}
+	for _, hp := range out.Hosts {
+		fmt.Fprintf(e.stdout, "Host %q\n", hp.Host)
+		if len(hp.Engines) == 0 {
+			fmt.Fprintln(e.stdout, "  no engines")
+		}
+		if err := e.printPlans(hp.Engines, false); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	e.printFleetTotal(f.Name, len(f.Hosts), out.Total)
+	return e.printDiagnostics(refused, p.Files())
+}
+
+func (e *env) printFleetTotal(name string, hosts int, t fleetTotal) {
+	fmt.Fprintf(e.stdout, "Fleet %q, %d hosts together:\n", name, hosts)
+	for _, model := range slices.Sorted(maps.Keys(t.Sessions)) {
+		fmt.Fprintf(e.stdout, "  %-28s %d sessions at max_model_len at once\n", model, t.Sessions[model])
+	}
+	fmt.Fprintf(e.stdout, "  %-28s %.0f W, %.2f kWh a month\n", "power", t.Watts, t.KWhPerMonth)
+	if t.CostPerMonth != nil {
+		fmt.Fprintf(e.stdout, "  %-28s %.2f %s a month\n", "cost", *t.CostPerMonth, t.Currency)
+	}
 }

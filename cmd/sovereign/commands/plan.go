@@ -107,6 +107,9 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 		return err
 	}
 	p := blueprints.NewParser(e.fs, engines.Kinds)
+	if p.IsFleet(target) {
+		return e.planFleet(p, target, inputs, asJSON)
+	}
 	bp, diags := p.Load(target, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
