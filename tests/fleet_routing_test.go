@@ -17,10 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
 
+	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 )
 
@@ -328,4 +332,37 @@ func TestFleetRouting(t *testing.T) {
 			t.Errorf("a request to host c's engine without the key got %d, want 401", c.status)
 		}
 	})
+}
+
+// TestFleetEngineOpenOnLink: an engine on a host other than the gateway
+// host that no route reaches would listen on the link with no key; the
+// build refuses it at its block.
+func TestFleetEngineOpenOnLink(t *testing.T) {
+	path, _, _ := fleetRoutingBlueprint(t, 8443, 8080, 4180)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spare := `  engine "vllm" "spare" {
+    model = model.m
+    image = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+    port  = 8001
+    max_model_len = 32768
+  }
+`
+	text := strings.Replace(string(src), "host \"b\" {\n", "host \"b\" {\n"+spare, 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(text[:strings.Index(text, `engine "vllm" "spare"`)], "\n") + 1
+	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
+	_, diags := pipeline.BuildFleet(p, path, blueprints.Inputs{})
+	errs := diags.Errs()
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %v", diags)
+	}
+	d := errs[0].(*hcl.Diagnostic)
+	if d.Summary != "Engine open on the link" || d.Subject == nil || d.Subject.Start.Line != line {
+		t.Errorf("got %q at %v, want \"Engine open on the link\" at line %d", d.Summary, d.Subject, line)
+	}
 }
