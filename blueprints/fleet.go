@@ -132,6 +132,7 @@ func (p *Parser) loadFleet(target string, in Inputs) (*spec.Fleet, hcl.Diagnosti
 	if moreDiags = p.loadModules(src, ev, in, []string{src.baseDir}); moreDiags.HasErrors() {
 		return nil, append(diags, moreDiags...)
 	}
+	diags = append(diags, moreDiags...)
 	fleet, moreDiags := ev.fleetBlock(src)
 	if diags = append(diags, moreDiags...); moreDiags.HasErrors() {
 		return nil, diags
@@ -181,10 +182,7 @@ func (e *evaluator) fleetBlock(src *source) (*spec.Fleet, hcl.Diagnostics) {
 	f.Router = a.oneOf("router", spec.RouterNginx, spec.RouterNginx)
 	gatewayHost := a.str("gateway_host", "")
 	f.GatewayHost = &spec.Host{Name: gatewayHost, DeclRange: a.rng("gateway_host", b.DefRange)}
-	var links []*hcl.Block
-	for _, blk := range content.Blocks {
-		links = append(links, blk)
-	}
+	links := content.Blocks // link is its only block type
 	switch {
 	case len(links) == 0:
 		diags = append(diags, &hcl.Diagnostic{
@@ -380,8 +378,8 @@ func (p *Parser) fleetHosts(src *source, ev *evaluator, in Inputs, f *spec.Fleet
 	var remote []*spec.Engine
 	for _, h := range order {
 		hsrc := hostSource(src, blocks[h], h == f.GatewayHost)
-		if moreDiags := p.loadModules(hsrc, ev, in, []string{src.baseDir}); moreDiags.HasErrors() {
-			diags = append(diags, moreDiags...)
+		moreDiags := p.loadModules(hsrc, ev, in, []string{src.baseDir})
+		if diags = append(diags, moreDiags...); moreDiags.HasErrors() {
 			continue
 		}
 		if h == f.GatewayHost {

@@ -159,6 +159,9 @@ with its file, line and column. It writes nothing.`,
 			if err != nil {
 				return err
 			}
+			if p := blueprints.NewParser(e.fs, engines.Kinds); p.IsFleet(args[0]) {
+				return e.validateFleet(p, args[0], inputs)
+			}
 			res, _, err := e.build(args[0], inputs)
 			if err != nil {
 				return err

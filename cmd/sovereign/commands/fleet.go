@@ -135,3 +135,14 @@ func (e *env) printFleetTotal(name string, hosts int, t fleetTotal) {
 		fmt.Fprintf(e.stdout, "  %-28s %.2f %s a month\n", "cost", *t.CostPerMonth, t.Currency)
 	}
 }
+
+// validateFleet runs every check build does on each host of a fleet and
+// writes nothing.
+func (e *env) validateFleet(p *blueprints.Parser, target string, in blueprints.Inputs) error {
+	res, diags := pipeline.BuildFleet(p, target, in)
+	if err := e.printDiagnostics(diags, p.Files()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "The blueprint is valid: fleet %q, %d hosts, the gateway on %q.\n", res.Fleet.Name, len(res.Fleet.Hosts), res.Fleet.GatewayHost.Name)
+	return nil
+}

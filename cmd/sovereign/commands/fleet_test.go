@@ -67,8 +67,11 @@ func TestBuildFleet(t *testing.T) {
 	if strings.Contains(string(summary), strings.TrimSpace(string(key))) {
 		t.Error("fleet.json holds a private key")
 	}
-	// Commands that take one host say so for a fleet.
-	if r := runCLI(t, "validate", referenceFleet); r.code == 0 || !strings.Contains(r.stderr, "A blueprint of several hosts") {
-		t.Errorf("validate of a fleet: exit %d\n%s", r.code, r.stderr)
+	if r := runCLI(t, "validate", referenceFleet); r.code != 0 || !strings.Contains(r.stdout, `fleet "coop", 2 hosts`) {
+		t.Errorf("validate of a fleet: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Commands that take one host say so for a fleet, at its blocks.
+	if r := runCLI(t, "member", "list", "-b", referenceFleet); r.code == 0 || !strings.Contains(r.stderr, "A blueprint of several hosts") {
+		t.Errorf("member list of a fleet: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -114,6 +114,12 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		u.Set("Unit", "AssertDirectoryNotEmpty", modelDir)
 	}
 
+	if eng.Listen.IsValid() {
+		// It binds the private link's address, which exists once
+		// NetworkManager has brought the link up.
+		u.Set("Unit", "Wants", "network-online.target")
+		u.Set("Unit", "After", "network-online.target")
+	}
 	u.Set("Container", "ContainerName", Name(eng))
 	u.Set("Container", "Pull", "missing")
 	if opt.Port == 0 {
