@@ -19,6 +19,7 @@ var applianceSchema = &hcl.BodySchema{
 		{Name: "hardware", Required: true},
 		{Name: "hostname", Required: true},
 		{Name: "timezone"},
+		{Name: "cloud"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "admin", LabelNames: []string{"name"}},
@@ -84,6 +85,11 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	if h := app.Hostname; h != "" && !validHostname(h) {
 		a.errorf("hostname", "Invalid hostname", "%q is not a valid hostname: use lowercase letters, digits and dashes, at most 63 characters per dot-separated label, not starting or ending with a dash.", h)
 	}
+
+	// The cloud the host is rented from, if any: its user-data limit
+	// decides whether ignition.json fits or a pointer config is needed.
+	app.Cloud = a.oneOf("cloud", "", "aws", "azure", "gcp")
+	app.CloudRange = a.rng("cloud", b.DefRange)
 
 	app.Timezone = a.str("timezone", "UTC")
 	if _, err := time.LoadLocation(app.Timezone); err != nil || app.Timezone == "Local" || app.Timezone == "" {

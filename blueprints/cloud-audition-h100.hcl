@@ -4,8 +4,13 @@
 #
 #   sovereign build blueprints/cloud-audition-h100.hcl -o out-audition
 #
-# Paste out-audition/ignition.json as the instance's user-data when
-# launching Fedora CoreOS (x86_64) on the cloud provider.
+# ignition.json is over EC2's user-data limit: serve it where only the
+# instance can fetch it (an S3 object, a presigned https URL) and paste the
+# pointer config as the instance's user-data when launching Fedora CoreOS
+# (x86_64):
+#
+#   sovereign build blueprints/cloud-audition-h100.hcl -o out-audition \
+#     --ignition-url s3://BUCKET/audition/ignition.json
 
 variable "hostname" {
   description = "The audition host's name."
@@ -29,6 +34,9 @@ appliance "audition" {
   hardware = "h100-80gb-sxm"
   hostname = var.hostname
   timezone = "Australia/Sydney"
+  # Rented on EC2: its 16 KiB user-data limit is less than the config, so
+  # build with --ignition-url and paste out-audition/pointer.ign instead.
+  cloud = "aws"
 
   admin "ops" {
     ssh_authorized_keys = [file(var.admin_ssh_key_file)]

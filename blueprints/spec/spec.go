@@ -41,12 +41,16 @@ type Appliance struct {
 	Hardware catalog.Hardware
 	Hostname string
 	Timezone string
-	Admins   []*Admin
-	Storage  Storage
-	Power    Power
+	// Cloud is "aws", "azure" or "gcp" when the host is a cloud instance
+	// provisioned through its user-data; "" otherwise.
+	Cloud   string
+	Admins  []*Admin
+	Storage Storage
+	Power   Power
 
 	DeclRange     hcl.Range
 	HardwareRange hcl.Range
+	CloudRange    hcl.Range
 }
 
 // Admin is a login user with SSH keys; there are no passwords on the

@@ -56,7 +56,9 @@ func Render(tree *units.Tree) (*Output, hcl.Diagnostics) {
 	if err != nil {
 		return nil, bugDiag(fmt.Errorf("translating the Butane config: %w", err))
 	}
-	ignJSON, err := json.MarshalIndent(ign, "", "  ")
+	// Compact: ignition.json is pasted as a cloud's user-data, where every
+	// byte counts against the limit; config.bu is the one people read.
+	ignJSON, err := json.Marshal(ign)
 	if err != nil {
 		return nil, bugDiag(fmt.Errorf("marshalling Ignition: %w", err))
 	}

@@ -24,6 +24,7 @@ const (
 	ImageDir     = "image"         // image mode: the appliance image as an OCI layout
 	ImageInfo    = "image.json"    // image mode: its reference, digest, base and layer
 	OSDir        = "os"            // the host OS image's build context
+	PointerFile  = "pointer.ign"   // --ignition-url: the user-data that fetches ignition.json
 )
 
 // Where unit files live on the appliance. Quadlet files go where Podman's

@@ -25,6 +25,7 @@ type buildExtras struct {
 	timer       string
 	diffAgainst string
 	jsonDiff    bool
+	ignitionURL string
 }
 
 func addBuildExtras(cmd *cobra.Command, f *buildExtras) {
@@ -34,6 +35,7 @@ func addBuildExtras(cmd *cobra.Command, f *buildExtras) {
 	cmd.Flags().StringVar(&f.timer, "update-timer", "", "with --image: enable sovereign-update.timer, which follows the tag at this OnCalendar= schedule (e.g. daily)")
 	cmd.Flags().StringVar(&f.diffAgainst, "diff-against", "", "after building, print what changed since the output in DIR (as sovereign diff DIR OUT)")
 	cmd.Flags().BoolVar(&f.jsonDiff, "json", false, "with --diff-against: print the diff as JSON")
+	cmd.Flags().StringVar(&f.ignitionURL, "ignition-url", "", "also write pointer.ign, user-data that fetches ignition.json from this https://, s3:// or gs:// URL and checks its SHA-512 (for a cloud whose user-data limit ignition.json is over)")
 }
 
 // check validates the flags before anything is built.
@@ -57,6 +59,11 @@ func (f *buildExtras) check() error {
 			return usageErrorf("--base %q must be pinned as REPOSITORY[:TAG]@sha256:DIGEST", f.base)
 		}
 	}
+	if f.ignitionURL != "" {
+		if err := pipeline.CheckIgnitionURL(f.ignitionURL); err != nil {
+			return usageErrorf("--ignition-url %v", err)
+		}
+	}
 	if f.jsonDiff && f.diffAgainst == "" {
 		return usageErrorf("--json needs --diff-against DIR")
 	}
@@ -67,10 +74,14 @@ func (f *buildExtras) check() error {
 // pass builds the appliance image on the base it fetches through
 // images/resolve for the host's platform.
 func (f *buildExtras) options(e *env) []pipeline.Option {
-	if f.image == "" {
-		return nil
+	var opts []pipeline.Option
+	if f.ignitionURL != "" {
+		opts = append(opts, pipeline.WithIgnitionURL(f.ignitionURL))
 	}
-	return []pipeline.Option{pipeline.WithApplianceImage(pipeline.ApplianceImage{
+	if f.image == "" {
+		return opts
+	}
+	return append(opts, pipeline.WithApplianceImage(pipeline.ApplianceImage{
 		Reference: f.image,
 		Timer:     f.timer,
 		Base:      f.base,
@@ -78,7 +89,7 @@ func (f *buildExtras) options(e *env) []pipeline.Option {
 		FetchBase: func(ref, platform string) (v1.Image, error) {
 			return resolve.FetchBase(e.ctx, ref, platform)
 		},
-	})}
+	}))
 }
 
 // after runs once the output is written: report the image, push it, print

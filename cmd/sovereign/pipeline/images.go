@@ -16,6 +16,7 @@ type Option func(*options)
 type options struct {
 	bundleLabel string
 	image       *ApplianceImage
+	ignitionURL string
 }
 
 // WithImageBundle makes the build add the first-boot unit that loads the

@@ -45,6 +45,9 @@ type Result struct {
 	// Image is the appliance image of an image-mode build (out/image/,
 	// out/image.json); nil otherwise.
 	Image *BuiltImage
+	// Pointer is out/pointer.ign (--ignition-url): the user-data that
+	// fetches ignition.json from its URL; nil otherwise.
+	Pointer []byte
 }
 
 // Load evaluates the blueprint at target. Diagnostics print with p.Files().
@@ -106,6 +109,9 @@ func compile(p *blueprints.Parser, target string, bp *spec.Blueprint, diags hcl.
 	res, moreDiags := render(bp, tree, o)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
+		return nil, diags
+	}
+	if diags = append(diags, userData(res, bp, o)...); diags.HasErrors() {
 		return nil, diags
 	}
 	res.Plans, res.Plan, res.Images = plans, planJSON, imagesJSON

@@ -122,6 +122,11 @@ func writeTree(fsys afero.Fs, root string, res *Result) error {
 			return err
 		}
 	}
+	if res.Pointer != nil {
+		if err := writeFile(fsys, filepath.Join(root, output.PointerFile), res.Pointer, 0o644); err != nil {
+			return err
+		}
+	}
 	if err := writeOS(fsys, root, res.OSFiles); err != nil {
 		return err
 	}
