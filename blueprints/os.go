@@ -76,7 +76,7 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 			a.diags = append(a.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "4 KB pages on a 64 KB machine",
-				Detail: fmt.Sprintf("%s configures its Linux with %d KB pages and does not support 4 KB kernels yet, but %s's aarch64 kernel has %d KB pages. The 64 KB alternative: base = \"quay.io/centos-bootc/centos-bootc:stream10\", whose image sovereign builds with kernel-64k.",
+				Detail: fmt.Sprintf("%s configures its Linux with %d KB pages and does not support 4 KB kernels yet, but %s's aarch64 kernel has %d KB pages. The 64 KB alternative is base = \"quay.io/centos-bootc/centos-bootc:stream10\": the Containerfile sovereign renders for it replaces the kernel with CentOS Stream's kernel-64k (built by `sovereign os build`; not yet booted on this machine). That base runs no Ignition, so the host is installed from the built image (bootc install) rather than with ignition.json.",
 					hw.Name, hw.PageSizeBytes/1024, base.Repository, base.Arm64PageSize/1024),
 				Subject: o.Base.Range.Ptr(),
 			})
