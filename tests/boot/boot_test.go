@@ -27,7 +27,10 @@ type scenario struct {
 	name, blueprint string
 	// readyAfter is how long the stand-in engine loads ("never": it never
 	// finishes), long enough for the probe to catch the gateway answering
-	// for a loading engine.
+	// for a loading engine. The guest's clock is real time while its CPU is
+	// emulated: on two idle cores the gateway answers some 10 s after the
+	// engine starts loading, on cores shared with other builds five times
+	// later, so the load lasts 90 s.
 	readyAfter string
 }
 
@@ -35,7 +38,7 @@ type scenario struct {
 // guest is amd64 and every image is a stand-in anyway, so it boots here
 // with the same amd64 stand-ins as the audition.
 var scenarios = []scenario{
-	{name: "dgx-station-gb300", blueprint: "../../blueprints/dgx-station-gb300.hcl", readyAfter: "40s"},
+	{name: "dgx-station-gb300", blueprint: "../../blueprints/dgx-station-gb300.hcl", readyAfter: "90s"},
 	{name: "cloud-audition-h100-engine-never-healthy", blueprint: "../../blueprints/cloud-audition-h100.hcl", readyAfter: "never"},
 }
 
@@ -45,6 +48,16 @@ var scenarios = []scenario{
 // units must leave these out (README says so); any other failed unit is a
 // real failure.
 var startupCheckUnit = regexp.MustCompile(`^[0-9a-f]{64}-startup-[0-9a-f]+\.(service|timer)$`)
+
+// guestDeadline bounds the probe (seconds after the guest's kernel starts),
+// vmTimeout the whole QEMU run. On two idle cores a boot settles within three
+// minutes; both limits leave room for cores shared with other work, where an
+// emulated CPU runs several times slower (the stand-in images alone took
+// seven minutes to import with QEMU getting a quarter of a core).
+const (
+	guestDeadline = 900
+	vmTimeout     = 18 * time.Minute
+)
 
 // TestBoot boots each scenario's appliance under QEMU and judges what the
 // probe inside saw.
@@ -150,7 +163,7 @@ func (k *kit) boot(t *testing.T, sc scenario) (*report.Report, *report.Config) {
 	g := &Guest{
 		Ignition: filepath.Join(out, "ignition.json"), IgnitionBin: k.ignition,
 		Blueprint: res.Blueprint, Tree: res.Tree, Standin: k.standin, Probe: k.probe,
-		EngineReadyAfter: sc.readyAfter, WatchNeverHealthySeconds: 30, DeadlineSeconds: 420,
+		EngineReadyAfter: sc.readyAfter, WatchNeverHealthySeconds: 30, DeadlineSeconds: guestDeadline,
 	}
 	root, disk := filepath.Join(scratch, "root"), filepath.Join(scratch, "disk.img")
 	cfg, err := Assemble(ctx, testLog{t}, k.base, k.runtime, g, root)
@@ -166,7 +179,7 @@ func (k *kit) boot(t *testing.T, sc scenario) (*report.Report, *report.Config) {
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	vm := VM{Base: k.base, Disk: disk, Dir: logs, CPUs: 2, Timeout: 9 * time.Minute}
+	vm := VM{Base: k.base, Disk: disk, Dir: logs, CPUs: 2, Timeout: vmTimeout}
 	rep, err := vm.Boot(ctx, testLog{t})
 	if err != nil {
 		t.Fatalf("%v\nserial logs in %s", err, logs)
