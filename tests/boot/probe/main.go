@@ -115,19 +115,19 @@ func run() *report.Report {
 			rep.EngineActive = now
 		}
 		if rep.GatewayUp > 0 && rep.Loading == nil && rep.EngineHealthy == 0 {
-			rep.Loading = snapshot(client, &cfg)
+			rep.Loading = snapshot(client, &cfg, false)
 		}
 		if int(now)%15 == 0 {
 			progress("gateway up at %.0fs, engine healthy at %.0fs, engine active at %.0fs", rep.GatewayUp, rep.EngineHealthy, rep.EngineActive)
 		}
 		if done(rep, &cfg, now) {
-			rep.Final = snapshot(client, &cfg)
+			rep.Final = snapshot(client, &cfg, true)
 			break
 		}
 		time.Sleep(poll)
 	}
 	if rep.Final == nil {
-		rep.Final = snapshot(client, &cfg)
+		rep.Final = snapshot(client, &cfg, true)
 	}
 	rep.Jobs = output("systemctl", "list-jobs", "--no-pager")
 	rep.Journal = output("journalctl", "-b", "--no-pager", "-o", "short-monotonic", "-p", "warning", "-n", "150")
@@ -155,13 +155,24 @@ func done(rep *report.Report, cfg *report.Config, now float64) bool {
 	return true
 }
 
-func snapshot(client *http.Client, cfg *report.Config) *report.Snapshot {
-	s := &report.Snapshot{Uptime: uptime(), Units: units(cfg.Units, true)}
+// snapshot records what the gateway answers, then what systemd says. The
+// requests come first: they are what the moment is about (a loading engine
+// can finish while the probe asks systemd about two dozen units on a slow
+// emulated CPU). detail adds each unit's is-enabled.
+func snapshot(client *http.Client, cfg *report.Config, detail bool) *report.Snapshot {
+	s := &report.Snapshot{Uptime: uptime(), Requests: requests(client, cfg)}
+	s.Units = units(cfg.Units, detail)
 	for _, line := range strings.Split(output("systemctl", "list-units", "--failed", "--plain", "--no-legend", "--no-pager", "--all"), "\n") {
 		if f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "●")); len(f) > 0 {
 			s.Failed = append(s.Failed, f[0])
 		}
 	}
+	return s
+}
+
+// requests makes the gateway requests the test judges, by report name.
+func requests(client *http.Client, cfg *report.Config) []report.Response {
+	var rs []report.Response
 	api := "https://127.0.0.1" + cfg.APIPath
 	member := map[string]string{"Authorization": "Bearer " + cfg.MemberKey}
 	chat := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"hello"}]}`, cfg.ServedModel)
@@ -179,9 +190,9 @@ func snapshot(client *http.Client, cfg *report.Config) *report.Snapshot {
 	} {
 		resp := do(client, r.method, r.url, r.body, r.header)
 		resp.Name = r.name
-		s.Requests = append(s.Requests, resp)
+		rs = append(rs, resp)
 	}
-	return s
+	return rs
 }
 
 // units asks systemd for each unit's state; with detail, also whether it
