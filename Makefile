@@ -14,12 +14,14 @@ build:
 # a located error or a correctly quoted build) briefly; their seeds also run
 # in every plain go test. -count=1: the peer tests run
 # external validators, which Go's test cache does not see change, so a
-# cached pass could hide a broken peer.
+# cached pass could hide a broken peer. -timeout 30m: cmd/sovereign/commands
+# takes about two minutes on two idle cores and far longer on busy ones, and
+# go test's default ten-minute limit would fail it there.
 test:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./blueprints/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 5s ./blueprints/catalog/
 	$(GO) test -run '^$$' -fuzz '^FuzzInjection$$' -fuzztime 10s ./tests/
-	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 ./...
+	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 -timeout 30m ./...
 
 # Boot both reference appliances under QEMU with real systemd, Podman 5 and
 # Quadlet, and check from inside the guest what came up (tests/boot). Root
