@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -266,15 +267,23 @@ func nvidiaCTK(args []string) error {
 // appliance gives it (--web.listen-address, --address, or Grafana's
 // GF_SERVER_HTTP_ADDR and _PORT), or just stays up when there is none.
 func service(args []string) error {
-	addr := ""
+	addr, port := "", ""
 	for i, a := range args {
 		name, value, hasValue := strings.Cut(a, "=")
 		if !hasValue && i+1 < len(args) {
 			value = args[i+1]
 		}
-		if name == "--web.listen-address" || name == "--address" {
+		switch name {
+		case "--web.listen-address", "--address":
 			addr = value
+		case "--port":
+			port = value
 		}
+	}
+	// mtail takes its host and port apart (--address 127.0.0.1 --port 3903);
+	// the Prometheus tools take one host:port.
+	if port != "" {
+		addr = net.JoinHostPort(addr, port)
 	}
 	if host, port := os.Getenv("GF_SERVER_HTTP_ADDR"), os.Getenv("GF_SERVER_HTTP_PORT"); addr == "" && port != "" {
 		addr = host + ":" + port
