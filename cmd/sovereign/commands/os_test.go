@@ -282,21 +282,8 @@ func sovereignEnv(t *testing.T, environ []string, args ...string) run {
 // left unrun: dnf, rpm and the other tools of the base are stand-ins that
 // log their calls, which the test reads back from the pushed image.
 func TestOSBuildWithBuildah(t *testing.T) {
-	hermetic(t)
-	peers.Tool(t, "buildah")
-	reg := imagestest.NewRegistry(t)
-	base := standinBase(t)
-	baseDigest, err := base.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(mustRef(t, reg.Ref("fedora/fedora-coreos:"+fcosTag)), base); err != nil {
-		t.Fatal(err)
-	}
-	environ := buildahEnv(t, reg)
-	dir := t.TempDir()
-	bp := osBlueprint(t, dir, "", baseDigest)
-	lockPath := filepath.Join(dir, "bp.lock.hcl")
+	s := newOSBuildSetup(t)
+	reg, environ, dir, bp, lockPath, baseDigest := s.reg, s.environ, s.dir, s.bp, s.lockPath, s.baseDigest
 	push := reg.Ref("coop/os:580")
 
 	r := sovereignEnv(t, environ, "os", "build", bp, "--push", push, "--isolation", "chroot")
@@ -406,21 +393,8 @@ func TestOSBuildWithBuildah(t *testing.T) {
 // Without buildah, or when the push fails, os build exits 3 with what to do
 // and leaves the lock as it was.
 func TestOSBuildFailuresLeaveTheLock(t *testing.T) {
-	hermetic(t)
-	peers.Tool(t, "buildah")
-	reg := imagestest.NewRegistry(t)
-	base := standinBase(t)
-	baseDigest, err := base.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(mustRef(t, reg.Ref("fedora/fedora-coreos:"+fcosTag)), base); err != nil {
-		t.Fatal(err)
-	}
-	environ := buildahEnv(t, reg)
-	dir := t.TempDir()
-	bp := osBlueprint(t, dir, "", baseDigest)
-	lockPath := filepath.Join(dir, "bp.lock.hcl")
+	s := newOSBuildSetup(t)
+	reg, environ, bp, lockPath := s.reg, s.environ, s.bp, s.lockPath
 	before := readFileString(t, lockPath)
 
 	noBuildah := []string{"PATH=" + t.TempDir()}
@@ -479,4 +453,36 @@ func imageFiles(t *testing.T, img v1.Image) map[string]string {
 			out[strings.TrimPrefix(h.Name, "/")] = string(b)
 		}
 	}
+}
+
+// osBuildSetup is what each os build test starts from: buildah on the PATH,
+// the stand-in base pushed to an in-process registry under Fedora CoreOS's
+// name, and a blueprint pinned to that base with its (empty) lock file.
+type osBuildSetup struct {
+	reg        *imagestest.Registry
+	environ    []string
+	dir        string
+	bp         string
+	lockPath   string
+	baseDigest v1.Hash
+}
+
+func newOSBuildSetup(t *testing.T) osBuildSetup {
+	t.Helper()
+	hermetic(t)
+	peers.Tool(t, "buildah")
+	reg := imagestest.NewRegistry(t)
+	base := standinBase(t)
+	baseDigest, err := base.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(mustRef(t, reg.Ref("fedora/fedora-coreos:"+fcosTag)), base); err != nil {
+		t.Fatal(err)
+	}
+	environ := buildahEnv(t, reg)
+	dir := t.TempDir()
+	bp := osBlueprint(t, dir, "", baseDigest)
+	lockPath := filepath.Join(dir, "bp.lock.hcl")
+	return osBuildSetup{reg: reg, environ: environ, dir: dir, bp: bp, lockPath: lockPath, baseDigest: baseDigest}
 }
