@@ -126,6 +126,9 @@ func (e *evaluator) blueprint(src *source) (*spec.Blueprint, hcl.Diagnostics) {
 	gw, moreDiags := src.evaluator(e, firstBlock(gateways)).gateway(firstN(gateways, 1), bp.Engines, src.remote)
 	diags = append(diags, moreDiags...)
 	bp.Gateway = gw
+	if bp.Gateway != nil || len(gateways) == 0 { // a gateway with errors has its own
+		diags = append(diags, checkAdmins(bp.Metrics, bp.Gateway)...)
+	}
 	if bp.Gateway != nil && bp.Metrics != nil {
 		// The gateway counts tokens per member from the engines' usage.
 		bp.Metrics.CountsUsage = true

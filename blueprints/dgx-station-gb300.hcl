@@ -109,10 +109,12 @@ ups "main" {
 
 # Prometheus, Grafana and Alertmanager on the host, on loopback: GPU
 # temperature and power, KV cache, queues, latency, the UPS and the active
-# uplink; alerts go to the collective's operations webhook.
+# uplink; alerts go to the collective's operations webhook. Alice, signed
+# in with her browser, sees the dashboards at https://DOMAIN/grafana/.
 metrics {
   retention_days  = 30
   scrape_interval = "15s"
+  admins          = ["alice"]
 
   receiver "ops" {
     webhook = "https://hooks.example.org/sovereign"

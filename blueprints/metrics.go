@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ var metricsSchema = &hcl.BodySchema{
 		{Name: "nut_exporter_image"},
 		{Name: "blackbox_exporter_image"},
 		{Name: "mtail_image"},
+		{Name: "admins"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "receiver", LabelNames: []string{"name"}},
@@ -137,6 +139,8 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 	if m.ScrapeInterval > 5*time.Minute {
 		a.errorf("scrape_interval", "Value out of range", "scrape_interval must be at most 5m: Prometheus treats a series not scraped for 5 minutes as gone, and every panel and alert would flicker.")
 	}
+
+	m.Admins, m.AdminRanges = a.stringsWithRanges("admins")
 
 	var smtpBlock *hcl.Block
 	receivers := map[string]*spec.Receiver{}
@@ -285,4 +289,49 @@ func (e *evaluator) alertRule(b *hcl.Block) (*spec.AlertRule, hcl.Diagnostics) {
 		a.errorf("for", "Invalid duration", "for counts whole seconds, not %s.", r.For)
 	}
 	return r, append(diags, a.diags...)
+}
+
+// checkAdmins refuses a metrics admin who is not a gateway member: only a
+// member can sign in, so a name that is none would open Grafana to nobody,
+// and a typo would go unnoticed. Without a gateway nobody reaches Grafana
+// from the network, so admins have no meaning there.
+func checkAdmins(m *spec.Metrics, gw *spec.Gateway) hcl.Diagnostics {
+	if m == nil || len(m.Admins) == 0 {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	if gw == nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Admins without a gateway",
+			Detail:   "admins are gateway members who see the dashboards at https://DOMAIN/grafana/; this blueprint has no gateway block, so Grafana stays on the host's loopback (reach it through an SSH tunnel). Remove admins, or add a gateway.",
+			Subject:  m.AdminRanges[0].Ptr(),
+		}}
+	}
+	members := make([]string, len(gw.Members))
+	for i, mb := range gw.Members {
+		members[i] = mb.Name
+	}
+	seen := map[string]bool{}
+	for i, name := range m.Admins {
+		switch {
+		case !slices.Contains(members, name):
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown member",
+				Detail:   fmt.Sprintf("Admin %q is not a gateway member; the members are %s.%s", name, quoteList(members), suggest(name, members)),
+				Subject:  m.AdminRanges[i].Ptr(),
+			})
+		case seen[name]:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate admin",
+				Detail:   fmt.Sprintf("%q is listed twice in admins.", name),
+				Subject:  m.AdminRanges[i].Ptr(),
+			})
+		}
+		seen[name] = true
+	}
+	m.Admins = slices.Compact(slices.Sorted(slices.Values(m.Admins)))
+	return diags
 }

@@ -57,7 +57,7 @@ func Compile(bp *spec.Blueprint, plans []plan.EnginePlan) (*units.Tree, hcl.Diag
 	if bp.Gateway != nil {
 		var mon *gateway.Monitoring
 		if bp.Metrics != nil {
-			mon = &gateway.Monitoring{}
+			mon = &gateway.Monitoring{Admins: bp.Metrics.Admins, Grafana: fmt.Sprintf("127.0.0.1:%d", metrics.GrafanaPort)}
 		}
 		gw, gwDiags := gateway.Compile(bp.Gateway, mon)
 		if gwDiags.HasErrors() {

@@ -40,7 +40,10 @@ import (
 // a test: the appliance's folders, the nginx image's temp folder, the
 // inner hop's socket and the drain flag move into the test's folder, and
 // listeners bind 127.0.0.1 instead of every address. Nothing else changes.
-const gwInnerSocket = "/run/sovereign-gateway-inner.sock"
+const (
+	gwInnerSocket = "/run/sovereign-gateway-inner.sock"
+	gwAdminSocket = "/run/sovereign-gateway-admin.sock" // with a metrics block
+)
 
 var gwListenPort = regexp.MustCompile(`(?m)^(\s*listen )(\d+)( |;)`)
 
@@ -84,6 +87,7 @@ func stageGateway(t *testing.T, res *pipeline.Result) *stagedGateway {
 			s = gwReplace(t, s, "/etc/sovereign/", root+"/etc/sovereign/")
 			s = gwReplace(t, s, "/var/cache/nginx/", filepath.Join(dir, "cache")+"/")
 			s = gwReplace(t, s, gwInnerSocket, filepath.Join(dir, "inner.sock"))
+			s = strings.ReplaceAll(s, gwAdminSocket, filepath.Join(dir, "admin.sock"))
 			s = gwReplace(t, s, units.DrainFlag, sg.drainFlag)
 			if strings.Contains(s, usage.LogDir+"/") {
 				// The usage log, with a metrics block: nginx opens it at start.

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/usage"
@@ -122,15 +121,7 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 
 	main, fast := &usageEngine{totals: map[[2]string][3]int{}}, &usageEngine{totals: map[[2]string][3]int{}}
 	fx := newGatewayBlueprint(t, "http://127.0.0.1:1", serve(t, main.serve), serve(t, fast.serve))
-	writeFile(t, fx.path, readString(t, fx.path)+"\nmetrics {\n  scrape_interval = \"1s\"\n}\n", 0o600)
-	// The exporters without a public digest run by tag, opted out as in
-	// the reference blueprint's lock.
-	var lock strings.Builder
-	for _, img := range []string{blueprints.DefaultDCGMExporterImage, blueprints.DefaultMtailImage} {
-		tag := img[strings.LastIndex(img, ":")+1:]
-		fmt.Fprintf(&lock, "image %q {\n  tag      = %q\n  unpinned = \"no public digest observed for this tag\"\n}\n", img, tag)
-	}
-	writeFile(t, strings.TrimSuffix(fx.path, ".hcl")+".lock.hcl", lock.String(), 0o644)
+	withMetrics(t, fx, "  scrape_interval = \"1s\"\n")
 	out, res := build(t, blueprintCase{name: "usage", path: fx.path})
 	rootfs := filepath.Join(out, pipeline.RootfsDir)
 	sg := stageGateway(t, res)

@@ -27,6 +27,12 @@ type Metrics struct {
 	// member's tokens, and mtail turns the log into counters.
 	CountsUsage bool
 
+	// Admins are the gateway members who reach Grafana at /grafana/ once
+	// signed in; everyone else gets 403. Sorted, each a member's name.
+	Admins []string
+	// AdminRanges are where each admin was written, in the order given.
+	AdminRanges []hcl.Range
+
 	Receivers []*Receiver // sorted by name
 	// SMTP is how e-mail receivers are reached; nil when none is needed.
 	SMTP *SMTP

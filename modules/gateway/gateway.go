@@ -71,6 +71,7 @@ const (
 	NginxUnit   = "gateway-nginx.container"
 	OAuth2Unit  = "gateway-oauth2-proxy.container"
 	innerSocket = "/run/sovereign-gateway-inner.sock"
+	adminSocket = "/run/sovereign-gateway-admin.sock"
 	// nginxTemp is where the nginx image keeps request bodies and
 	// responses that do not fit in memory (its compiled-in default).
 	nginxTemp = "/var/cache/nginx"
@@ -83,8 +84,14 @@ func EngineAuthFile(eng *spec.Engine) string {
 }
 
 // Monitoring is what the metrics block asks of the gateway: count each
-// member's tokens into the usage log. Nil without a metrics block.
-type Monitoring struct{}
+// member's tokens into the usage log, and let its admins reach Grafana at
+// /grafana/. Nil without a metrics block.
+type Monitoring struct {
+	// Admins are the names of the members who may see Grafana.
+	Admins []string
+	// Grafana is the host:port Grafana listens on, on the host's loopback.
+	Grafana string
+}
 
 // Compile returns the gateway's contribution to the appliance tree. A value
 // that cannot be written into nginx's configuration as given (the loader

@@ -150,6 +150,9 @@ func httpBody(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	body = append(body, memberMaps(gw)...)
 	body = append(body, nc.Blank{})
 	body = append(body, limitMaps(gw)...)
+	if mon != nil {
+		body = append(body, nc.Comment("Who may see Grafana."), adminMap(mon))
+	}
 	body = append(body,
 		nc.Blank{},
 		d("log_format", lit("sovereign"), expr(vr("remote_addr"), lit(" member="), vr("sovereign_member"),
@@ -162,12 +165,19 @@ func httpBody(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 		body = append(body, usageLog()...)
 	}
 	body = append(body, upstreams(gw)...)
+	if mon != nil {
+		body = append(body, adminUpstreams(mon)...)
+	}
 	body = append(body, nc.Blank{})
 	body = append(body, plainServer(gw)...)
 	body = append(body, nc.Blank{})
 	body = append(body, outerServer(gw, mon)...)
 	body = append(body, nc.Blank{})
 	body = append(body, innerServer(gw)...)
+	if mon != nil {
+		body = append(body, nc.Blank{})
+		body = append(body, adminServer()...)
+	}
 	return body
 }
 
@@ -404,6 +414,9 @@ func outerServer(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	)
 	for _, r := range gw.Routes {
 		body = append(body, outerRoute(gw, r, mon)...)
+	}
+	if mon != nil {
+		body = append(body, outerGrafana()...)
 	}
 	body = append(body, outerFallbacks(gw)...)
 	return []nc.Node{

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -109,7 +110,7 @@ func (s *stack) quadlets() []*units.Unit {
 	graf.Set("Container", "Volume", GrafanaDir+"/provisioning:"+grafanaConfMount+":ro,z")
 	graf.Set("Container", "Volume", DashboardsDir+":"+grafanaBoardMount+":ro,z")
 	graf.Set("Container", "Volume", s.stateDir("grafana")+":/var/lib/grafana:U,z")
-	for _, kv := range grafanaEnv() {
+	for _, kv := range grafanaEnv(s.bp.Gateway) {
 		graf.Set("Container", "Environment", units.QuoteWord(kv))
 	}
 	graf.Set("Unit", "After", units.ServiceOf(PrometheusUnit))
@@ -179,9 +180,10 @@ func (s *stack) quadlets() []*units.Unit {
 
 // grafanaEnv configures Grafana through its GF_SECTION_KEY variables: on
 // loopback, no sign-up, no login form, no calls home; people are signed in
-// by the name the gateway passes in its header, from loopback only.
-func grafanaEnv() []string {
-	return []string{
+// by the name the gateway passes in its header, from loopback only. With a
+// gateway, Grafana serves under its /grafana/ to the metrics block's admins.
+func grafanaEnv(gw *spec.Gateway) []string {
+	env := []string{
 		"GF_SERVER_HTTP_ADDR=127.0.0.1",
 		fmt.Sprintf("GF_SERVER_HTTP_PORT=%d", GrafanaPort),
 		"GF_PATHS_PROVISIONING=" + grafanaConfMount,
@@ -198,7 +200,24 @@ func grafanaEnv() []string {
 		"GF_AUTH_PROXY_AUTO_SIGN_UP=true",
 		"GF_AUTH_PROXY_WHITELIST=127.0.0.1",
 		"GF_USERS_AUTO_ASSIGN_ORG_ROLE=Viewer",
+		// No Grafana Live: the gateway does not pass WebSockets on, and
+		// the dashboards refresh by polling.
+		"GF_LIVE_MAX_CONNECTIONS=0",
 	}
+	if gw == nil {
+		return env
+	}
+	return append(env,
+		"GF_SERVER_DOMAIN="+gw.Domain,
+		"GF_SERVER_ROOT_URL="+gateway.GrafanaURL(gw),
+		"GF_SERVER_SERVE_FROM_SUB_PATH=true",
+		// The header the gateway sets from the signed-in session.
+		"GF_AUTH_PROXY_HEADERS=Email:X-Sovereign-Email",
+		// The gateway terminates TLS; the API's CSP would block Grafana's
+		// scripts, so Grafana sends its own.
+		"GF_SECURITY_COOKIE_SECURE=true",
+		"GF_SECURITY_CONTENT_SECURITY_POLICY=true",
+	)
 }
 
 // mtail turns the gateway's usage log into per-member token counters. It
