@@ -195,6 +195,11 @@ func TestMemberInlineAndHashedKey(t *testing.T) {
 	if err := os.WriteFile(service, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Alice, the reference's Grafana admin, went with the members file.
+	bp := strings.Replace(string(f.read(t, f.blueprint)), `admins          = ["alice"]`, `admins          = ["zoe"]`, 1)
+	if err := os.WriteFile(f.blueprint, []byte(bp), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f.run(t, 0, "member", "add", "yan", "--email", "yan@example.org")
 	got := string(f.read(t, service))
 	if !strings.Contains(got, "\n\n  member \"yan\" {\n    email   = \"yan@example.org\"\n    api_key = secret_file(\"keys/yan.key\")\n  }\n\n  route") {
