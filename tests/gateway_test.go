@@ -56,6 +56,7 @@ type stagedGateway struct {
 	oauth2Env  []string
 	drainFlag  string
 	usageLog   string            // "" without a metrics block
+	counted    string            // the link mtail reads the usage log through
 	rootfs     map[string][]byte // by absolute appliance path
 }
 
@@ -119,6 +120,17 @@ func stageGateway(t *testing.T, res *pipeline.Result) *stagedGateway {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, l := range res.Tree.Links {
+		if l.Path == usage.CountedLink {
+			sg.counted = filepath.Join(dir, "usage", filepath.Base(l.Path))
+			if err := os.Symlink(l.Target, sg.counted); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if (sg.usageLog == "") != (sg.counted == "") {
+		t.Fatalf("usage log %q without the link mtail reads it through (%q), or the other way round", sg.usageLog, sg.counted)
 	}
 	return sg
 }

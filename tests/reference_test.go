@@ -37,7 +37,7 @@ type blueprintCase struct {
 }
 
 var referenceCases = []blueprintCase{
-	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 17},
+	{name: "dgx-station-gb300", path: "../blueprints/dgx-station-gb300.hcl", wantUnits: 19},
 	{name: "cloud-audition-h100", path: "../blueprints/cloud-audition-h100.hcl", wantUnits: 7},
 	// Everything the reference blueprints leave out: a data disk, two
 	// engines, a secret API key, extra arguments that need quoting.

@@ -141,7 +141,7 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 	mtailPort, promPort := gwPort(t), gwPort(t)
 	copyFile(t, filepath.Join(rootfs, metrics.MtailProgram), filepath.Join(dir, "progs", "usage.mtail"))
 	gwStart(t, filepath.Join(dir, "mtail.log"), os.Environ(), mtail,
-		"--progs", filepath.Join(dir, "progs"), "--logs", sg.usageLog, "--logtostderr",
+		"--progs", filepath.Join(dir, "progs"), "--logs", sg.counted, "--logtostderr",
 		"--address", "127.0.0.1", "--port", fmt.Sprint(mtailPort), "--emit_prog_label=false")
 
 	promConf := readString(t, filepath.Join(rootfs, metrics.PrometheusConf))

@@ -55,23 +55,26 @@ func imageOr(img spec.Image, def string) spec.Image {
 // own folder read-only at the same path, so the configs name one path that
 // is right on the host and in the container.
 const (
-	Dir         = "/etc/sovereign/gateway"
-	NginxDir    = Dir + "/nginx"
-	NginxConf   = NginxDir + "/nginx.conf"
-	APIKeysMap  = NginxDir + "/apikeys.map"
-	KeyHashJS   = NginxDir + "/keyhash.js"
-	RouteJS     = NginxDir + "/route.js"
-	UsageJS     = NginxDir + "/usage.js"
-	CertFile    = NginxDir + "/tls/cert.pem"
-	KeyFile     = NginxDir + "/tls/key.pem"
-	OAuth2Dir   = Dir + "/oauth2-proxy"
-	OAuth2Conf  = OAuth2Dir + "/oauth2-proxy.cfg"
-	EmailsFile  = OAuth2Dir + "/emails"
-	OAuth2Env   = units.SecretsDir + "/gateway-oauth2-proxy.env"
-	NginxUnit   = "gateway-nginx.container"
-	OAuth2Unit  = "gateway-oauth2-proxy.container"
-	innerSocket = "/run/sovereign-gateway-inner.sock"
-	adminSocket = "/run/sovereign-gateway-admin.sock"
+	Dir        = "/etc/sovereign/gateway"
+	NginxDir   = Dir + "/nginx"
+	NginxConf  = NginxDir + "/nginx.conf"
+	APIKeysMap = NginxDir + "/apikeys.map"
+	KeyHashJS  = NginxDir + "/keyhash.js"
+	RouteJS    = NginxDir + "/route.js"
+	UsageJS    = NginxDir + "/usage.js"
+	CertFile   = NginxDir + "/tls/cert.pem"
+	KeyFile    = NginxDir + "/tls/key.pem"
+	OAuth2Dir  = Dir + "/oauth2-proxy"
+	OAuth2Conf = OAuth2Dir + "/oauth2-proxy.cfg"
+	EmailsFile = OAuth2Dir + "/emails"
+	OAuth2Env  = units.SecretsDir + "/gateway-oauth2-proxy.env"
+	NginxUnit  = "gateway-nginx.container"
+	// nginxContainer is the nginx container's name, which the usage log's
+	// rotation signals.
+	nginxContainer = "sovereign-nginx"
+	OAuth2Unit     = "gateway-oauth2-proxy.container"
+	innerSocket    = "/run/sovereign-gateway-inner.sock"
+	adminSocket    = "/run/sovereign-gateway-admin.sock"
 	// nginxTemp is where the nginx image keeps request bodies and
 	// responses that do not fit in memory (its compiled-in default).
 	nginxTemp = "/var/cache/nginx"
@@ -136,9 +139,11 @@ func Compile(gw *spec.Gateway, mon *Monitoring) (*units.Tree, hcl.Diagnostics) {
 		t.Files = append(t.Files, &units.File{Path: RouteJS, Mode: 0o644, Contents: []byte(js), Origin: at})
 	}
 	if mon != nil {
-		// Only root (nginx's master opens the log, mtail reads it) sees who
-		// used what.
-		t.Directories = append(t.Directories, &units.Directory{Path: usage.LogDir, Mode: 0o750, Origin: at})
+		logs := usageLogTree(at)
+		t.Directories = append(t.Directories, logs.Directories...)
+		t.Files = append(t.Files, logs.Files...)
+		t.Units = append(t.Units, logs.Units...)
+		t.Links = append(t.Links, logs.Links...)
 		t.Files = append(t.Files, &units.File{Path: UsageJS, Mode: 0o644, Contents: []byte(usageJS), Origin: at})
 	}
 	for _, eng := range routedEngines(gw) {
@@ -219,7 +224,7 @@ func nginxUnit(gw *spec.Gateway, mon *Monitoring) *units.Unit {
 	// boot from finishing that long. The gateway starts at once and
 	// answers 503 model_loading with Retry-After until an engine listens.
 	u.Set("Unit", "After", "network-online.target "+oauth2Service)
-	u.Set("Container", "ContainerName", "sovereign-nginx")
+	u.Set("Container", "ContainerName", nginxContainer)
 	u.Set("Container", "Pull", "missing")
 	u.Set("Container", "Network", "host")
 	u.Set("Container", "Volume", NginxDir+":"+NginxDir+":ro,Z")

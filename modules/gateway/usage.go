@@ -1,8 +1,15 @@
 package gateway
 
 import (
+	_ "embed"
+	"path"
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2"
+
 	nc "github.com/sovereign-collective/sovereign/modules/gateway/nginxconf"
 	"github.com/sovereign-collective/sovereign/modules/usage"
+	"github.com/sovereign-collective/sovereign/units"
 )
 
 // Per-member token accounting, when the appliance has a metrics block: an
@@ -106,3 +113,50 @@ function count(r, data, flags) {
 
 export default {count};
 `
+
+// The usage log is rotated daily and the last week kept: RotateScript
+// renames it and has nginx reopen its logs, then moves the link mtail
+// reads through (see the script for why in that order).
+const (
+	RotateScript  = "/usr/local/libexec/sovereign/rotate-usage-log"
+	RotateService = "sovereign-usage-rotate.service"
+	RotateTimer   = "sovereign-usage-rotate.timer"
+	// RotatedKept is how many rotated logs stay beside the current one.
+	RotatedKept = 7
+	// RotateGrace is how long, in seconds, nginx's workers get to switch to
+	// the new log before mtail is moved to it; each switches at once.
+	RotateGrace = 5
+)
+
+//go:embed rotate-usage-log.sh
+var rotateScript []byte
+
+// usageLogTree is the usage log's folder and its rotation. The log is
+// root's alone (who used what) through its parent, 0700 on the host; the
+// folder itself is mounted into the nginx container, where nginx's
+// unprivileged workers must reach it to reopen the log after a rotation.
+func usageLogTree(at hcl.Range) *units.Tree {
+	svc := &units.Unit{Name: RotateService, Origin: at}
+	svc.Set("Unit", "Description", "Rotate the gateway's usage log")
+	svc.Set("Service", "Type", "oneshot")
+	// nginx's master (PID 1 of its container) reopens its logs on SIGUSR1.
+	svc.Set("Service", "ExecStart", units.QuoteCommand([]string{
+		RotateScript, usage.LogFile, usage.CountedLink, strconv.Itoa(RotatedKept), strconv.Itoa(RotateGrace),
+		"podman", "kill", "--signal", "USR1", nginxContainer}))
+	timer := &units.Unit{Name: RotateTimer, Enabled: true, Origin: at}
+	timer.Set("Unit", "Description", "Rotate the gateway's usage log daily")
+	timer.Set("Timer", "OnCalendar", "daily")
+	// A day the appliance was off is caught up at the next boot.
+	timer.Set("Timer", "Persistent", "true")
+	timer.Set("Install", "WantedBy", "timers.target")
+	return &units.Tree{
+		Directories: []*units.Directory{
+			{Path: path.Dir(usage.LogDir), Mode: 0o700, Origin: at},
+			{Path: usage.LogDir, Mode: 0o755, Origin: at},
+		},
+		Files: []*units.File{{Path: RotateScript, Mode: 0o755, Contents: rotateScript, Origin: at}},
+		// Relative, so that it resolves in mtail's container too.
+		Links: []*units.Link{{Path: usage.CountedLink, Target: path.Base(usage.LogFile), Origin: at}},
+		Units: []*units.Unit{svc, timer},
+	}
+}

@@ -221,17 +221,19 @@ func grafanaEnv(gw *spec.Gateway) []string {
 }
 
 // mtail turns the gateway's usage log into per-member token counters. It
-// follows the log across rotation (a new file under the same name) and
-// finds it when nginx creates it after mtail started.
+// reads the log through the link the gateway's rotation moves, and follows
+// it to the new file once nginx writes there.
 func (s *stack) mtail() *units.Unit {
 	u := container(MtailUnit, "mtail: each member's tokens, from the gateway's usage log", s.m.Images.Mtail, s.bp.Gateway.DeclRange)
+	// nginx creates the log the link names when it starts.
+	u.Set("Unit", "After", units.ServiceOf(gateway.NginxUnit))
 	u.Set("Container", "Volume", path.Dir(MtailProgram)+":"+mtailConfMount+":ro,z")
 	u.Set("Container", "Volume", usage.LogDir+":"+usage.LogDir+":ro,z")
 	// The log's folder is root's alone (who used what).
 	u.Set("Container", "User", "0")
 	return finish(u, []string{
 		"--progs", mtailConfMount,
-		"--logs", usage.LogFile,
+		"--logs", usage.CountedLink,
 		"--address", "127.0.0.1",
 		"--port", fmt.Sprint(MtailPort),
 		// The counters carry member and model; the program's name is noise.

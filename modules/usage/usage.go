@@ -17,11 +17,13 @@ import (
 	"strings"
 )
 
-// Where the usage log lives on the host. nginx's master process (root)
-// opens it; mtail reads it and follows its rotation.
+// Where the usage log lives on the host. nginx appends to LogFile; mtail
+// reads through CountedLink, a symbolic link to the file nginx appends to,
+// which the gateway's rotation moves only once nginx has moved on.
 const (
-	LogDir  = "/var/log/sovereign/usage"
-	LogFile = LogDir + "/usage.log"
+	LogDir      = "/var/log/sovereign/usage"
+	LogFile     = LogDir + "/usage.log"
+	CountedLink = LogDir + "/counted"
 )
 
 // The counters mtail exports, labelled by member and model.
