@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // SortDiagnostics orders diagnostics by where they point, file by file and
@@ -72,4 +74,17 @@ func cutText(s string) string {
 		s = fmt.Sprintf("%s… (%d more characters)", string(r[:maxDetail]), len(r)-maxDetail)
 	}
 	return s
+}
+
+// itemRange is the range of the value of key in an object constructor such
+// as files = { "config.json" = "sha256:…" }, or the whole value otherwise.
+func itemRange(at *hcl.Attribute, key string) hcl.Range {
+	if obj, ok := at.Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range obj.Items {
+			if k, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == key {
+				return item.ValueExpr.Range()
+			}
+		}
+	}
+	return at.Expr.Range()
 }

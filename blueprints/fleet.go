@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -86,7 +85,7 @@ var linkInterface = regexp.MustCompile(`^[a-z][a-z0-9-]{0,14}$`)
 func (p *Parser) IsFleet(target string) bool {
 	// A parser of its own: p's caches each file it parses, and would not
 	// report a syntax error again to the Load that follows.
-	peek := &Parser{fs: p.fs, parser: hclparse.NewParser(), engines: p.engines}
+	peek := NewParser(p.Fs(), p.engines)
 	src, _ := peek.parse(target)
 	return src != nil && (len(src.blocks("host")) > 0 || len(src.blocks("fleet")) > 0)
 }

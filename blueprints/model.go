@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -164,19 +162,6 @@ func fileDiag(at *hcl.Attribute, key, summary, format string, args ...any) *hcl.
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  itemRange(at, key).Ptr(),
 	}
-}
-
-// itemRange is the range of the value of key in an object constructor such
-// as files = { "config.json" = "sha256:…" }, or the whole value otherwise.
-func itemRange(at *hcl.Attribute, key string) hcl.Range {
-	if obj, ok := at.Expr.(*hclsyntax.ObjectConsExpr); ok {
-		for _, item := range obj.Items {
-			if k, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == key {
-				return item.ValueExpr.Range()
-			}
-		}
-	}
-	return at.Expr.Range()
 }
 
 func invalidNameDiag(what, name string, rng hcl.Range) *hcl.Diagnostic {

@@ -60,7 +60,7 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 			FlavourRange: a.rng("driver_flavour", b.DefRange),
 		},
 	}
-	o.Packages = a.packages("packages", b.DefRange)
+	o.Packages = osPackages(a, "packages", b.DefRange)
 	for _, arg := range o.KernelArguments {
 		if !kernelArgument.MatchString(arg) {
 			a.errorf("kernel_arguments", "Invalid kernel argument", "%q is not a kernel argument such as \"nvidia-drm.modeset=1\": one KEY or KEY=VALUE of letters, digits and _ . - (the value may also hold , : / +), with no spaces or quotes.", arg)
@@ -70,7 +70,7 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 	if app != nil {
 		hw = app.Hardware
 	}
-	a.driver(&o.Driver, hw, b)
+	checkDriver(a, &o.Driver, hw, b)
 	if base, ok := catalog.LookupOSBase(o.Base.Ref); ok {
 		if hw.Arch == "arm64" && hw.PageSizeBytes > base.Arm64PageSize && base.Kernel64K == "" {
 			a.diags = append(a.diags, &hcl.Diagnostic{
@@ -87,8 +87,8 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 	return o, append(diags, a.diags...)
 }
 
-// driver checks the NVIDIA driver against what the machine's GPU needs.
-func (a *attrs) driver(d *spec.NVIDIADriver, hw catalog.Hardware, b *hcl.Block) {
+// checkDriver checks the NVIDIA driver against what the machine's GPU needs.
+func checkDriver(a *attrs, d *spec.NVIDIADriver, hw catalog.Hardware, b *hcl.Block) {
 	if d.Version == "" {
 		if hw.GPUs > 0 && !a.has("nvidia_driver") {
 			a.required("nvidia_driver", b, fmt.Sprintf(": %s has NVIDIA GPUs, so the OS image needs their driver, a branch (\"580\") or an exact release (\"580.126.20\")", hw.Name))
@@ -121,9 +121,9 @@ func (a *attrs) driver(d *spec.NVIDIADriver, hw catalog.Hardware, b *hcl.Block) 
 	}
 }
 
-// packages reads a list of package names, each checked where it is written
+// osPackages reads a list of package names, each checked where it is written
 // when the list is a literal (its own range), at the attribute otherwise.
-func (a *attrs) packages(name string, def hcl.Range) []spec.Package {
+func osPackages(a *attrs, name string, def hcl.Range) []spec.Package {
 	at, ok := a.all[name]
 	if !ok {
 		return nil
@@ -132,7 +132,7 @@ func (a *attrs) packages(name string, def hcl.Range) []spec.Package {
 	if diags.HasErrors() {
 		var out []spec.Package
 		for _, n := range a.strings(name) {
-			out = append(out, a.packageName(n, at.Expr.Range()))
+			out = append(out, osPackage(a, n, at.Expr.Range()))
 		}
 		return out
 	}
@@ -147,12 +147,12 @@ func (a *attrs) packages(name string, def hcl.Range) []spec.Package {
 			a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid package", Detail: "Each package is a name as a string, such as \"tmux\".", Subject: el.Range().Ptr()})
 			continue
 		}
-		out = append(out, a.packageName(v.AsString(), el.Range()))
+		out = append(out, osPackage(a, v.AsString(), el.Range()))
 	}
 	return out
 }
 
-func (a *attrs) packageName(n string, at hcl.Range) spec.Package {
+func osPackage(a *attrs, n string, at hcl.Range) spec.Package {
 	if !packageName.MatchString(n) {
 		bad := ""
 		for _, r := range n {
