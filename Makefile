@@ -18,7 +18,7 @@ build:
 # takes about two minutes on two idle cores and far longer on busy ones, and
 # go test's default ten-minute limit would fail it there.
 test:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./blueprints/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./blueprints/decode/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 5s ./blueprints/catalog/
 	$(GO) test -run '^$$' -fuzz '^FuzzInjection$$' -fuzztime 10s ./tests/
 	PATH="$(CURDIR)/tests/tools/bin:$$PATH" $(GO) test -count=1 -timeout 30m ./...
@@ -54,7 +54,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 120s ./blueprints/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 120s ./blueprints/decode/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHFConfig$$' -fuzztime 60s ./blueprints/catalog/
 	$(GO) test -run '^$$' -fuzz '^FuzzInjection$$' -fuzztime 120s ./tests/
 

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/host"
@@ -17,7 +18,6 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/link"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/models"
-	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/modules/wan"
 	"github.com/sovereign-collective/sovereign/units"
@@ -28,7 +28,7 @@ import (
 // plan` prints). Conflicts between contributions (two modules writing one
 // file) are error diagnostics. An engine without a plan gets no derived
 // tuning: the engine picks its own.
-func Compile(bp *spec.Blueprint, plans []plan.EnginePlan) (*units.Tree, hcl.Diagnostics) {
+func Compile(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.Diagnostics) {
 	// First, so that each engine renders the key the gateway sends it.
 	diags := gateway.EngineKeys(bp.Gateway, engines.Kinds)
 	derived := map[string]engine.Tuning{}

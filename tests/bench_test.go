@@ -5,7 +5,8 @@ import (
 
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 )
@@ -16,8 +17,8 @@ import (
 func BenchmarkBuildReference(b *testing.B) {
 	osfs := afero.NewOsFs()
 	for i := 0; i < b.N; i++ {
-		p := blueprints.NewParser(osfs, engines.Kinds)
-		res, diags := pipeline.Build(p, referenceCases[0].path, blueprints.Inputs{})
+		p := decode.NewLoader(osfs, engines.Kinds)
+		res, diags := pipeline.Build(p, referenceCases[0].path, lang.Inputs{})
 		if diags.HasErrors() {
 			b.Fatal(diags)
 		}

@@ -17,7 +17,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/commands"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
@@ -151,13 +152,13 @@ func ownerOnlySecrets(t *testing.T, target string) {
 // column, and points inside a file the parser read.
 func checkDiagnosticRanges(t *testing.T, c badInput) {
 	t.Helper()
-	in := blueprints.Inputs{Env: c.env}
+	in := lang.Inputs{Env: c.env}
 	for i := 0; i < len(c.args); i++ {
 		switch c.args[i] {
 		case "-var":
 			i++
 			name, value, _ := strings.Cut(c.args[i], "=")
-			in.Vars = append(in.Vars, blueprints.VarSetting{Name: name, Value: value})
+			in.Vars = append(in.Vars, lang.VarSetting{Name: name, Value: value})
 		case "-var-file":
 			i++
 			in.VarFiles = append(in.VarFiles, c.args[i])
@@ -165,7 +166,7 @@ func checkDiagnosticRanges(t *testing.T, c badInput) {
 			t.Fatalf("# ARGS: %q is not -var or -var-file; teach checkDiagnosticRanges about it", c.args[i])
 		}
 	}
-	p := blueprints.NewParser(afero.NewReadOnlyFs(afero.NewOsFs()), engines.Kinds)
+	p := decode.NewLoader(afero.NewReadOnlyFs(afero.NewOsFs()), engines.Kinds)
 	res, diags := pipeline.Build(p, c.target, in)
 	if res != nil {
 		t.Errorf("pipeline.Build returned a result along with errors")
@@ -294,7 +295,7 @@ func firstBlueprintFile(dir string) (string, error) {
 	var names []string
 	for _, e := range entries {
 		n := e.Name()
-		if !e.IsDir() && strings.HasSuffix(n, ".hcl") && !strings.HasSuffix(n, blueprints.LockFileSuffix) && !strings.HasSuffix(n, blueprints.VarFileSuffix) {
+		if !e.IsDir() && strings.HasSuffix(n, ".hcl") && !strings.HasSuffix(n, lang.LockFileSuffix) && !strings.HasSuffix(n, lang.VarFileSuffix) {
 			names = append(names, n)
 		}
 	}

@@ -28,7 +28,11 @@ func TestLayering(t *testing.T) {
 		{"blueprints/spec", []string{module + "/units", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 		{"units", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 		// Loading never renders, pins or talks to a registry.
-		{"blueprints", []string{module + "/units", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		{"blueprints/decode", []string{module + "/units", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		// The language knows blocks by name only: it never imports a decoder.
+		{"blueprints/lang", []string{module + "/blueprints/decode", module + "/units", module + "/modules", module + "/images", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
+		// init's generator writes the reference blueprint; it never loads one.
+		{"blueprints/starter", []string{module + "/blueprints/lang", module + "/blueprints/decode", module + "/units", module + "/modules", module + "/images", "github.com/hashicorp/hcl", "github.com/spf13/cobra"}},
 		// Modules render through units; only units/ignition knows butane.
 		{"modules", []string{module + "/images", module + "/units/ignition", module + "/cmd", "github.com/coreos/butane", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},
 		{"units/ignition", []string{module + "/blueprints", module + "/modules", module + "/images", "github.com/google/go-containerregistry", "github.com/spf13/cobra"}},

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 )
 
 // TestBuildsAreByteIdentical builds each reference blueprint twice, from
@@ -46,7 +46,7 @@ func TestChangedInputChangesOnlyItsFiles(t *testing.T) {
 			name: "hostname variable",
 			change: func(t *testing.T) blueprintCase {
 				c := base
-				c.vars = []blueprints.VarSetting{{Name: "hostname", Value: "coop-two"}}
+				c.vars = []lang.VarSetting{{Name: "hostname", Value: "coop-two"}}
 				return c
 			},
 			// config.bu names rootfs files rather than inlining them, so

@@ -7,8 +7,8 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/engineflags"
-	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -115,7 +115,7 @@ func TestEngineExecCarriesThePlansTuning(t *testing.T) {
 			}
 		})
 	}
-	if sources[plan.TuningDerived] == 0 || sources[plan.TuningGiven] == 0 {
+	if sources[capacity.TuningDerived] == 0 || sources[capacity.TuningGiven] == 0 {
 		t.Errorf("tuning sources seen %v: want both derived and given values checked", sources)
 	}
 }

@@ -21,7 +21,8 @@ import (
 	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
@@ -355,8 +356,8 @@ func TestFleetEngineOpenOnLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := strings.Count(text[:strings.Index(text, `engine "vllm" "spare"`)], "\n") + 1
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	_, diags := pipeline.BuildFleet(p, path, blueprints.Inputs{})
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	_, diags := pipeline.BuildFleet(p, path, lang.Inputs{})
 	errs := diags.Errs()
 	if len(errs) != 1 {
 		t.Fatalf("want one error, got %v", diags)

@@ -11,7 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
@@ -25,10 +26,10 @@ const fleetCase = "../blueprints/fleet-two-gb300.hcl"
 
 // buildFleet builds a fleet blueprint and writes out/ with one folder per
 // host into a fresh temporary folder, which it returns.
-func buildFleet(t testing.TB, path string, vars ...blueprints.VarSetting) (string, *pipeline.FleetResult) {
+func buildFleet(t testing.TB, path string, vars ...lang.VarSetting) (string, *pipeline.FleetResult) {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	res, diags := pipeline.BuildFleet(p, path, blueprints.Inputs{Vars: vars})
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	res, diags := pipeline.BuildFleet(p, path, lang.Inputs{Vars: vars})
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		for _, d := range diags {

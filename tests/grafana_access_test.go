@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 )
@@ -26,7 +26,7 @@ func withMetrics(t *testing.T, fx *gatewayBlueprint, body string) {
 	t.Helper()
 	writeFile(t, fx.path, readString(t, fx.path)+"\nmetrics {\n"+body+"}\n", 0o600)
 	var lock strings.Builder
-	for _, img := range []string{blueprints.DefaultDCGMExporterImage, blueprints.DefaultMtailImage} {
+	for _, img := range []string{decode.DefaultDCGMExporterImage, decode.DefaultMtailImage} {
 		tag := img[strings.LastIndex(img, ":")+1:]
 		fmt.Fprintf(&lock, "image %q {\n  tag      = %q\n  unpinned = \"no public digest observed for this tag\"\n}\n", img, tag)
 	}

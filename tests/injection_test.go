@@ -28,7 +28,8 @@ import (
 	"github.com/spf13/afero"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/peers"
@@ -284,7 +285,7 @@ func (fx *injectionFixture) build(text string, env map[string]string) (*pipeline
 		envList = append(envList, k+"="+v)
 	}
 	sort.Strings(envList)
-	return pipeline.Build(blueprints.NewParser(fs, engines.Kinds), "/sink", blueprints.Inputs{Env: envList})
+	return pipeline.Build(decode.NewLoader(fs, engines.Kinds), "/sink", lang.Inputs{Env: envList})
 }
 
 // injectionSites finds every quoted string and block label of the file, and

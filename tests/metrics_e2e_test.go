@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/tests/peers"
@@ -83,7 +83,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		}
 	})
 
-	c := blueprintCase{name: "metrics", path: "testdata/blueprints/metrics", vars: []blueprints.VarSetting{
+	c := blueprintCase{name: "metrics", path: "testdata/blueprints/metrics", vars: []lang.VarSetting{
 		{Name: "engine_port", Value: fmt.Sprint(engine)},
 		{Name: "webhook", Value: fmt.Sprintf("http://127.0.0.1:%d/alerts", sink)},
 	}}

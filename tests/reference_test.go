@@ -19,7 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/golden"
@@ -31,7 +32,7 @@ import (
 type blueprintCase struct {
 	name      string // golden folder name
 	path      string
-	vars      []blueprints.VarSetting
+	vars      []lang.VarSetting
 	env       []string
 	wantUnits int // units systemd-analyze must verify, after quadlet
 }
@@ -52,8 +53,8 @@ var referenceCases = []blueprintCase{
 // fresh temporary folder, which it returns.
 func build(t testing.TB, c blueprintCase, opts ...pipeline.Option) (string, *pipeline.Result) {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	res, diags := pipeline.Build(p, c.path, blueprints.Inputs{Vars: c.vars, Env: c.env}, opts...)
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	res, diags := pipeline.Build(p, c.path, lang.Inputs{Vars: c.vars, Env: c.env}, opts...)
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		for _, d := range diags {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/ups"
@@ -16,7 +16,7 @@ import (
 
 // resilienceCase builds testdata/blueprints/resilience: the wan and ups
 // blocks with timings of seconds, which the UPS and WAN tests run for real.
-func resilienceCase(vars ...blueprints.VarSetting) blueprintCase {
+func resilienceCase(vars ...lang.VarSetting) blueprintCase {
 	return blueprintCase{
 		name: "resilience", path: "testdata/blueprints/resilience", vars: vars,
 		env: []string{"SOVEREIGN_TEST_UPS_PASSWORD=lab-ups-password-0123"}, wantUnits: 7,

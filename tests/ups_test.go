@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/modules/ups"
 )
 
@@ -181,7 +181,7 @@ type nutRun struct {
 // when the test ends.
 func startNUT(t *testing.T, nut map[string]string, upsc string) *nutRun {
 	eng := startFakeEngine(t)
-	out, res := build(t, resilienceCase(blueprints.VarSetting{Name: "engine_port", Value: strconv.Itoa(eng.port)}))
+	out, res := build(t, resilienceCase(lang.VarSetting{Name: "engine_port", Value: strconv.Itoa(eng.port)}))
 	spec := res.Blueprint.UPS
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} { // the driver and upsd run as nut

@@ -23,7 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images/appliance"
 	"github.com/sovereign-collective/sovereign/images/imagestest"
@@ -47,9 +48,9 @@ func newRegistry(t *testing.T) (host, base string) {
 // and a secret API key.
 func kitchenSink(t *testing.T, env ...string) *pipeline.Result {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
 	env = append([]string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, env...)
-	res, diags := pipeline.Build(p, "../../tests/testdata/blueprints/kitchen-sink", blueprints.Inputs{Env: env})
+	res, diags := pipeline.Build(p, "../../tests/testdata/blueprints/kitchen-sink", lang.Inputs{Env: env})
 	if diags.HasErrors() {
 		t.Fatalf("building kitchen-sink: %s", diags.Error())
 	}

@@ -15,7 +15,8 @@ import (
 
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/boot/report"
@@ -191,8 +192,8 @@ func (k *kit) boot(t *testing.T, sc scenario) (*report.Report, *report.Config) {
 // render builds the blueprint into a fresh out/ folder, as `sovereign build` does.
 func render(t *testing.T, blueprint string) (*pipeline.Result, string) {
 	t.Helper()
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	res, diags := pipeline.Build(p, blueprint, blueprints.Inputs{})
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	res, diags := pipeline.Build(p, blueprint, lang.Inputs{})
 	if diags.HasErrors() {
 		t.Fatalf("building %s: %s", blueprint, diags.Error())
 	}

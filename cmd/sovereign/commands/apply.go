@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/apply"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/remote"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/verify"
@@ -83,7 +83,7 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 
 // applyBuild builds the blueprint in memory, compares it with what the host
 // runs, shows the plan, asks, and runs it on the host.
-func (e *env) applyBuild(host remote.Host, target string, inputs blueprints.Inputs, yes bool, opt apply.Options) error {
+func (e *env) applyBuild(host remote.Host, target string, inputs lang.Inputs, yes bool, opt apply.Options) error {
 	res, _, err := e.build(target, inputs)
 	if err != nil {
 		return err

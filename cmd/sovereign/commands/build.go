@@ -8,7 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 )
@@ -24,14 +25,14 @@ func addInputFlags(cmd *cobra.Command, f *inputFlags) {
 	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file of NAME = VALUE lines (repeatable)")
 }
 
-func (f *inputFlags) inputs(environ []string) (blueprints.Inputs, error) {
-	in := blueprints.Inputs{VarFiles: f.varFiles, Env: environ}
+func (f *inputFlags) inputs(environ []string) (lang.Inputs, error) {
+	in := lang.Inputs{VarFiles: f.varFiles, Env: environ}
 	for _, kv := range f.vars {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
 			return in, usageErrorf("--var %q must be NAME=VALUE", kv)
 		}
-		in.Vars = append(in.Vars, blueprints.VarSetting{Name: name, Value: value})
+		in.Vars = append(in.Vars, lang.VarSetting{Name: name, Value: value})
 	}
 	return in, nil
 }
@@ -86,7 +87,7 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err != nil {
 				return err
 			}
-			if p := blueprints.NewParser(e.fs, engines.Kinds); p.IsFleet(args[0]) {
+			if p := decode.NewLoader(e.fs, engines.Kinds); p.IsFleet(args[0]) {
 				return e.buildFleet(p, args[0], inputs, outDir, extras, bundleLabel)
 			}
 			opts, err := imageBundleOptions(bundleLabel)
@@ -116,8 +117,8 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 // build runs the pass over the blueprint at target, prints its
 // diagnostics, and returns the result with the blueprint's files, for
 // diagnostics printed later.
-func (e *env) build(target string, in blueprints.Inputs, opts ...pipeline.Option) (*pipeline.Result, map[string]*hcl.File, error) {
-	p := blueprints.NewParser(e.fs, engines.Kinds)
+func (e *env) build(target string, in lang.Inputs, opts ...pipeline.Option) (*pipeline.Result, map[string]*hcl.File, error) {
+	p := decode.NewLoader(e.fs, engines.Kinds)
 	res, diags := pipeline.Build(p, target, in, opts...)
 	if err := e.printBuildDiagnostics(diags, p.Files()); err != nil {
 		return nil, nil, err
@@ -159,7 +160,7 @@ with its file, line and column. It writes nothing.`,
 			if err != nil {
 				return err
 			}
-			if p := blueprints.NewParser(e.fs, engines.Kinds); p.IsFleet(args[0]) {
+			if p := decode.NewLoader(e.fs, engines.Kinds); p.IsFleet(args[0]) {
 				return e.validateFleet(p, args[0], inputs)
 			}
 			res, _, err := e.build(args[0], inputs)

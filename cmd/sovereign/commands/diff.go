@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 )
@@ -66,7 +66,7 @@ as it would be written. Nothing is written.`,
 
 // diffSide is an output folder as it is, or a blueprint built in memory
 // (Ignition-only: no image is built, so no appliance digest is compared).
-func diffSide(e *env, arg string, inputs blueprints.Inputs) (afero.Fs, string, error) {
+func diffSide(e *env, arg string, inputs lang.Inputs) (afero.Fs, string, error) {
 	if diff.IsOutput(e.fs, arg) {
 		return e.fs, arg, nil
 	}

@@ -9,14 +9,15 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
-	"github.com/sovereign-collective/sovereign/modules/plan"
+	"github.com/sovereign-collective/sovereign/modules/capacity"
 )
 
 // buildFleet builds a blueprint of several hosts into outDir/HOST/ each.
 // Image mode, image bundles and --diff-against work per single host so far.
-func (e *env) buildFleet(p *blueprints.Parser, target string, in blueprints.Inputs, outDir string, extras buildExtras, bundleLabel string) error {
+func (e *env) buildFleet(p *decode.Loader, target string, in lang.Inputs, outDir string, extras buildExtras, bundleLabel string) error {
 	switch {
 	case extras.image != "":
 		return usageErrorf("--image builds one host's image; a blueprint of several hosts does not take it yet")
@@ -50,8 +51,8 @@ type fleetPlan struct {
 }
 
 type fleetHostPlan struct {
-	Host    string            `json:"host"`
-	Engines []plan.EnginePlan `json:"engines"`
+	Host    string                `json:"host"`
+	Engines []capacity.EnginePlan `json:"engines"`
 }
 
 // fleetTotal sums the hosts: sessions at each engine's max_model_len by
@@ -67,7 +68,7 @@ type fleetTotal struct {
 
 // planFleet plans every host of a fleet, then prints what the fleet holds
 // together: the same figures a host's plan prints, summed.
-func (e *env) planFleet(p *blueprints.Parser, target string, inputs blueprints.Inputs, asJSON bool) error {
+func (e *env) planFleet(p *decode.Loader, target string, inputs lang.Inputs, asJSON bool) error {
 	f, diags := p.LoadFleet(target, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
@@ -76,7 +77,7 @@ func (e *env) planFleet(p *blueprints.Parser, target string, inputs blueprints.I
 	var refused hcl.Diagnostics
 	costs, currencies := 0.0, map[string]bool{}
 	for _, h := range f.Hosts {
-		plans, diags := plan.Blueprint(h.Blueprint)
+		plans, diags := capacity.Blueprint(h.Blueprint)
 		refused = append(refused, diags...)
 		out.Hosts = append(out.Hosts, fleetHostPlan{Host: h.Name, Engines: plans})
 		for i, ep := range plans {
@@ -138,7 +139,7 @@ func (e *env) printFleetTotal(name string, hosts int, t fleetTotal) {
 
 // validateFleet runs every check build does on each host of a fleet and
 // writes nothing.
-func (e *env) validateFleet(p *blueprints.Parser, target string, in blueprints.Inputs) error {
+func (e *env) validateFleet(p *decode.Loader, target string, in lang.Inputs) error {
 	res, diags := pipeline.BuildFleet(p, target, in)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err

@@ -12,7 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/resolve"
@@ -91,8 +92,8 @@ resolved.`,
 	return cmd
 }
 
-func (e *env) lock(target string, in blueprints.Inputs, r *resolve.Resolver, prog *progress, updates []string, check bool) error {
-	p := blueprints.NewParser(e.fs, engines.Kinds)
+func (e *env) lock(target string, in lang.Inputs, r *resolve.Resolver, prog *progress, updates []string, check bool) error {
+	p := decode.NewLoader(e.fs, engines.Kinds)
 	bp, wanted, diags := pipeline.Images(p, target, in)
 	files := p.Files()
 	if err := e.printDiagnostics(diags, files); err != nil {

@@ -15,9 +15,10 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/members"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/blueprints/starter"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
@@ -108,7 +109,7 @@ func (e *env) loadForMembers(f *memberFlags) (*spec.Blueprint, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := blueprints.NewParser(e.fs, engines.Kinds)
+	p := decode.NewLoader(e.fs, engines.Kinds)
 	bp, diags := p.Load(f.blueprint, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return nil, err
@@ -148,7 +149,7 @@ func (e *env) commitMembers(f *memberFlags, mb *memberBook, undo func()) error {
 // file unless replace is set. It returns the key and an undo that puts back
 // what was there.
 func (e *env) writeNewKey(path string, replace bool) (string, func(), error) {
-	key, err := blueprints.NewAPIKey(rand.Reader)
+	key, err := starter.NewAPIKey(rand.Reader)
 	if err != nil {
 		return "", nil, externalError(err)
 	}
@@ -184,7 +185,7 @@ never shows it again (rotate gives a new one).`,
 		Args: exactArgs(1, "one NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m.Name = args[0]
-			if !blueprints.ValidName(m.Name) {
+			if !decode.ValidName(m.Name) {
 				return usageErrorf("%q cannot name a member: names end up in file and unit names, so use lowercase letters, digits, dots and dashes, starting and ending with a letter or digit, at most 48 characters", m.Name)
 			}
 			if m.Email == "" {
@@ -274,7 +275,7 @@ until the appliance runs the next build.`,
 				return err
 			}
 			name := args[0]
-			key, err := blueprints.NewAPIKey(rand.Reader)
+			key, err := starter.NewAPIKey(rand.Reader)
 			if err != nil {
 				return externalError(err)
 			}

@@ -18,7 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
+	"github.com/sovereign-collective/sovereign/blueprints/starter"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/units/ignition"
 )
@@ -91,12 +92,12 @@ is given.`,
 				data   []byte
 				secret bool
 			}{
-				{starterName + ".hcl", blueprints.StarterFor(dir), false},
-				{starterName + blueprints.LockFileSuffix, blueprints.StarterLock(), false},
+				{starterName + ".hcl", starter.StarterFor(dir), false},
+				{starterName + lang.LockFileSuffix, starter.StarterLock(), false},
 				{filepath.Join("keys", "admin.pub"), key, false},
 			}
 			// The gateway's secrets, fresh: the repository's are examples.
-			gw, err := blueprints.StarterGatewayFiles(rand.Reader, blueprints.StarterDomain, time.Now())
+			gw, err := starter.StarterGatewayFiles(rand.Reader, starter.StarterDomain, time.Now())
 			if err != nil {
 				return externalError(err)
 			}
@@ -144,7 +145,7 @@ is given.`,
 // starterName is the starter blueprint's file name without .hcl: named as
 // the folder form names its lock (sovereign.lock.hcl), so that building the
 // folder and building the file find the same lock.
-var starterName = strings.TrimSuffix(images.LockFileName, blueprints.LockFileSuffix)
+var starterName = strings.TrimSuffix(images.LockFileName, lang.LockFileSuffix)
 
 func (e *env) readSSHKey(path string) ([]byte, error) {
 	candidates := []string{path}

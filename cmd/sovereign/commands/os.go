@@ -10,7 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/buildah"
@@ -84,8 +85,8 @@ after the push succeeded.`,
 
 // osBuild renders the build context, builds it with buildah, pushes it and
 // records the image in the lock.
-func (e *env) osBuild(target string, in blueprints.Inputs, ref images.Ref, isolation string, opts []pipeline.Option) error {
-	p := blueprints.NewParser(e.fs, engines.Kinds)
+func (e *env) osBuild(target string, in lang.Inputs, ref images.Ref, isolation string, opts []pipeline.Option) error {
+	p := decode.NewLoader(e.fs, engines.Kinds)
 	host, lock, diags := pipeline.OSImage(p, target, in, opts...)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err

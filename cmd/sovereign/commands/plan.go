@@ -8,10 +8,11 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
+	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/engines"
-	"github.com/sovereign-collective/sovereign/modules/plan"
 )
 
 // planFlags answer "what fits?" without a blueprint.
@@ -106,7 +107,7 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	p := blueprints.NewParser(e.fs, engines.Kinds)
+	p := decode.NewLoader(e.fs, engines.Kinds)
 	if p.IsFleet(target) {
 		return e.planFleet(p, target, inputs, asJSON)
 	}
@@ -114,7 +115,7 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
 	}
-	plans, diags := plan.Blueprint(bp)
+	plans, diags := capacity.Blueprint(bp)
 	// The figures help most when something does not fit, so print them
 	// before the diagnostics that refuse the plan.
 	if err := e.printPlans(plans, asJSON); err != nil {
@@ -133,21 +134,21 @@ func (e *env) planComparison(audition, target string, in inputFlags) error {
 	if err != nil {
 		return err
 	}
-	var sides []plan.Side
+	var sides []capacity.Side
 	var failed error
 	for _, path := range []string{audition, target} {
-		p := blueprints.NewParser(e.fs, engines.Kinds)
+		p := decode.NewLoader(e.fs, engines.Kinds)
 		bp, diags := p.Load(path, inputs)
 		if err := e.printDiagnostics(diags, p.Files()); err != nil {
 			return err
 		}
-		plans, diags := plan.Blueprint(bp)
+		plans, diags := capacity.Blueprint(bp)
 		if err := e.printDiagnostics(diags, p.Files()); err != nil {
 			failed = err
 		}
-		sides = append(sides, plan.Side{Label: path, Blueprint: bp, Plans: plans})
+		sides = append(sides, capacity.Side{Label: path, Blueprint: bp, Plans: plans})
 	}
-	if err := plan.WriteComparison(e.stdout, sides[0], sides[1]); err != nil {
+	if err := capacity.WriteComparison(e.stdout, sides[0], sides[1]); err != nil {
 		return err
 	}
 	return failed
@@ -191,23 +192,23 @@ func (e *env) planFlags(f planFlags) error {
 			return &exitError{ExitInvalid, fmt.Errorf("--model %q is not in the catalog (known: %v); use --model-config config.json for others", f.model, catalog.ModelNames())}
 		}
 	}
-	in := plan.Input{
+	in := capacity.Input{
 		Hardware: hw, Model: model, Weights: f.weights, KVCacheDType: f.kvDType,
 		GPUMemoryUtilization: f.gpuMemoryUtilization, MaxModelLen: f.maxModelLen,
 		TariffPerKWh: f.tariff, Currency: f.currency,
 	}
 	if f.cpuKVOffload != "" {
-		n, err := blueprints.ParseSize(f.cpuKVOffload)
+		n, err := lang.ParseSize(f.cpuKVOffload)
 		if err != nil {
 			return usageErrorf("--cpu-kv-offload: %v", err)
 		}
 		in.CPUKVOffloadBytes = n
 	}
-	p, err := plan.Compute(in)
+	p, err := capacity.Compute(in)
 	if err != nil {
 		return &exitError{ExitInvalid, err}
 	}
-	if err := e.printPlans([]plan.EnginePlan{{Engine: "", Plan: p}}, f.json); err != nil {
+	if err := e.printPlans([]capacity.EnginePlan{{Engine: "", Plan: p}}, f.json); err != nil {
 		return err
 	}
 	if !p.Fits {
@@ -216,9 +217,9 @@ func (e *env) planFlags(f planFlags) error {
 	return nil
 }
 
-func (e *env) printPlans(plans []plan.EnginePlan, asJSON bool) error {
+func (e *env) printPlans(plans []capacity.EnginePlan, asJSON bool) error {
 	if asJSON {
-		b, err := plan.JSON(plans)
+		b, err := capacity.JSON(plans)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 )
 
@@ -183,8 +183,8 @@ func (e *env) printDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File
 		return nil
 	}
 	// In source order, whatever order the phases found them in.
-	diags = blueprints.SortDiagnostics(diags)
-	diags = blueprints.CutLongValues(diags)
+	diags = lang.SortDiagnostics(diags)
+	diags = lang.CutLongValues(diags)
 	var buf bytes.Buffer
 	wr := hcl.NewDiagnosticTextWriter(&buf, files, 100, false)
 	_ = wr.WriteDiagnostics(diags)

@@ -12,7 +12,8 @@ import (
 
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/diff"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
@@ -51,11 +52,11 @@ func buildVariant(t *testing.T, fsys afero.Fs, out string, env []string, edits .
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := blueprints.NewParser(fsys, engines.Kinds)
+	p := decode.NewLoader(fsys, engines.Kinds)
 	if env == nil {
 		env = []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}
 	}
-	res, diags := pipeline.Build(p, src, blueprints.Inputs{Env: env})
+	res, diags := pipeline.Build(p, src, lang.Inputs{Env: env})
 	if diags.HasErrors() {
 		t.Fatalf("building the %s variant: %s", out, diags.Error())
 	}

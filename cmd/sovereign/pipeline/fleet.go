@@ -7,7 +7,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules"
 )
@@ -27,7 +28,7 @@ type FleetResult struct {
 
 // BuildFleet builds every host of the fleet blueprint at target, each as
 // Build builds a single host. Any host's error fails the whole build.
-func BuildFleet(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Option) (*FleetResult, hcl.Diagnostics) {
+func BuildFleet(p *decode.Loader, target string, in lang.Inputs, opts ...Option) (*FleetResult, hcl.Diagnostics) {
 	f, diags := p.LoadFleet(target, in)
 	if diags.HasErrors() {
 		return nil, diags

@@ -3,7 +3,8 @@ package pipeline
 import (
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/modules"
@@ -57,7 +58,7 @@ func pinImages(bp *spec.Blueprint, tree *units.Tree, lock *images.Lock, o option
 // compiles the blueprint, without pinning (the lock may not exist yet), and
 // returns every image the appliance runs, the os block's base included,
 // each with the place the blueprint names it.
-func Images(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Blueprint, []images.Wanted, hcl.Diagnostics) {
+func Images(p *decode.Loader, target string, in lang.Inputs) (*spec.Blueprint, []images.Wanted, hcl.Diagnostics) {
 	bp, diags := p.Load(target, in)
 	if diags.HasErrors() {
 		return nil, nil, diags

@@ -10,7 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/appliance"
@@ -35,7 +36,7 @@ type HostOS struct {
 // for `sovereign os build`: unlike Build it takes a lock whose os entry is
 // stale, which is what building again fixes. It returns the lock too, to
 // record the new image in.
-func OSImage(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Option) (*HostOS, *images.Lock, hcl.Diagnostics) {
+func OSImage(p *decode.Loader, target string, in lang.Inputs, opts ...Option) (*HostOS, *images.Lock, hcl.Diagnostics) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -142,7 +143,7 @@ func provenance(img *hostos.Image, files []hostos.File) images.OSProvenance {
 }
 
 // readLock reads the blueprint's lock file once for every phase that pins.
-func readLock(p *blueprints.Parser, target string) (*images.Lock, hcl.Diagnostics) {
+func readLock(p *decode.Loader, target string) (*images.Lock, hcl.Diagnostics) {
 	lock, lockFile, diags := images.ReadLock(p.Fs(), target)
 	p.AddFile(lockFile) // so that errors in it print with their line
 	return lock, diags

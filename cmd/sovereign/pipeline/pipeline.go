@@ -11,12 +11,13 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/sovereign-collective/sovereign/blueprints"
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/modules"
+	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/hostos"
-	"github.com/sovereign-collective/sovereign/modules/plan"
 	"github.com/sovereign-collective/sovereign/units"
 	"github.com/sovereign-collective/sovereign/units/ignition"
 	"github.com/sovereign-collective/sovereign/units/output"
@@ -31,7 +32,7 @@ type Result struct {
 	Butane    []byte
 	Manifest  []byte
 	// Plans are the capacity plans of the engines; Plan is out/plan.json.
-	Plans []plan.EnginePlan
+	Plans []capacity.EnginePlan
 	Plan  []byte
 	// Images is out/images.json: every image the appliance runs and its pin.
 	Images []byte
@@ -51,14 +52,14 @@ type Result struct {
 }
 
 // Load evaluates the blueprint at target. Diagnostics print with p.Files().
-func Load(p *blueprints.Parser, target string, in blueprints.Inputs) (*spec.Blueprint, hcl.Diagnostics) {
+func Load(p *decode.Loader, target string, in lang.Inputs) (*spec.Blueprint, hcl.Diagnostics) {
 	return p.Load(target, in)
 }
 
 // Build runs every phase up to, not including, writing the output. Each phase
 // runs only when the ones before it had no errors, so that one mistake is not
 // reported again as a confusing consequence further down.
-func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Option) (*Result, hcl.Diagnostics) {
+func Build(p *decode.Loader, target string, in lang.Inputs, opts ...Option) (*Result, hcl.Diagnostics) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -72,13 +73,13 @@ func Build(p *blueprints.Parser, target string, in blueprints.Inputs, opts ...Op
 
 // compile runs the phases after loading for one appliance: a single-host
 // blueprint's, or one host of a fleet.
-func compile(p *blueprints.Parser, target string, bp *spec.Blueprint, diags hcl.Diagnostics, o options) (*Result, hcl.Diagnostics) {
-	plans, moreDiags := plan.Blueprint(bp)
+func compile(p *decode.Loader, target string, bp *spec.Blueprint, diags hcl.Diagnostics, o options) (*Result, hcl.Diagnostics) {
+	plans, moreDiags := capacity.Blueprint(bp)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	planJSON, err := plan.JSON(plans)
+	planJSON, err := capacity.JSON(plans)
 	if err != nil {
 		return nil, append(diags, internalDiag(err)...)
 	}

@@ -1,0 +1,224 @@
+package decode_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
+)
+
+const testWAN = `
+wan {
+  failover_time = "15s"
+  uplink "5g" {
+    type     = "gsm"
+    apn      = "telstra.internet"
+    priority = 2
+  }
+  uplink "nbn" {
+    interface = "enp1s0"
+    priority  = 1
+    address   = "203.0.113.2/30"
+    gateway   = "203.0.113.1"
+    dns       = ["192.0.2.53"]
+  }
+  check {
+    targets = ["192.0.2.1", "198.51.100.1"]
+  }
+}
+`
+
+const testUPS = `
+ups "main" {
+  watts   = 2700
+  runtime = "9m"
+  on_battery {
+    drain_after    = "60s"
+    shutdown_after = "300s"
+  }
+}
+`
+
+func base() string { return testAppliance + testModel + testEngine }
+
+func TestResilienceBlocksAreOptional(t *testing.T) {
+	bp := mustLoad(t, map[string]string{"bp.hcl": base()}, "bp.hcl", lang.Inputs{})
+	if bp.WAN != nil || bp.UPS != nil {
+		t.Errorf("a blueprint without wan and ups blocks has WAN %v, UPS %v; want nil", bp.WAN, bp.UPS)
+	}
+}
+
+func TestWANDecode(t *testing.T) {
+	bp := mustLoad(t, map[string]string{"bp.hcl": base() + testWAN}, "bp.hcl", lang.Inputs{})
+	w := bp.WAN
+	var got []string
+	for _, u := range w.Uplinks {
+		got = append(got, u.Name)
+	}
+	if diff := cmp.Diff([]string{"nbn", "5g"}, got); diff != "" {
+		t.Errorf("uplinks not in priority order (-want +got):\n%s", diff)
+	}
+	nbn, fiveG := w.Uplinks[0], w.Uplinks[1]
+	if nbn.Type != "ethernet" || nbn.Address != netip.MustParsePrefix("203.0.113.2/30") || nbn.Gateway != netip.MustParseAddr("203.0.113.1") || nbn.Metric() != 100 {
+		t.Errorf("nbn uplink decoded as %+v", nbn)
+	}
+	if fiveG.Type != "gsm" || fiveG.APN != "telstra.internet" || fiveG.Address.IsValid() || fiveG.Metric() != 200 || fiveG.DemotedMetric() != 20200 {
+		t.Errorf("5g uplink decoded as %+v", fiveG)
+	}
+	// Defaults: NetworkManager's check every 30 s with a 10 s timeout takes
+	// 41 s, so 15 s needs the probe: 2 targets × 1 s per round, every 4 s.
+	if w.Check.Interval != 30*time.Second || w.Check.Timeout != 10*time.Second || w.Check.URI != decode.DefaultCheckURI {
+		t.Errorf("check defaults: %+v", w.Check)
+	}
+	if w.Mechanism() != spec.FailoverProbe || w.ProbeInterval() != 4*time.Second || w.Failover() != 15*time.Second {
+		t.Errorf("mechanism %s, probe every %s, failover %s; want probe, 4s, 15s", w.Mechanism(), w.ProbeInterval(), w.Failover())
+	}
+
+	// DESIGN's sketch: a 10 s interval brings a 5 s timeout with it.
+	sketch := strings.Replace(testWAN, `targets = ["192.0.2.1", "198.51.100.1"]`, `uri = "http://connectivity.example.org/ok"
+    interval = "10s"`, 1)
+	bp = mustLoad(t, map[string]string{"bp.hcl": base() + strings.Replace(sketch, `"15s"`, `"20s"`, 1)}, "bp.hcl", lang.Inputs{})
+	if c := bp.WAN.Check; c.Interval != 10*time.Second || c.Timeout != 5*time.Second || bp.WAN.Mechanism() != spec.FailoverNetworkManager {
+		t.Errorf("interval 10s: timeout %s, mechanism %s; want 5s and NetworkManager's check (16s within 20s)", c.Timeout, bp.WAN.Mechanism())
+	}
+
+	slow := strings.Replace(testWAN, `failover_time = "15s"`, `failover_time = "45s"`, 1)
+	bp = mustLoad(t, map[string]string{"bp.hcl": base() + slow}, "bp.hcl", lang.Inputs{})
+	if bp.WAN.Mechanism() != spec.FailoverNetworkManager || bp.WAN.Failover() != 41*time.Second {
+		t.Errorf("failover_time 45s: mechanism %s within %s; want NetworkManager's check within 41s", bp.WAN.Mechanism(), bp.WAN.Failover())
+	}
+}
+
+func TestUPSDecode(t *testing.T) {
+	bp := mustLoad(t, map[string]string{"bp.hcl": base() + testUPS}, "bp.hcl", lang.Inputs{})
+	u := bp.UPS
+	if u.Name != "main" || u.Driver != "usbhid-ups" || u.Port != "auto" || u.Password != nil || u.Runtime != 9*time.Minute {
+		t.Errorf("ups decoded as %+v", u)
+	}
+	ob := u.OnBattery
+	if ob.DrainAfter != time.Minute || ob.StopEnginesWithin != decode.DefaultStopEnginesWithin || ob.ShutdownAfter != 5*time.Minute || ob.OSShutdown != decode.DefaultOSShutdown {
+		t.Errorf("on_battery decoded as %+v", ob)
+	}
+	// 4 s to notice; engines down by 4+60+120+90 s; power-off from 4+300+5 s,
+	// over 60 s.
+	want := spec.Budget{Detection: 4 * time.Second, EnginesDown: 274 * time.Second, PowerOffFrom: 309 * time.Second, PowerOff: 369 * time.Second}
+	if diff := cmp.Diff(want, u.Budget()); diff != "" {
+		t.Errorf("budget (-want +got):\n%s", diff)
+	}
+
+	in := lang.Inputs{Env: []string{"UPS_PASSWORD=correct-horse-battery"}}
+	bp = mustLoad(t, map[string]string{"bp.hcl": base() + strings.Replace(testUPS, `runtime = "9m"`, "runtime = \"9m\"\n  password = secret_env(\"UPS_PASSWORD\")", 1)}, "bp.hcl", in)
+	if bp.UPS.Password == nil || bp.UPS.Password.Value != "correct-horse-battery" {
+		t.Errorf("password from secret_env not decoded: %v", bp.UPS.Password)
+	}
+}
+
+func TestResilienceErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		env  []string
+		want []string
+	}{
+		{
+			name: "a UPS smaller than the machine",
+			src:  strings.Replace(testUPS, "watts   = 2700", "watts   = 1500", 1),
+			want: []string{"bp.hcl:22,13: UPS too small"},
+		},
+		{
+			name: "a battery that runs out before the shutdown ends",
+			src:  strings.Replace(testUPS, `runtime = "9m"`, `runtime = "5m"`, 1),
+			want: []string{"bp.hcl:26,22: The battery runs out before the shutdown ends"},
+		},
+		{
+			name: "shutdown before drain",
+			src:  strings.Replace(testUPS, `drain_after    = "60s"`, `drain_after    = "600s"`, 1),
+			want: []string{"bp.hcl:26,22: Shutdown before drain"},
+		},
+		{
+			name: "a literal password",
+			src:  strings.Replace(testUPS, `runtime = "9m"`, "runtime = \"9m\"\n  password = \"hunter2hunter2\"", 1),
+			want: []string{"bp.hcl:24,14: Secret given as a literal"},
+		},
+		{
+			name: "a password NUT cannot quote",
+			src:  strings.Replace(testUPS, `runtime = "9m"`, "runtime = \"9m\"\n  password = secret_env(\"P\")", 1),
+			env:  []string{"P=has spaces & quotes\""},
+			want: []string{"bp.hcl:24,14: Unusable UPS password"},
+		},
+		{
+			name: "whole seconds for timers",
+			src:  strings.Replace(testUPS, `drain_after    = "60s"`, `drain_after    = "1.5s"`, 1),
+			want: []string{"bp.hcl:25,22: Invalid duration"},
+		},
+		{
+			name: "two UPSes",
+			src:  testUPS + strings.Replace(testUPS, `ups "main"`, `ups "second"`, 1),
+			want: []string{"bp.hcl:30,1: More than one ups"},
+		},
+		{
+			name: "two uplinks with one priority",
+			src:  strings.Replace(testWAN, "priority = 2", "priority = 1", 1),
+			want: []string{"bp.hcl:28,3: Two uplinks with one priority"},
+		},
+		{
+			name: "ethernet without an interface",
+			src:  strings.Replace(testWAN, `interface = "enp1s0"`, "", 1),
+			want: []string{"bp.hcl:28,3: Missing required argument"},
+		},
+		{
+			name: "gsm with an interface",
+			src:  strings.Replace(testWAN, `type     = "gsm"`, "type     = \"gsm\"\n    interface = \"wwan0\"", 1),
+			want: []string{"bp.hcl:25,17: Interface on a gsm uplink"},
+		},
+		{
+			name: "a gateway off the subnet",
+			src:  strings.Replace(testWAN, `gateway   = "203.0.113.1"`, `gateway   = "203.0.113.9"`, 1),
+			want: []string{"bp.hcl:32,17: Gateway off the subnet"},
+		},
+		{
+			name: "a static address without gateway",
+			src:  strings.Replace(testWAN, `gateway   = "203.0.113.1"`, "", 1),
+			want: []string{"bp.hcl:28,3: Missing required argument"},
+		},
+		{
+			name: "too fast for NetworkManager and nothing to probe",
+			src:  strings.Replace(testWAN, `targets = ["192.0.2.1", "198.51.100.1"]`, "", 1),
+			want: []string{"bp.hcl:22,19: No probe targets"},
+		},
+		{
+			name: "too fast even for the probe",
+			src:  strings.Replace(testWAN, `failover_time = "15s"`, `failover_time = "5s"`, 1),
+			want: []string{"bp.hcl:22,19: Failover time too short"},
+		},
+		{
+			name: "a check that waits longer than its interval",
+			src:  strings.Replace(testWAN, `targets = ["192.0.2.1", "198.51.100.1"]`, "targets = [\"192.0.2.1\"]\n    interval = \"10s\"\n    timeout = \"10s\"", 1),
+			want: []string{"bp.hcl:38,15: Timeout not below interval"},
+		},
+		{
+			name: "a wan without uplinks",
+			src:  "\nwan {\n}\n",
+			want: []string{"bp.hcl:21,1: No uplink"},
+		},
+		{
+			name: "two wan blocks",
+			src:  testWAN + testWAN,
+			want: []string{"bp.hcl:40,1: Duplicate wan block"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := loadErrors(t, map[string]string{"bp.hcl": base() + tc.src}, "bp.hcl", lang.Inputs{Env: tc.env})
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
