@@ -93,7 +93,7 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 	}
 	content, diags := b.Body.Content(engineSchema(k))
 	diags = explainUnsupported(diags, k, e.Parser.Engines)
-	if !blockName.MatchString(name) {
+	if !lang.ValidName(name) {
 		diags = append(diags, invalidNameDiag("engine", name, b.LabelRanges[1]))
 	}
 	a := e.Attrs(b, content)

@@ -351,7 +351,7 @@ func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hc
 func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Diagnostics) {
 	c, diags := b.Body.Content(memberSchema)
 	name := b.Labels[0]
-	if !blockName.MatchString(name) {
+	if !lang.ValidName(name) {
 		diags = append(diags, invalidNameDiag("member", name, b.LabelRanges[0]))
 	}
 	a := e.Attrs(b, c)

@@ -34,7 +34,6 @@ var modelSchema = &hcl.BodySchema{
 var WeightFormats = []string{"bf16", "fp8", "awq-int4", "gptq-int4", "nvfp4"}
 
 var (
-	blockName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,46}[a-z0-9])?$`)
 	hfSource    = regexp.MustCompile(`^hf://[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	gitRevision = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	// A model file's path inside its folder: slash-separated names that do
@@ -48,7 +47,7 @@ var (
 func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 	content, diags := b.Body.Content(modelSchema)
 	m := &spec.Model{Name: b.Labels[0], DeclRange: b.DefRange}
-	if !blockName.MatchString(m.Name) {
+	if !lang.ValidName(m.Name) {
 		diags = append(diags, invalidNameDiag("model", m.Name, b.LabelRanges[0]))
 	}
 	a := e.Attrs(b, content)
@@ -174,9 +173,3 @@ func invalidNameDiag(what, name string, rng hcl.Range) *hcl.Diagnostic {
 		Subject:  rng.Ptr(),
 	}
 }
-
-// ValidName reports whether name may name a block (a model, an engine, a
-// member…): names end up in file and unit names, so they are lowercase
-// letters, digits, dots and dashes, starting and ending with a letter or
-// digit, at most 48 characters.
-func ValidName(name string) bool { return blockName.MatchString(name) }

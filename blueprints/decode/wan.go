@@ -159,7 +159,7 @@ func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
 		APN:       a.Str("apn", ""),
 		DeclRange: b.DefRange,
 	}
-	if !blockName.MatchString(u.Name) {
+	if !lang.ValidName(u.Name) {
 		diags = append(diags, invalidNameDiag("uplink", u.Name, b.LabelRanges[0]))
 	}
 	if u.Interface != "" && !interfaceName.MatchString(u.Interface) {

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -269,3 +270,12 @@ func CheckLabel(what, label string, rng hcl.Range) hcl.Diagnostics {
 		Subject:  rng.Ptr(),
 	}}
 }
+
+// blockName is what a block label that names something may be.
+var blockName = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,46}[a-z0-9])?$`)
+
+// ValidName reports whether name may name a block (a model, an engine, a
+// member…): names end up in file and unit names, so they are lowercase
+// letters, digits, dots and dashes, starting and ending with a letter or
+// digit, at most 48 characters.
+func ValidName(name string) bool { return blockName.MatchString(name) }

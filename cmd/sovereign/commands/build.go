@@ -8,10 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // inputFlags are the flags that set blueprint variables.
@@ -87,8 +85,8 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 			if err != nil {
 				return err
 			}
-			if p := decode.NewLoader(e.fs, engines.Kinds); p.IsFleet(args[0]) {
-				return e.buildFleet(p, args[0], inputs, outDir, extras, bundleLabel)
+			if pipeline.IsFleet(e.fs, args[0]) {
+				return e.buildFleet(args[0], inputs, outDir, extras, bundleLabel)
 			}
 			opts, err := imageBundleOptions(bundleLabel)
 			if err != nil {
@@ -118,7 +116,7 @@ the host and a reboot, rolled back when the engines are not healthy in time.`,
 // diagnostics, and returns the result with the blueprint's files, for
 // diagnostics printed later.
 func (e *env) build(target string, in lang.Inputs, opts ...pipeline.Option) (*pipeline.Result, map[string]*hcl.File, error) {
-	p := decode.NewLoader(e.fs, engines.Kinds)
+	p := pipeline.NewLoader(e.fs)
 	res, diags := pipeline.Build(p, target, in, opts...)
 	if err := e.printBuildDiagnostics(diags, p.Files()); err != nil {
 		return nil, nil, err
@@ -160,8 +158,8 @@ with its file, line and column. It writes nothing.`,
 			if err != nil {
 				return err
 			}
-			if p := decode.NewLoader(e.fs, engines.Kinds); p.IsFleet(args[0]) {
-				return e.validateFleet(p, args[0], inputs)
+			if pipeline.IsFleet(e.fs, args[0]) {
+				return e.validateFleet(args[0], inputs)
 			}
 			res, _, err := e.build(args[0], inputs)
 			if err != nil {

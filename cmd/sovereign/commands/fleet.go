@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/capacity"
@@ -17,7 +16,7 @@ import (
 
 // buildFleet builds a blueprint of several hosts into outDir/HOST/ each.
 // Image mode, image bundles and --diff-against work per single host so far.
-func (e *env) buildFleet(p *decode.Loader, target string, in lang.Inputs, outDir string, extras buildExtras, bundleLabel string) error {
+func (e *env) buildFleet(target string, in lang.Inputs, outDir string, extras buildExtras, bundleLabel string) error {
 	switch {
 	case extras.image != "":
 		return usageErrorf("--image builds one host's image; a blueprint of several hosts does not take it yet")
@@ -26,6 +25,7 @@ func (e *env) buildFleet(p *decode.Loader, target string, in lang.Inputs, outDir
 	case bundleLabel != "":
 		return usageErrorf("--image-bundle bundles one host's images; a blueprint of several hosts does not take it yet")
 	}
+	p := pipeline.NewLoader(e.fs)
 	res, diags := pipeline.BuildFleet(p, target, in)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
@@ -68,17 +68,19 @@ type fleetTotal struct {
 
 // planFleet plans every host of a fleet, then prints what the fleet holds
 // together: the same figures a host's plan prints, summed.
-func (e *env) planFleet(p *decode.Loader, target string, inputs lang.Inputs, asJSON bool) error {
-	f, diags := p.LoadFleet(target, inputs)
+func (e *env) planFleet(target string, inputs lang.Inputs, asJSON bool) error {
+	p := pipeline.NewLoader(e.fs)
+	planned, diags := pipeline.PlanFleet(p, target, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
 	}
+	f := planned.Fleet
 	out := fleetPlan{Total: fleetTotal{Sessions: map[string]int{}}}
 	var refused hcl.Diagnostics
 	costs, currencies := 0.0, map[string]bool{}
-	for _, h := range f.Hosts {
-		plans, diags := capacity.Blueprint(h.Blueprint)
-		refused = append(refused, diags...)
+	for i, h := range f.Hosts {
+		plans := planned.Hosts[i].Plans
+		refused = append(refused, planned.Hosts[i].Refused...)
 		out.Hosts = append(out.Hosts, fleetHostPlan{Host: h.Name, Engines: plans})
 		for i, ep := range plans {
 			out.Total.Sessions[h.Blueprint.Engines[i].ServedModelName] += ep.Plan.SessionsAtMaxModelLen()
@@ -139,7 +141,8 @@ func (e *env) printFleetTotal(name string, hosts int, t fleetTotal) {
 
 // validateFleet runs every check build does on each host of a fleet and
 // writes nothing.
-func (e *env) validateFleet(p *decode.Loader, target string, in lang.Inputs) error {
+func (e *env) validateFleet(target string, in lang.Inputs) error {
+	p := pipeline.NewLoader(e.fs)
 	res, diags := pipeline.BuildFleet(p, target, in)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err

@@ -12,12 +12,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/resolve"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // registryFlags tune how sovereign talks to registries (lock, bundle).
@@ -93,7 +91,7 @@ resolved.`,
 }
 
 func (e *env) lock(target string, in lang.Inputs, r *resolve.Resolver, prog *progress, updates []string, check bool) error {
-	p := decode.NewLoader(e.fs, engines.Kinds)
+	p := pipeline.NewLoader(e.fs)
 	bp, wanted, diags := pipeline.Images(p, target, in)
 	files := p.Files()
 	if err := e.printDiagnostics(diags, files); err != nil {

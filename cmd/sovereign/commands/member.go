@@ -15,11 +15,11 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/members"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/blueprints/starter"
-	"github.com/sovereign-collective/sovereign/modules/engines"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 )
 
 // memberFlags are the flags every member subcommand shares.
@@ -109,8 +109,8 @@ func (e *env) loadForMembers(f *memberFlags) (*spec.Blueprint, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := decode.NewLoader(e.fs, engines.Kinds)
-	bp, diags := p.Load(f.blueprint, inputs)
+	p := pipeline.NewLoader(e.fs)
+	bp, diags := pipeline.Load(p, f.blueprint, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ never shows it again (rotate gives a new one).`,
 		Args: exactArgs(1, "one NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m.Name = args[0]
-			if !decode.ValidName(m.Name) {
+			if !lang.ValidName(m.Name) {
 				return usageErrorf("%q cannot name a member: names end up in file and unit names, so use lowercase letters, digits, dots and dashes, starting and ending with a letter or digit, at most 48 characters", m.Name)
 			}
 			if m.Email == "" {

@@ -10,12 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/images"
 	"github.com/sovereign-collective/sovereign/images/buildah"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 func newOS(e *env) *cobra.Command {
@@ -86,7 +84,7 @@ after the push succeeded.`,
 // osBuild renders the build context, builds it with buildah, pushes it and
 // records the image in the lock.
 func (e *env) osBuild(target string, in lang.Inputs, ref images.Ref, isolation string, opts []pipeline.Option) error {
-	p := decode.NewLoader(e.fs, engines.Kinds)
+	p := pipeline.NewLoader(e.fs)
 	host, lock, diags := pipeline.OSImage(p, target, in, opts...)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err

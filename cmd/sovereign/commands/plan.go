@@ -9,10 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/capacity"
-	"github.com/sovereign-collective/sovereign/modules/engines"
 )
 
 // planFlags answer "what fits?" without a blueprint.
@@ -107,24 +106,23 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	p := decode.NewLoader(e.fs, engines.Kinds)
-	if p.IsFleet(target) {
-		return e.planFleet(p, target, inputs, asJSON)
+	if pipeline.IsFleet(e.fs, target) {
+		return e.planFleet(target, inputs, asJSON)
 	}
-	bp, diags := p.Load(target, inputs)
+	p := pipeline.NewLoader(e.fs)
+	planned, diags := pipeline.Plan(p, target, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return err
 	}
-	plans, diags := capacity.Blueprint(bp)
 	// The figures help most when something does not fit, so print them
 	// before the diagnostics that refuse the plan.
-	if err := e.printPlans(plans, asJSON); err != nil {
+	if err := e.printPlans(planned.Plans, asJSON); err != nil {
 		return err
 	}
 	if !asJSON {
-		e.printResilience(bp)
+		e.printResilience(planned.Blueprint)
 	}
-	return e.printDiagnostics(diags, p.Files())
+	return e.printDiagnostics(planned.Refused, p.Files())
 }
 
 // planComparison plans an audition and its target side by side. Both
@@ -137,16 +135,15 @@ func (e *env) planComparison(audition, target string, in inputFlags) error {
 	var sides []capacity.Side
 	var failed error
 	for _, path := range []string{audition, target} {
-		p := decode.NewLoader(e.fs, engines.Kinds)
-		bp, diags := p.Load(path, inputs)
+		p := pipeline.NewLoader(e.fs)
+		planned, diags := pipeline.Plan(p, path, inputs)
 		if err := e.printDiagnostics(diags, p.Files()); err != nil {
 			return err
 		}
-		plans, diags := capacity.Blueprint(bp)
-		if err := e.printDiagnostics(diags, p.Files()); err != nil {
+		if err := e.printDiagnostics(planned.Refused, p.Files()); err != nil {
 			failed = err
 		}
-		sides = append(sides, capacity.Side{Label: path, Blueprint: bp, Plans: plans})
+		sides = append(sides, capacity.Side{Label: path, Blueprint: planned.Blueprint, Plans: planned.Plans})
 	}
 	if err := capacity.WriteComparison(e.stdout, sides[0], sides[1]); err != nil {
 		return err
