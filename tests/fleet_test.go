@@ -19,6 +19,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/link"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // fleetCase is the reference fleet: two GB300 behind one gateway.
@@ -74,13 +75,13 @@ func TestFleetValidators(t *testing.T) {
 	for i, h := range res.Fleet.Hosts {
 		t.Run(h.Name, func(t *testing.T) {
 			dir := filepath.Join(out, h.Name)
-			rootfs := filepath.Join(dir, pipeline.RootfsDir)
-			ign := filepath.Join(dir, pipeline.IgnitionFile)
+			rootfs := filepath.Join(dir, output.RootfsDir)
+			ign := filepath.Join(dir, output.IgnitionFile)
 			if n := peers.VerifyUnits(t, rootfs); n != wantUnits[h.Name] {
 				t.Errorf("systemd-analyze verified %d units, want %d", n, wantUnits[h.Name])
 			}
 			peers.IgnitionValidate(t, ign)
-			fromButane := peers.ButaneTranslate(t, filepath.Join(dir, pipeline.ButaneFile), rootfs)
+			fromButane := peers.ButaneTranslate(t, filepath.Join(dir, output.ButaneFile), rootfs)
 			if diff := cmp.Diff(canonicalJSON(t, res.Hosts[i].Ignition), canonicalJSON(t, fromButane)); diff != "" {
 				t.Errorf("butane --strict config.bu differs from ignition.json (-ours +butane):\n%s", diff)
 			}
@@ -98,7 +99,7 @@ func TestFleetLinkKeyfiles(t *testing.T) {
 	wg := needCommand(t, "wg")
 	out, res := buildFleet(t, fleetCase)
 	for _, h := range res.Fleet.Hosts {
-		path := filepath.Join(out, h.Name, pipeline.RootfsDir, link.Keyfile)
+		path := filepath.Join(out, h.Name, output.RootfsDir, link.Keyfile)
 		info, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)

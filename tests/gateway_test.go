@@ -34,6 +34,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // The paths of the rendered gateway configs that cannot stay as they are in
@@ -1082,7 +1083,7 @@ func TestGatewayStartsBeforeEnginesAreHealthy(t *testing.T) {
 			if res.Blueprint.Gateway == nil || len(res.Blueprint.Engines) == 0 {
 				t.Skip("no gateway in front of an engine")
 			}
-			rootfs := filepath.Join(out, pipeline.RootfsDir)
+			rootfs := filepath.Join(out, output.RootfsDir)
 			if c.name == referenceCases[0].name {
 				peers.VerifyUnits(t, rootfs)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/sovereign-collective/sovereign/images/imagestest"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/output"
 	"github.com/sovereign-collective/sovereign/units/update"
 )
 
@@ -71,8 +72,8 @@ func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
 			quadlets++
 		}
 	}
-	rootfs := filepath.Join(out, pipeline.RootfsDir)
-	for _, f := range []string{pipeline.ImageInfo, pipeline.ImageDir + "/index.json"} {
+	rootfs := filepath.Join(out, output.RootfsDir)
+	for _, f := range []string{output.ImageInfo, output.ImageDir + "/index.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("the image-mode output lacks %s: %v", f, err)
 		}
@@ -99,9 +100,9 @@ func testImageMode(t *testing.T, c blueprintCase, extraUnits int) {
 	}
 	os.Remove(filepath.Join(rootfs, "etc/systemd/system", update.SwitchService))
 
-	ign := filepath.Join(out, pipeline.IgnitionFile)
+	ign := filepath.Join(out, output.IgnitionFile)
 	peers.IgnitionValidate(t, ign)
-	fromButane := peers.ButaneTranslate(t, filepath.Join(out, pipeline.ButaneFile), rootfs)
+	fromButane := peers.ButaneTranslate(t, filepath.Join(out, output.ButaneFile), rootfs)
 	if diff := cmp.Diff(canonicalJSON(t, res.Ignition), canonicalJSON(t, fromButane)); diff != "" {
 		t.Errorf("butane --strict config.bu differs from ignition.json (-ours +butane):\n%s", diff)
 	}

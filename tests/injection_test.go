@@ -33,6 +33,7 @@ import (
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // The injection property: whatever characters a member or a typo puts into
@@ -532,8 +533,8 @@ func TestInjectionPeers(t *testing.T) {
 			if err := pipeline.Write(afero.NewOsFs(), out, res); err != nil {
 				t.Fatal(err)
 			}
-			peers.VerifyUnits(t, filepath.Join(out, pipeline.RootfsDir))
-			peers.IgnitionValidate(t, filepath.Join(out, pipeline.IgnitionFile))
+			peers.VerifyUnits(t, filepath.Join(out, output.RootfsDir))
+			peers.IgnitionValidate(t, filepath.Join(out, output.IgnitionFile))
 			if strings.HasPrefix(s.name, "gateway") || strings.HasPrefix(s.name, "engine") {
 				checkGatewayConfigs(t, res)
 			}

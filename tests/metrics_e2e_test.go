@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // fakeVLLMMetrics is what a busy vLLM v0.14 engine answers on /metrics:
@@ -88,7 +88,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{Name: "webhook", Value: fmt.Sprintf("http://127.0.0.1:%d/alerts", sink)},
 	}}
 	out, _ := build(t, c)
-	rootfs := filepath.Join(out, pipeline.RootfsDir)
+	rootfs := filepath.Join(out, output.RootfsDir)
 	promPort, amPort, nodePort := gwPort(t), gwPort(t), gwPort(t)
 	dir := t.TempDir()
 

@@ -11,9 +11,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // metricsCase is a blueprint with a metrics block and what its appliance
@@ -175,7 +175,7 @@ func TestMetricsConfigsValidate(t *testing.T) {
 	for _, c := range metricsCases {
 		t.Run(c.blueprint.name, func(t *testing.T) {
 			out, _ := build(t, c.blueprint)
-			rootfs := filepath.Join(out, pipeline.RootfsDir)
+			rootfs := filepath.Join(out, output.RootfsDir)
 			at := func(p string) string { return filepath.Join(rootfs, filepath.FromSlash(p)) }
 
 			runTool(t, promtool, "check", "config", at(metrics.PrometheusConf))

@@ -25,6 +25,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // blueprintCase is a blueprint the end-to-end tests build, with the units it
@@ -136,15 +137,15 @@ func TestReferenceValidators(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			out, res := build(t, c)
-			rootfs := filepath.Join(out, pipeline.RootfsDir)
-			ign := filepath.Join(out, pipeline.IgnitionFile)
+			rootfs := filepath.Join(out, output.RootfsDir)
+			ign := filepath.Join(out, output.IgnitionFile)
 
 			if n := peers.VerifyUnits(t, rootfs); n != c.wantUnits {
 				t.Errorf("systemd-analyze verified %d units, want %d", n, c.wantUnits)
 			}
 			peers.IgnitionValidate(t, ign)
 
-			fromButane := peers.ButaneTranslate(t, filepath.Join(out, pipeline.ButaneFile), rootfs)
+			fromButane := peers.ButaneTranslate(t, filepath.Join(out, output.ButaneFile), rootfs)
 			if diff := cmp.Diff(canonicalJSON(t, res.Ignition), canonicalJSON(t, fromButane)); diff != "" {
 				t.Errorf("butane --strict config.bu differs from ignition.json (-ours +butane):\n%s", diff)
 			}
@@ -158,7 +159,7 @@ func TestReferenceValidators(t *testing.T) {
 // checkApplied checks what Ignition wrote into sysroot against the build.
 func checkApplied(t *testing.T, sysroot string, res *pipeline.Result) {
 	t.Helper()
-	var manifest []pipeline.ManifestEntry
+	var manifest []output.ManifestEntry
 	if err := json.Unmarshal(res.Manifest, &manifest); err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/ups"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // resilienceCase builds testdata/blueprints/resilience: the wan and ups
@@ -63,7 +63,7 @@ func missingPeer(t *testing.T, why string) {
 // renderedFile reads one rendered file of a build.
 func renderedFile(t *testing.T, out, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(out, pipeline.RootfsDir, path))
+	b, err := os.ReadFile(filepath.Join(out, output.RootfsDir, path))
 	if err != nil {
 		t.Fatal(err)
 	}

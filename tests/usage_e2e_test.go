@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // usageEngine is a fake vLLM started with --enable-force-include-usage: every
@@ -123,7 +123,7 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 	fx := newGatewayBlueprint(t, "http://127.0.0.1:1", serve(t, main.serve), serve(t, fast.serve))
 	withMetrics(t, fx, "  scrape_interval = \"1s\"\n")
 	out, res := build(t, blueprintCase{name: "usage", path: fx.path})
-	rootfs := filepath.Join(out, pipeline.RootfsDir)
+	rootfs := filepath.Join(out, output.RootfsDir)
 	sg := stageGateway(t, res)
 	if sg.usageLog == "" {
 		t.Fatal("a gateway with a metrics block writes no usage log")

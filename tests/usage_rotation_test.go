@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // TestUsageLogRotation rotates the usage log with the rendered script while
@@ -37,7 +37,7 @@ func TestUsageLogRotation(t *testing.T) {
 	fx := newGatewayBlueprint(t, "http://127.0.0.1:1", serve(t, engine.serve), serve(t, engine.serve))
 	withMetrics(t, fx, "")
 	out, res := build(t, blueprintCase{name: "rotation", path: fx.path})
-	rootfs := filepath.Join(out, pipeline.RootfsDir)
+	rootfs := filepath.Join(out, output.RootfsDir)
 	sg := stageGateway(t, res)
 
 	// The appliance rotates daily, keeping a week, and signals nginx's

@@ -31,6 +31,7 @@ import (
 	"github.com/sovereign-collective/sovereign/images/resolve"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/units"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 var platforms = []string{"linux/amd64", "linux/arm64"}
@@ -130,7 +131,7 @@ func readLayer(t *testing.T, l v1.Layer) map[string]tarEntry {
 func TestApplianceImage(t *testing.T) {
 	_, base := newRegistry(t)
 	res := kitchenSink(t)
-	var manifest []pipeline.ManifestEntry
+	var manifest []output.ManifestEntry
 	if err := json.Unmarshal(res.Manifest, &manifest); err != nil {
 		t.Fatal(err)
 	}

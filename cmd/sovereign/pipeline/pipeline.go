@@ -160,11 +160,6 @@ func render(bp *spec.Blueprint, tree *units.Tree, o options) (*Result, hcl.Diagn
 	return res, diags
 }
 
-// ManifestEntry is manifest.json's entry.
-//
-// Deprecated: use output.ManifestEntry.
-type ManifestEntry = output.ManifestEntry
-
 // Manifest lists every rootfs file of tree with its mode and digest, sorted
 // by path, and what each unit file is (its service, image, what it reads
 // and needs). A secret file's digest is left empty (see

@@ -13,22 +13,6 @@ import (
 	"github.com/sovereign-collective/sovereign/units/output"
 )
 
-// The files of an output tree, as package output names them.
-//
-// Deprecated: use the output package's names; these stay while tests that
-// other work is changing still use them.
-const (
-	IgnitionFile = output.IgnitionFile
-	ButaneFile   = output.ButaneFile
-	ManifestFile = output.ManifestFile
-	PlanFile     = output.PlanFile
-	ImagesFile   = output.ImagesFile
-	RootfsDir    = output.RootfsDir
-	ImageDir     = output.ImageDir
-	ImageInfo    = output.ImageInfo
-	OSDir        = output.OSDir
-)
-
 // Write puts the result at dir as a whole or not at all: it writes a sibling
 // temporary folder, then swaps it into place. A build that fails half-way
 // leaves the previous output as it was. A dir that exists but is not a
