@@ -1,8 +1,6 @@
 package decode
 
 import (
-	"github.com/sovereign-collective/sovereign/blueprints/lang"
-
 	"fmt"
 	"path"
 	"regexp"
@@ -13,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 

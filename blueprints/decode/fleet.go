@@ -1,8 +1,6 @@
 package decode
 
 import (
-	"github.com/sovereign-collective/sovereign/blueprints/lang"
-
 	"crypto/ecdh"
 	"encoding/base64"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 

@@ -1,14 +1,13 @@
 package decode
 
 import (
-	"github.com/sovereign-collective/sovereign/blueprints/lang"
-
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 

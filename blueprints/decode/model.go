@@ -1,8 +1,6 @@
 package decode
 
 import (
-	"github.com/sovereign-collective/sovereign/blueprints/lang"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 

@@ -1,8 +1,6 @@
 package decode
 
 import (
-	"github.com/sovereign-collective/sovereign/blueprints/lang"
-
 	"fmt"
 	"regexp"
 	"time"
@@ -10,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 
