@@ -38,7 +38,7 @@ type moduleCall struct {
 	ctx   *hcl.EvalContext
 }
 
-// loadModules loads the modules src calls, recursively, and adds their blocks
+// LoadModules loads the modules src calls, recursively, and adds their blocks
 // to src, each remembering the evaluator of the module it came from.
 func (p *Parser) LoadModules(src *Source, caller *Evaluator, in Inputs, chain []string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
@@ -103,43 +103,60 @@ func (p *Parser) LoadModules(src *Source, caller *Evaluator, in Inputs, chain []
 		if moreDiags.HasErrors() {
 			continue
 		}
-		if len(msrc.Blocks("appliance")) > 0 {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Appliance block in a module",
-				Detail:   fmt.Sprintf("The module %q (%s) declares an appliance; the machine belongs to the calling blueprint, so that one module can serve several machines.", name, dir),
-				Subject:  msrc.Blocks("appliance")[0].DefRange.Ptr(),
-			})
+		if d := refusedInModule(name, dir, msrc); d != nil {
+			diags = append(diags, d)
 			continue
 		}
-		if hosts := append(msrc.Blocks("fleet"), msrc.Blocks("host")...); len(hosts) > 0 {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Hosts in a module",
-				Detail:   fmt.Sprintf("The module %q (%s) declares a %s block; the fleet and its hosts belong to the calling blueprint, modules hold what hosts share.", name, dir, hosts[0].Type),
-				Subject:  hosts[0].DefRange.Ptr(),
-			})
-			continue
-		}
-		child := NewEvaluator(p, dir, in)
-		child.calledBy = b
-		call := &moduleCall{name: name, block: b, args: args, ctx: caller.Ctx}
-		vars, moreDiags := child.Variables(msrc.Blocks("variable"), Inputs{Env: in.Env, call: call})
+		child, moreDiags := p.moduleEvaluator(msrc, &moduleCall{name: name, block: b, args: args, ctx: caller.Ctx}, dir, in)
 		diags = append(diags, moreDiags...)
-		if moreDiags.HasErrors() {
+		if child == nil {
 			continue
 		}
-		child.Ctx.Variables["var"] = cty.ObjectVal(vars)
-		locals, moreDiags := child.Locals(msrc.Blocks("locals"))
-		diags = append(diags, moreDiags...)
-		if moreDiags.HasErrors() {
-			continue
-		}
-		child.Ctx.Variables["local"] = cty.ObjectVal(locals)
 		diags = append(diags, p.LoadModules(msrc, child, in, append(chain, dir))...)
 		src.include(msrc, child)
 	}
 	return diags
+}
+
+// refusedInModule is the error for a block that belongs to the calling
+// blueprint, not to a module (the machine, the fleet, its hosts), or nil.
+func refusedInModule(name, dir string, msrc *Source) *hcl.Diagnostic {
+	if len(msrc.Blocks("appliance")) > 0 {
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Appliance block in a module",
+			Detail:   fmt.Sprintf("The module %q (%s) declares an appliance; the machine belongs to the calling blueprint, so that one module can serve several machines.", name, dir),
+			Subject:  msrc.Blocks("appliance")[0].DefRange.Ptr(),
+		}
+	}
+	if hosts := append(msrc.Blocks("fleet"), msrc.Blocks("host")...); len(hosts) > 0 {
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Hosts in a module",
+			Detail:   fmt.Sprintf("The module %q (%s) declares a %s block; the fleet and its hosts belong to the calling blueprint, modules hold what hosts share.", name, dir, hosts[0].Type),
+			Subject:  hosts[0].DefRange.Ptr(),
+		}
+	}
+	return nil
+}
+
+// moduleEvaluator evaluates a called module's variables, from the call's
+// arguments, and its locals; it is nil when either has errors.
+func (p *Parser) moduleEvaluator(msrc *Source, call *moduleCall, dir string, in Inputs) (*Evaluator, hcl.Diagnostics) {
+	child := NewEvaluator(p, dir, in)
+	child.calledBy = call.block
+	vars, diags := child.Variables(msrc.Blocks("variable"), Inputs{Env: in.Env, call: call})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	child.Ctx.Variables["var"] = cty.ObjectVal(vars)
+	locals, moreDiags := child.Locals(msrc.Blocks("locals"))
+	diags = append(diags, moreDiags...)
+	if moreDiags.HasErrors() {
+		return nil, diags
+	}
+	child.Ctx.Variables["local"] = cty.ObjectVal(locals)
+	return child, diags
 }
 
 // moduleFolder returns the one error for a module source that is not a

@@ -149,13 +149,36 @@ func (s settings) warnings(p *Plan) []string {
 // assumptions lists every figure the plan assumed rather than was given,
 // and the inputs it defaulted, each with the number it produced.
 func (s settings) assumptions(p *Plan) []Assumption {
-	hw, m := s.Hardware, s.Model
+	m := s.Model
 	d := p.details
 	var as []Assumption
 	add := func(name, value, why string, args ...any) {
 		as = append(as, Assumption{Name: name, Value: value, Why: fmt.Sprintf(why, args...)})
 	}
 
+	s.memoryAssumptions(p, add)
+	s.kvAssumptions(p, add)
+
+	leftOut := "KV reads and kernel efficiency"
+	if s.format.quantized() {
+		leftOut = "KV reads, the bf16 lm_head and kernel efficiency"
+	}
+	add("decode_bytes_per_token", strconv.FormatInt(int64(d.decodeBytesPerToken), 10),
+		"%d active params × %g B, read once per decode step: the datasheet's %s ÷ %s = %.1f tokens/s; a ceiling that leaves out %s (the throughput table counts them)",
+		m.ParamsActive, s.format.bytesPerParam, humanRate(d.bandwidth), humanBytes(int64(d.decodeBytesPerToken)), p.DecodeTokensPerSCeiling, leftOut)
+	s.throughputAssumptions(p, add)
+	add("max_num_seqs", strconv.Itoa(p.Tuning.MaxNumSeqs), "%s", p.Tuning.maxNumSeqsWhy)
+	add("max_num_batched_tokens", strconv.Itoa(p.Tuning.MaxNumBatchedTokens), "%s", p.Tuning.batchedTokensWhy)
+
+	s.powerAssumptions(p, add)
+	return as
+}
+
+// memoryAssumptions are the figures behind the memory the engine is given
+// and the weights it holds.
+func (s settings) memoryAssumptions(p *Plan, add func(name, value, why string, args ...any)) {
+	hw, m := s.Hardware, s.Model
+	d := p.details
 	given := "given"
 	if s.defaulted["gpu_memory_utilization"] {
 		given = "vLLM's default, as none was given"
@@ -204,7 +227,13 @@ func (s settings) assumptions(p *Plan) []Assumption {
 		add("activation_reserve_bytes", strconv.FormatInt(s.ActivationReserveBytes, 10),
 			"given, per GPU: kv_budget_bytes = %s", humanBytes(p.KVBudgetBytes))
 	}
+}
 
+// kvAssumptions are the figures behind the KV cache: its bytes per token,
+// its blocks, the context and the tier in CPU memory.
+func (s settings) kvAssumptions(p *Plan, add func(name, value, why string, args ...any)) {
+	m := s.Model
+	d := p.details
 	var formula string
 	if m.IsMLA() {
 		formula = fmt.Sprintf("MLA: %d layers × (kv_lora_rank %d + qk_rope_head_dim %d) × %d B", m.Layers, m.KVLoraRank, m.QKRopeHeadDim, s.kv.Bytes)
@@ -231,19 +260,11 @@ func (s settings) assumptions(p *Plan) []Assumption {
 	} else {
 		add("cpu_kv_offload_bytes", "0", "no KV tier in CPU memory was given, so cpu_kv_tokens is 0")
 	}
+}
 
-	leftOut := "KV reads and kernel efficiency"
-	if s.format.quantized() {
-		leftOut = "KV reads, the bf16 lm_head and kernel efficiency"
-	}
-	add("decode_bytes_per_token", strconv.FormatInt(int64(d.decodeBytesPerToken), 10),
-		"%d active params × %g B, read once per decode step: the datasheet's %s ÷ %s = %.1f tokens/s; a ceiling that leaves out %s (the throughput table counts them)",
-		m.ParamsActive, s.format.bytesPerParam, humanRate(d.bandwidth), humanBytes(int64(d.decodeBytesPerToken)), p.DecodeTokensPerSCeiling, leftOut)
-	s.throughputAssumptions(p, add)
-	add("max_num_seqs", strconv.Itoa(p.Tuning.MaxNumSeqs), "%s", p.Tuning.maxNumSeqsWhy)
-	add("max_num_batched_tokens", strconv.Itoa(p.Tuning.MaxNumBatchedTokens), "%s", p.Tuning.batchedTokensWhy)
-
-	given = "given"
+// powerAssumptions are the figures behind the power and its cost.
+func (s settings) powerAssumptions(p *Plan, add func(name, value, why string, args ...any)) {
+	given := "given"
 	if s.defaulted["duty_cycle"] {
 		given = "the default: 24/7 at TDP, an upper bound"
 	}
@@ -255,7 +276,6 @@ func (s settings) assumptions(p *Plan) []Assumption {
 	} else {
 		add("tariff_per_kwh", "none", "no tariff given, so cost_per_month is null")
 	}
-	return as
 }
 
 // gpuMemoryWhy says where a GPU's memory figure comes from: measured as

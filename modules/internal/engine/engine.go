@@ -142,6 +142,22 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		t.Directories = append(t.Directories, &units.Directory{Path: cacheDir, Mode: 0o755, Origin: at})
 		u.Set("Container", "Volume", cacheDir+":"+opt.CacheMount)
 	}
+	setEnvironment(t, u, eng, opt, secretEnv, secret)
+	setHealth(u, eng, k)
+
+	u.Set("Service", "Restart", "on-failure")
+	u.Set("Service", "RestartSec", "30")
+	// The first start pulls the image and loads the model; both can take
+	// long on a slow uplink and a big model.
+	u.SetStartTimeout(eng.StartTimeout)
+	u.Set("Service", "TimeoutStopSec", "90")
+	u.Set("Install", "WantedBy", "multi-user.target")
+	return t, u
+}
+
+// setEnvironment gives the container its environment: the kind's and the
+// blueprint's variables in the unit, secrets in a 0600 file beside it.
+func setEnvironment(t *units.Tree, u *units.Unit, eng *spec.Engine, opt Container, secretEnv map[string]string, secret *spec.Secret) {
 	env := map[string]string{
 		// Weights come only from the local model store; a missing file is
 		// an error, not a surprise download over the uplink.
@@ -161,7 +177,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		for _, name := range sortedKeys(secretEnv) {
 			contents = append(contents, name+"="+secretEnv[name]+"\n"...)
 		}
-		origin := at
+		origin := eng.DeclRange
 		if secret != nil {
 			origin = secret.Range
 		}
@@ -170,12 +186,17 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		t.Files = append(t.Files, &units.File{Path: envFile, Mode: 0o600, Secret: true, Contents: contents, Origin: origin})
 		u.Set("Container", "EnvironmentFile", envFile)
 	}
+}
 
+// setHealth is how Podman and systemd tell that the engine answers: a
+// start-up check while the model loads, a steady one after, and a hung
+// engine killed.
+func setHealth(u *units.Unit, eng *spec.Engine, k *Kind) {
 	port, host := eng.Port, eng.ListenHost()
-	if opt.Port != 0 {
+	if k.Container.Port != 0 {
 		// In its own network namespace the engine listens on all of its
 		// addresses; only the published port is bound to one of the host's.
-		port, host = opt.Port, "127.0.0.1"
+		port, host = k.Container.Port, "127.0.0.1"
 	}
 	u.Set("Container", "HealthCmd", HealthCmd(host, port, k.HealthPath))
 	// While the model loads, Podman's start-up check asks every few
@@ -199,15 +220,6 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 	// loaded model.
 	u.Set("Container", "Notify", "healthy")
 	u.Set("Container", "StopTimeout", "60")
-
-	u.Set("Service", "Restart", "on-failure")
-	u.Set("Service", "RestartSec", "30")
-	// The first start pulls the image and loads the model; both can take
-	// long on a slow uplink and a big model.
-	u.SetStartTimeout(eng.StartTimeout)
-	u.Set("Service", "TimeoutStopSec", "90")
-	u.Set("Install", "WantedBy", "multi-user.target")
-	return t, u
 }
 
 // SecretEnvFile is the 0600 environment file with engine eng's secrets.
