@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/host"
 	"github.com/sovereign-collective/sovereign/modules/internal/engine"
 	"github.com/sovereign-collective/sovereign/modules/link"
+	"github.com/sovereign-collective/sovereign/modules/llmd"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/models"
 	"github.com/sovereign-collective/sovereign/modules/ups"
@@ -74,6 +75,11 @@ func Compile(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.
 		return nil, append(diags, renderFailed(err, bp.UPS.DeclRange))
 	}
 	parts = append(parts, wanTree, upsTree, link.Compile(bp.Fleet))
+	router, err := llmd.Compile(bp.Fleet, bp.Gateway)
+	if err != nil {
+		return nil, append(diags, renderFailed(err, bp.Fleet.Fleet.RouterRange))
+	}
+	parts = append(parts, router)
 	mt, mtDiags := metrics.Compile(bp)
 	diags = append(diags, mtDiags...)
 	if diags.HasErrors() {

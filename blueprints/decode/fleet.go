@@ -179,7 +179,12 @@ func (e *evaluator) fleetBlock(src *lang.Source) (*spec.Fleet, hcl.Diagnostics) 
 	diags = append(diags, moreDiags...)
 	a := e.Attrs(b, content)
 	f := &spec.Fleet{Name: b.Labels[0], DeclRange: b.DefRange}
-	f.Router = a.OneOf("router", spec.RouterNginx, spec.RouterNginx)
+	f.Router = a.OneOf("router", spec.RouterNginx, spec.RouterNginx, spec.RouterLLMD)
+	f.RouterRange = a.Rng("router", b.DefRange)
+	if f.Router == spec.RouterLLMD {
+		f.EndpointPickerImage = spec.Image{Ref: DefaultEndpointPickerImage, Range: f.RouterRange}
+		f.EnvoyImage = spec.Image{Ref: DefaultEnvoyImage, Range: f.RouterRange}
+	}
 	gatewayHost := a.Str("gateway_host", "")
 	f.GatewayHost = &spec.Host{Name: gatewayHost, DeclRange: a.Rng("gateway_host", b.DefRange)}
 	links := content.Blocks // link is its only block type
@@ -403,7 +408,11 @@ func (p *Loader) fleetHosts(src *lang.Source, ev *evaluator, in lang.Inputs, f *
 	if diags.HasErrors() {
 		return diags
 	}
-	return append(diags, wireUpstreams(f)...)
+	diags = append(diags, wireUpstreams(f)...)
+	if diags.HasErrors() {
+		return diags
+	}
+	return append(diags, wireLLMD(f)...)
 }
 
 // hostSource is the source a host is decoded from: the shared top-level

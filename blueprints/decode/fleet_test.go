@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
@@ -97,6 +98,8 @@ func TestFleetErrors(t *testing.T) {
 		{"no endpoints", []string{`endpoint    = "a.example.org"`, ``, `endpoint    = "b.example.org"`, ``}, []string{"bp/main.hcl:29,1: Hosts cannot reach each other"}},
 		{"bad key", []string{`secret_file("b.wg")`, `secret_file("cookie.secret")`}, []string{"bp/main.hcl:32,17: Invalid WireGuard key"}},
 		{"gateway in a host", []string{`host "b" {`, "host \"b\" {\n  gateway {}"}, []string{"bp/main.hcl:30,3: Unsupported block type"}},
+		{"unknown router", []string{`gateway_host = "a"`, "gateway_host = \"a\"\n  router = \"llmd\""}, []string{"bp/main.hcl:4,12: Unsupported value"}},
+		{"engine on the llm-d router's ports", []string{`gateway_host = "a"`, "gateway_host = \"a\"\n  router = \"llm-d\"", `model = model.qwen3`, "model = model.qwen3\n  port = 19100"}, []string{"bp/main.hcl:50,1: Engine port taken by the llm-d router"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, errs := loadFleet(t, fleetFiles(c.replace...))
@@ -104,6 +107,27 @@ func TestFleetErrors(t *testing.T) {
 				t.Errorf("errors (-want +got):\n%s\n%s", diff, fleetFiles(c.replace...)["bp/main.hcl"])
 			}
 		})
+	}
+}
+
+// TestFleetLLMD: with router = "llm-d" each routed engine name gets its
+// llm-d router on the gateway host, still listing every host's engine.
+func TestFleetLLMD(t *testing.T) {
+	f, errs := loadFleet(t, fleetFiles(`gateway_host = "a"`, "gateway_host = \"a\"\n  router = \"llm-d\""))
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if f.Router != spec.RouterLLMD || f.EndpointPickerImage.Ref != decode.DefaultEndpointPickerImage || f.EnvoyImage.Ref != decode.DefaultEnvoyImage {
+		t.Errorf("router %q, images %q %q", f.Router, f.EndpointPickerImage.Ref, f.EnvoyImage.Ref)
+	}
+	up := f.GatewayHost.Blueprint.Gateway.Upstreams["main"]
+	want := &spec.LLMDRoute{Envoy: netip.MustParseAddrPort("127.0.0.1:19100"), GRPCPort: 19200, GRPCHealthPort: 19300, MetricsPort: 19400}
+	if up == nil || up.LLMD == nil || *up.LLMD != *want || len(up.Servers) != 2 {
+		t.Errorf("upstream main: %+v, want llm-d at %+v over both hosts' engines", up, want)
+	}
+	plain, _ := loadFleet(t, fleetFiles())
+	if plain.Router != spec.RouterNginx || plain.GatewayHost.Blueprint.Gateway.Upstreams["main"].LLMD != nil {
+		t.Errorf("the default router is %q with llm-d routes", plain.Router)
 	}
 }
 

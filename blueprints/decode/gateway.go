@@ -104,6 +104,25 @@ var (
 	clientID   = regexp.MustCompile(`^[A-Za-z0-9._:@/-]{1,256}$`)
 )
 
+// routerOutsideFleet says where a router is chosen when the gateway block
+// tries to: a blueprint of one host sends each model to its one engine, and
+// a router (nginx upstreams, llm-d) spreads requests over several hosts'
+// engines, so it is the fleet block's to choose.
+func routerOutsideFleet(b *hcl.Block, diags hcl.Diagnostics) hcl.Diagnostics {
+	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "router"}}})
+	attr := content.Attributes["router"]
+	if attr == nil {
+		return diags
+	}
+	for _, d := range diags {
+		if d.Summary == "Unsupported argument" && d.Subject != nil && d.Subject.Start == attr.NameRange.Start {
+			d.Summary = "Router outside a fleet"
+			d.Detail = `A router spreads requests over the engines of several hosts, so a fleet block chooses it: fleet "NAME" { gateway_host = "HOST"  router = "llm-d"  link { … } } with a host block per machine. A blueprint of one host sends each model to its one engine.`
+		}
+	}
+	return diags
+}
+
 // gateway decodes the gateway block, if any. The key the gateway sends each
 // engine it routes to is the gateway module's to derive (EngineKeys). In a
 // fleet, remote are the other hosts' engines, which routes may name too.
@@ -114,7 +133,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines, remote []*spec.Engine)
 	var diags hcl.Diagnostics // a second gateway is reported by the caller
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(gatewaySchema)
-	diags = append(diags, moreDiags...)
+	diags = append(diags, routerOutsideFleet(b, moreDiags)...)
 	a := e.Attrs(b, content)
 	gw := &spec.Gateway{DeclRange: b.DefRange, BaseDir: e.BaseDir}
 	gatewayAttributes(a, b, gw, engines)

@@ -14,9 +14,15 @@ import (
 type Fleet struct {
 	Name string
 	// Router picks how the gateway spreads requests over the hosts'
-	// engines: RouterNginx.
+	// engines: RouterNginx or RouterLLMD.
 	Router string
-	Link   Link
+	// RouterRange is where the blueprint chose the router (the fleet
+	// block when it did not).
+	RouterRange hcl.Range
+	// EndpointPickerImage and EnvoyImage run the llm-d router on the
+	// gateway host when Router is RouterLLMD.
+	EndpointPickerImage, EnvoyImage Image
+	Link                            Link
 	// Hosts are sorted by name; GatewayHost is the one whose Blueprint has
 	// the Gateway.
 	Hosts       []*Host
@@ -30,6 +36,10 @@ const (
 	// RouterNginx: the gateway's nginx upstreams list every engine serving
 	// a route across hosts and hash each member onto one of them.
 	RouterNginx = "nginx"
+	// RouterLLMD: llm-d's endpoint picker chooses each request's engine
+	// (prefix cache, queue, KV-cache use) and Envoy on the gateway host
+	// sends it there; nginx stays in front for members, keys and limits.
+	RouterLLMD = "llm-d"
 )
 
 // Link is the private network between the hosts: a WireGuard interface on
@@ -99,6 +109,29 @@ type Upstream struct {
 	// a connection before it tries the next: a powered-off host answers
 	// nothing at all.
 	ConnectTimeout time.Duration
+	// LLMD, when the fleet routes with llm-d, is where this upstream's
+	// endpoint picker and Envoy listen on the gateway host; nginx sends
+	// the upstream's requests to that Envoy instead of the Servers.
+	LLMD *LLMDRoute
+}
+
+// LLMDEnvoyAdminPort is Envoy's admin port on the gateway host's loopback
+// when the fleet routes with llm-d; the router's other ports follow it.
+const LLMDEnvoyAdminPort = 19000
+
+// LLMDRoute is one upstream's llm-d router on the gateway host: an
+// endpoint picker over the upstream's Servers and an Envoy listener that
+// asks it where each request goes. Envoy listens on loopback; the
+// picker's own ports listen on every address of the gateway host (it has
+// no flag known here to bind them to one).
+type LLMDRoute struct {
+	// Index numbers the upstream among the fleet's (by engine name).
+	Index int
+	// Envoy is the loopback address nginx sends the upstream's requests to.
+	Envoy netip.AddrPort
+	// GRPCPort serves Envoy's ext_proc stream, GRPCHealthPort its health
+	// check and MetricsPort the picker's Prometheus metrics.
+	GRPCPort, GRPCHealthPort, MetricsPort int
 }
 
 // UpstreamServer is one engine of an upstream.

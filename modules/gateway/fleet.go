@@ -7,6 +7,12 @@ import (
 	nc "github.com/sovereign-collective/sovereign/modules/gateway/nginxconf"
 )
 
+// llmdDestinationHeader is the header llm-d's endpoint picker names a
+// request's engine in, for Envoy's original-destination cluster
+// (kubernetes-sigs/gateway-api-inference-extension,
+// docs/proposals/004-endpoint-picker-protocol).
+const llmdDestinationHeader = "x-gateway-destination-endpoint"
+
 // fleetUpstream is the upstream of an engine that runs on several hosts of
 // a fleet. Each member is hashed onto one server (consistent hashing, so
 // that adding or losing a server moves only its own members): a member's

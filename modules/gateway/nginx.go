@@ -289,6 +289,11 @@ func upstreams(gw *spec.Gateway) []nc.Node {
 		upstream("sovereign-auth", "127.0.0.1:"+strconv.Itoa(gw.AuthPort), 8),
 	}
 	for _, eng := range routedEngines(gw) {
+		if up := gw.Upstreams[eng.Name]; up != nil && up.LLMD != nil {
+			out = append(out, nc.Comment("llm-d: Envoy asks the endpoint picker which host's engine answers."),
+				upstream(engineUpstream(eng), up.LLMD.Envoy.String(), 32))
+			continue
+		}
 		if up := gw.Upstreams[eng.Name]; up != nil {
 			out = append(out, fleetUpstream(engineUpstream(eng), up)...)
 			continue
@@ -568,7 +573,14 @@ func engineProxy(gw *spec.Gateway, eng *spec.Engine) []nc.Node {
 	} else {
 		out = append(out, d("proxy_set_header", lit("Authorization"), lit("")))
 	}
-	if up := gw.Upstreams[eng.Name]; up != nil {
+	switch up := gw.Upstreams[eng.Name]; {
+	case up != nil && up.LLMD != nil:
+		// Only llm-d's endpoint picker names the engine Envoy sends a
+		// request to; a member may not (the header is Envoy's
+		// original-destination address). nginx has one server, Envoy,
+		// and nothing to fail over to.
+		out = append(out, d("proxy_set_header", lit(llmdDestinationHeader), lit("")))
+	case up != nil:
 		out = append(out, failOver(up)...)
 	}
 	return append(out, streaming(gw)...)
