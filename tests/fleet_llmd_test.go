@@ -1,13 +1,24 @@
 package tests
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/llmd"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 	"github.com/sovereign-collective/sovereign/tests/peers"
 )
@@ -54,5 +65,120 @@ func TestFleetLLMDValidators(t *testing.T) {
 				checkGatewayConfigs(t, res.Hosts[i])
 			}
 		})
+	}
+}
+
+// envoyStandIn records what the gateway's nginx sends to Envoy's
+// listener: it is no Envoy (none is installable here) and proves only
+// nginx's half of the wiring.
+type envoyStandIn struct {
+	mu       sync.Mutex
+	requests []envoyRequest
+}
+
+type envoyRequest struct {
+	path, authorization, member, destination, body string
+	destinationSet                                 bool
+}
+
+func (e *envoyStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	_, set := r.Header[http.CanonicalHeaderKey(llmd.DestinationHeader)]
+	e.mu.Lock()
+	e.requests = append(e.requests, envoyRequest{
+		path: r.URL.Path, authorization: r.Header.Get("Authorization"), member: r.Header.Get("X-Sovereign-Member"),
+		destination: r.Header.Get(llmd.DestinationHeader), destinationSet: set, body: string(body),
+	})
+	e.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `{"ok":true}`)
+}
+
+// TestFleetLLMDGatewayToEnvoy runs the real nginx on the gateway of a
+// fleet routed by llm-d, with a stand-in on Envoy's listener: a member's
+// request reaches it with the engine's internal key (which Envoy passes
+// on to the engine the picker names) and the member's name, and without
+// the destination header even when the member sets one, since only the
+// endpoint picker may choose the engine.
+func TestFleetLLMDGatewayToEnvoy(t *testing.T) {
+	nginx := peers.Tool(t, "nginx")
+	httpsPort, httpPort, authPort := gwPort(t), gwPort(t), gwPort(t)
+	path, keys, caCert := fleetRoutingBlueprint(t, httpsPort, httpPort, authPort)
+	main, _ := os.ReadFile(path)
+	routed := strings.Replace(string(main), `gateway_host = "gw"`, "gateway_host = \"gw\"\n  router       = \"llm-d\"", 1)
+	writeFile(t, path, routed, 0o600)
+	writeFile(t, strings.TrimSuffix(path, ".hcl")+".lock.hcl", fmt.Sprintf(`
+image %q {
+  tag      = "distroless-v1.33.2"
+  unpinned = "test"
+}
+
+image %q {
+  tag      = "v0.8.1"
+  unpinned = "test"
+}
+`, decode.DefaultEnvoyImage, decode.DefaultEndpointPickerImage), 0o600)
+	_, res := buildFleet(t, path)
+	f := res.Fleet
+	var gwRes *pipeline.Result
+	for i, h := range f.Hosts {
+		if h == f.GatewayHost {
+			gwRes = res.Hosts[i]
+		}
+	}
+	route := f.GatewayHost.Blueprint.Gateway.Upstreams["main"].LLMD
+	engineKey := f.Hosts[0].Blueprint.Engines[0].APIKey.Value // host b's, the same on c
+	if route == nil {
+		t.Fatal("the fleet does not route engine main with llm-d")
+	}
+
+	standIn := &envoyStandIn{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: standIn}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	sg := stageGateway(t, gwRes)
+	conf := readString(t, sg.nginxConf)
+	writeFile(t, sg.nginxConf, gwReplace(t, conf, "server "+route.Envoy.String()+";", "server "+l.Addr().String()+";"), 0o644)
+	gwStart(t, filepath.Join(sg.dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caCert)
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	t.Cleanup(transport.CloseIdleConnections)
+	api := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	gw := fmt.Sprintf("https://127.0.0.1:%d", httpsPort)
+	gwWaitReady(t, api, gw+"/health")
+
+	for _, m := range fleetMembers[:3] {
+		c := gwDo(t, api, "POST", gw+"/v1/chat/completions", map[string]string{
+			"Authorization":        "Bearer " + keys[m],
+			llmd.DestinationHeader: "10.77.0.3:22",
+		}, gwChatBody)
+		if c.status != 200 {
+			t.Fatalf("member %s: %d %q", m, c.status, c.body)
+		}
+	}
+	anonymous := gwDo(t, api, "POST", gw+"/v1/chat/completions", nil, gwChatBody)
+	if anonymous.status != 401 {
+		t.Errorf("a request without a member key got %d, want 401 before Envoy", anonymous.status)
+	}
+
+	standIn.mu.Lock()
+	defer standIn.mu.Unlock()
+	if len(standIn.requests) != 3 {
+		t.Fatalf("Envoy's listener got %d requests, want the 3 members'", len(standIn.requests))
+	}
+	for i, r := range standIn.requests {
+		m := fleetMembers[i]
+		if r.member != m || r.authorization != "Bearer "+engineKey || r.path != "/v1/chat/completions" || r.body != gwChatBody {
+			t.Errorf("request %d: member %q, authorization %q, path %q, body %q; want member %s with the engine's internal key", i, r.member, r.authorization, r.path, r.body, m)
+		}
+		if r.destinationSet {
+			t.Errorf("member %s chose the engine: %s reached Envoy as %q", m, llmd.DestinationHeader, r.destination)
+		}
 	}
 }
