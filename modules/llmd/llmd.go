@@ -135,7 +135,9 @@ func finish(u *units.Unit) *units.Unit {
 	return u
 }
 
-// pickerUnit runs upstream name's picker. Its gRPC and metrics ports are
+// pickerUnit runs upstream name's picker; the image's entrypoint is the
+// picker itself, running as an unprivileged user (llm-d/llm-d-router,
+// Dockerfile.epp), so Exec holds its flags only. Its gRPC and metrics ports are
 // its own (one picker per upstream shares the host network); it serves
 // Envoy on loopback in plain gRPC, without the TLS it would otherwise
 // make up a certificate for.
@@ -153,7 +155,9 @@ func pickerUnit(f *spec.Fleet, name string, r *spec.LLMDRoute) *units.Unit {
 	return finish(u)
 }
 
-// envoyUnit runs Envoy, after the pickers it asks.
+// envoyUnit runs Envoy, after the pickers it asks. The distroless image's
+// entrypoint is envoy itself, as an unprivileged user (envoyproxy/envoy,
+// ci/Dockerfile-envoy), so Exec holds its flags only.
 func envoyUnit(f *spec.Fleet, pickers []string) *units.Unit {
 	u := container(EnvoyUnit, "sovereign llm-d: Envoy sends each request to the engine its endpoint picker names", f.EnvoyImage, f.RouterRange)
 	if len(pickers) > 0 {
