@@ -21,6 +21,7 @@ import (
 	"github.com/sovereign-collective/sovereign/modules/llmd"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 	"github.com/sovereign-collective/sovereign/tests/peers"
+	"github.com/sovereign-collective/sovereign/units/output"
 )
 
 // fleetLLMDCase is the reference fleet routed by llm-d's endpoint picker
@@ -57,10 +58,10 @@ func TestFleetLLMDValidators(t *testing.T) {
 	for i, h := range res.Fleet.Hosts {
 		t.Run(h.Name, func(t *testing.T) {
 			dir := filepath.Join(out, h.Name)
-			if n := peers.VerifyUnits(t, filepath.Join(dir, pipeline.RootfsDir)); n != wantUnits[h.Name] {
+			if n := peers.VerifyUnits(t, filepath.Join(dir, output.RootfsDir)); n != wantUnits[h.Name] {
 				t.Errorf("systemd-analyze verified %d units, want %d", n, wantUnits[h.Name])
 			}
-			peers.IgnitionValidate(t, filepath.Join(dir, pipeline.IgnitionFile))
+			peers.IgnitionValidate(t, filepath.Join(dir, output.IgnitionFile))
 			if h == res.Fleet.GatewayHost {
 				checkGatewayConfigs(t, res.Hosts[i])
 			}
