@@ -123,7 +123,11 @@ func (r *Release) Check(args []Arg) []Problem {
 				bad(true, "Abbreviated flag", "%s reads %s as %s, but only until a later release adds another flag starting the same way; write %s.", r, a.Flag, long, long)
 				continue
 			}
-			bad(false, "Flag not in this engine release", "%s has no flag %s.%s", r, a.Flag, r.suggest(a.Flag))
+			hint := r.replacement(a.Flag)
+			if hint == "" {
+				hint = r.suggest(a.Flag)
+			}
+			bad(false, "Flag not in this engine release", "%s has no flag %s.%s", r, a.Flag, hint)
 			continue
 		}
 		switch {
@@ -157,6 +161,36 @@ func (r *Release) Check(args []Arg) []Problem {
 		seen[f.Dest] = canonical
 	}
 	return problems
+}
+
+// replacedFlags says, per engine, what a flag that one release has and
+// another lacks became, for the releases that lack it. Each entry cites
+// the upstream change.
+var replacedFlags = map[string]map[string]string{
+	"vllm": {
+		// vLLM PR #26016 ("cudagraph_capture_sizes related improvements",
+		// after v0.11.0) deprecated --cuda-graph-sizes for the compilation
+		// config's --cudagraph-capture-sizes (the full list) and added
+		// --max-cudagraph-capture-size (one size; vLLM fills in the rest);
+		// v0.14.0's parser no longer has it.
+		"--cuda-graph-sizes":           "--cudagraph-capture-sizes (a list of batch sizes) or --max-cudagraph-capture-size (the largest, vLLM picks the sizes below it)",
+		"--cudagraph-capture-sizes":    "--cuda-graph-sizes, which this release uses for the CUDA graph batch sizes (one value N: 1, 2, 4 and multiples of 8 up to N)",
+		"--max-cudagraph-capture-size": "--cuda-graph-sizes with one value, which this release uses for the largest CUDA graph batch size",
+	},
+}
+
+// replacement explains what takes the place of a flag the release lacks,
+// when the release has the replacement.
+func (r *Release) replacement(written string) string {
+	hint, ok := replacedFlags[r.Engine][written]
+	if !ok {
+		return ""
+	}
+	replacement, _, _ := strings.Cut(hint, " ")
+	if _, ok := r.Flags[strings.TrimSuffix(replacement, ",")]; !ok {
+		return ""
+	}
+	return fmt.Sprintf(" Its replacement here is %s.", hint)
 }
 
 // abbreviates is the one long flag that written is a prefix of, as

@@ -131,6 +131,12 @@ func TestCheck(t *testing.T) {
 			[]string{"W: Setting given twice"}},
 		{"a deprecated flag", "vllm", "v0.14.0", []string{"--disable-log-requests"},
 			[]string{"W: Deprecated flag: vLLM v0.14.0 deprecates --disable-log-requests"}},
+		{"CUDA graph sizes by their v0.11.0 name", "vllm", "v0.14.0", []string{"--cuda-graph-sizes", "64"},
+			[]string{"E: Flag not in this engine release: vLLM v0.14.0 has no flag --cuda-graph-sizes. Its replacement here is --cudagraph-capture-sizes (a list of batch sizes) or --max-cudagraph-capture-size"}},
+		{"CUDA graph sizes by their v0.14.0 name", "vllm", "v0.11.0", []string{"--cudagraph-capture-sizes", "1", "2", "4"},
+			[]string{"vLLM v0.11.0 has no flag --cudagraph-capture-sizes. Its replacement here is --cuda-graph-sizes"}},
+		{"the largest CUDA graph size by its v0.14.0 name", "vllm", "v0.11.0", []string{"--max-cudagraph-capture-size", "256"},
+			[]string{"Its replacement here is --cuda-graph-sizes with one value"}},
 		{"SGLang's long aliases, but not vLLM's underscores", "sglang", "v0.5.9", []string{"--tp-size", "1", "--context_length", "8192"},
 			[]string{"E: Flag not in this engine release: SGLang v0.5.9 has no flag --context_length. Did you mean --context-length?"}},
 	}

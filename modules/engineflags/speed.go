@@ -16,6 +16,9 @@ type Launch struct {
 	// or nvfp4.
 	Weights string
 	Args    []Arg
+	// Release is the table the Args were read with, when known: a rule
+	// then leaves alone a flag the release refuses anyway.
+	Release *Release
 }
 
 // Finding is a speed rule that fired: a setting that makes the engine
@@ -34,7 +37,7 @@ type Finding struct {
 // source that states the trap; nothing here is folklore.
 type speedRule func(l Launch) []Finding
 
-var speedRules = []speedRule{slowAWQKernel, slowGPTQKernel, eagerMode, unchunkedPrefillBudget}
+var speedRules = []speedRule{slowAWQKernel, slowGPTQKernel, eagerMode, unchunkedPrefillBudget, cudaGraphsBelowBatch}
 
 // SpeedFindings runs every speed rule on a launch.
 func SpeedFindings(l Launch) []Finding {
@@ -161,6 +164,71 @@ func unchunkedPrefillBudget(l Launch) []Finding {
 		Summary: "Prefill budget below the context",
 		Detail:  fmt.Sprintf("With chunked prefill off, vLLM needs --max-num-batched-tokens (%d) above --max-model-len (%d) and may crash at start-up otherwise. Keep chunked prefill on (the default), or raise the budget.", b, m),
 	}}
+}
+
+// cudaGraphsBelowBatch: an explicit CUDA graph capture size below
+// --max-num-seqs leaves the larger decode batches without CUDA graphs.
+// vLLM v0.14.0's help for --max-cudagraph-capture-size
+// (CompilationConfig.max_cudagraph_capture_size, vllm/config/compilation.py)
+// says it is the largest size of --cudagraph-capture-sizes and defaults to
+// min(max_num_seqs*2, 512); vLLM's dispatcher
+// (vllm/v1/cudagraph_dispatcher.py, CudagraphDispatcher.dispatch) runs a
+// batch of more tokens than that without a CUDA graph. v0.11.0's
+// --cuda-graph-sizes (SchedulerConfig.cuda_graph_sizes,
+// vllm/config/scheduler.py) is the same setting: one value N captures
+// 1, 2, 4 and multiples of 8 up to N, several values capture those.
+func cudaGraphsBelowBatch(l Launch) []Finding {
+	if l.Engine != "vllm" {
+		return nil
+	}
+	seqs, ok := l.IntValue("--max-num-seqs")
+	if !ok {
+		return nil
+	}
+	var largest int
+	var from Arg
+	for _, flag := range []string{"--cudagraph-capture-sizes", "--cuda-graph-sizes", "--max-cudagraph-capture-size"} {
+		a, ok := l.last(flag)
+		if _, known := l.Release.flag(flag); !ok || !known {
+			continue
+		}
+		for _, v := range a.Values {
+			for _, field := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '[' || r == ']' || r == ' ' }) {
+				if n, err := strconv.Atoi(field); err == nil && n > largest {
+					largest, from = n, a
+				}
+			}
+		}
+	}
+	if largest == 0 || largest >= seqs {
+		return nil
+	}
+	return []Finding{{
+		Rule: "vllm-cudagraph-below-max-num-seqs", Index: from.Index, Warning: true,
+		Summary: "CUDA graphs stop below the batch",
+		Detail: fmt.Sprintf("%s captures CUDA graphs for decode batches of at most %d sequences, but --max-num-seqs lets %d run at once: vLLM runs every larger batch without a CUDA graph, launching its kernels one by one, when it is busiest. Leave the capture sizes unset (vLLM then captures up to min(2 × max_num_seqs, 512)) or raise the largest to %d.",
+			from.Flag, largest, seqs, seqs),
+	}}
+}
+
+// flag is the release's entry for a long name; with no release, every
+// flag is taken as known.
+func (r *Release) flag(name string) (Flag, bool) {
+	if r == nil {
+		return Flag{}, true
+	}
+	f, ok := r.Flags[name]
+	return f, ok
+}
+
+// last is the last Arg that sets flag (by its long name).
+func (l Launch) last(flag string) (Arg, bool) {
+	for i := len(l.Args) - 1; i >= 0; i-- {
+		if l.Args[i].LongName() == flag {
+			return l.Args[i], true
+		}
+	}
+	return Arg{}, false
 }
 
 // speedFlags are the options that change how fast an engine serves, not

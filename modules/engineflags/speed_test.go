@@ -9,7 +9,12 @@ import (
 // modules' extra_args are read.
 func launch(t *testing.T, engine, weights string, words ...string) Launch {
 	t.Helper()
-	version := map[string]string{"vllm": "v0.14.0", "sglang": "v0.5.9"}[engine]
+	return launchAt(t, engine, map[string]string{"vllm": "v0.14.0", "sglang": "v0.5.9"}[engine], weights, words...)
+}
+
+// launchAt splits a command line with one release's table.
+func launchAt(t *testing.T, engine, version, weights string, words ...string) Launch {
+	t.Helper()
 	r, err := Lookup(engine, version)
 	if err != nil {
 		t.Fatal(err)
@@ -18,7 +23,7 @@ func launch(t *testing.T, engine, weights string, words ...string) Launch {
 	if len(problems) > 0 {
 		t.Fatalf("%v", problems)
 	}
-	return Launch{Engine: engine, Weights: weights, Args: args}
+	return Launch{Engine: engine, Weights: weights, Args: args, Release: r}
 }
 
 func TestSpeedRules(t *testing.T) {
@@ -57,6 +62,24 @@ func TestSpeedRules(t *testing.T) {
 		{"chunked prefill off with a budget below the context", func(t *testing.T) Launch {
 			return launch(t, "vllm", "bf16", "--max-model-len", "32768", "--max-num-batched-tokens", "8192", "--no-enable-chunked-prefill")
 		}, "vllm-unchunked-prefill-budget", false, 4, []string{"(8192) above --max-model-len (32768)", "may crash at start-up"}},
+		{"CUDA graph sizes below the batch", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-num-seqs", "80", "--cudagraph-capture-sizes", "1", "2", "4", "8", "16", "32")
+		}, "vllm-cudagraph-below-max-num-seqs", true, 2, []string{"at most 32 sequences", "--max-num-seqs lets 80", "without a CUDA graph", "min(2 × max_num_seqs, 512)"}},
+		{"the largest CUDA graph size below the batch", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-cudagraph-capture-size", "64", "--max-num-seqs", "80")
+		}, "vllm-cudagraph-below-max-num-seqs", true, 0, []string{"--max-cudagraph-capture-size captures CUDA graphs for decode batches of at most 64"}},
+		{"v0.11.0's --cuda-graph-sizes below the batch", func(t *testing.T) Launch {
+			return launchAt(t, "vllm", "v0.11.0", "bf16", "--max-num-seqs", "256", "--cuda-graph-sizes", "128")
+		}, "vllm-cudagraph-below-max-num-seqs", true, 2, []string{"at most 128 sequences"}},
+		{"a CUDA graph flag the release refuses is left to the flag check", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-num-seqs", "80", "--cuda-graph-sizes", "8")
+		}, "", false, 0, nil},
+		{"CUDA graph sizes that cover the batch", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-num-seqs", "80", "--cudagraph-capture-sizes", "1", "8", "32", "80")
+		}, "", false, 0, nil},
+		{"CUDA graph sizes left to vLLM", func(t *testing.T) Launch {
+			return launch(t, "vllm", "bf16", "--max-num-seqs", "80")
+		}, "", false, 0, nil},
 		{"chunked prefill off with a budget above the context", func(t *testing.T) Launch {
 			return launch(t, "vllm", "bf16", "--max-model-len", "8192", "--max-num-batched-tokens", "16384", "--no-enable-chunked-prefill")
 		}, "", false, 0, nil},

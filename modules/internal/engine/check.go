@@ -48,7 +48,7 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 	if eng.Model != nil {
 		weights = eng.Model.Weights
 	}
-	for _, f := range engineflags.SpeedFindings(engineflags.Launch{Engine: k.FlagTables, Weights: weights, Args: args}) {
+	for _, f := range engineflags.SpeedFindings(engineflags.Launch{Engine: k.FlagTables, Weights: weights, Args: args, Release: release}) {
 		diags = append(diags, located(eng, from[f.Index], f.Warning, f.Summary, f.Detail))
 	}
 	return diags

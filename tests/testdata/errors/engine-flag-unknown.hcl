@@ -1,6 +1,7 @@
-# A flag vLLM v0.14.0 removed, an abbreviation it only tolerates, and an
-# image tagged with a release sovereign has no flag table for.
-# ERRORS: 1
+# Flags vLLM v0.14.0 removed (one with its named replacement), an
+# abbreviation it only tolerates, and an image tagged with a release
+# sovereign has no flag table for.
+# ERRORS: 2
 appliance "coop" {
   hardware = "dgx-station-gb300"
   hostname = "coop"
@@ -21,7 +22,7 @@ engine "vllm" "main" {
   gpu_memory_utilization = 0.45
   max_model_len          = 8192
 
-  extra_args = ["--rope-theta", "1000000", "--max-num-seq", "64"]
+  extra_args = ["--rope-theta", "1000000", "--max-num-seq", "64", "--cuda-graph-sizes", "64"]
 }
 
 engine "vllm" "next" {

@@ -1,6 +1,7 @@
 # Speed traps: --quantization awq forces vLLM's slow AWQ kernel (a warning
 # that explains the cost), and chunked prefill turned off with a batch budget
-# below max_model_len, which vLLM may refuse at start-up.
+# below max_model_len, which vLLM may refuse at start-up; CUDA graphs captured
+# only up to 8 sequences while the plan lets many more run at once.
 # ERRORS: 1
 appliance "coop" {
   hardware = "dgx-station-gb300"
@@ -23,5 +24,5 @@ engine "vllm" "main" {
   max_model_len          = 32768
   quantization           = "awq"
 
-  extra_args = ["--max-num-batched-tokens", "8192", "--no-enable-chunked-prefill"]
+  extra_args = ["--max-num-batched-tokens", "8192", "--no-enable-chunked-prefill", "--cudagraph-capture-sizes", "1", "2", "4", "8"]
 }
