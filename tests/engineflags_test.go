@@ -5,10 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/afero"
+
+	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/engineflags"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -185,4 +191,63 @@ func systemdWords(t *testing.T, line string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// TestNIMExtraArgsUnchecked: a NIM engine's extra_args reach the vLLM
+// inside the image unchecked, since the image tag names the NIM release
+// and not that vLLM's; the build says so at the first item, and still
+// writes the unit.
+func TestNIMExtraArgsUnchecked(t *testing.T) {
+	const blueprint = `
+appliance "coop" {
+  hardware = "h100-80gb-sxm"
+  hostname = "coop"
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
+  }
+}
+
+model "small" {
+  catalog = "qwen3-30b-a3b"
+  weights = "fp8"
+}
+
+engine "nim" "ops" {
+  model                  = model.small
+  # TEST FIXTURE: an all-zero digest, not a real image.
+  image                  = "nvcr.io/nim/nvidia/llm-nim:2.0.2@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  gpu_memory_utilization = 0.9
+  max_model_len          = 8192
+  extra_args             = ["--max-num-seqs", "16"]
+}
+`
+	build := func(text string) (*pipeline.Result, hcl.Diagnostics) {
+		fs := afero.NewMemMapFs()
+		_ = afero.WriteFile(fs, "/nim/main.hcl", []byte(text), 0o644)
+		return pipeline.Build(decode.NewLoader(fs, engines.Kinds), "/nim", lang.Inputs{})
+	}
+	res, diags := build(blueprint)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	var found []*hcl.Diagnostic
+	for _, d := range diags {
+		if d.Summary == "Engine flags not checked" {
+			found = append(found, d)
+		}
+	}
+	if len(found) != 1 || found[0].Subject == nil || found[0].Subject.Start.Line != 21 ||
+		!strings.Contains(found[0].Detail, `extra_args (--max-num-seqs 16)`) || !strings.Contains(found[0].Detail, "release notes for the NIM release say which vLLM it runs") {
+		t.Fatalf("warnings = %v", found)
+	}
+	if u := unitNamed(res, "nim-ops.container"); u == nil || !strings.Contains(strings.Join(u.Get("Container", "Environment"), " "), "--max-num-seqs 16") {
+		t.Errorf("the NIM unit does not pass the extra_args on")
+	}
+
+	_, diags = build(strings.Replace(blueprint, `  extra_args             = ["--max-num-seqs", "16"]`+"\n", "", 1))
+	for _, d := range diags {
+		if d.Summary == "Engine flags not checked" {
+			t.Errorf("a NIM without extra_args is warned: %s", d.Detail)
+		}
+	}
 }

@@ -45,6 +45,12 @@ var Kind = &engine.Kind{
 		Images: []string{"nvcr.io/nim/"},
 	},
 	HealthPath: "/v1/health/ready",
+	// A NIM image's tag is the NIM release; NVIDIA's release notes name
+	// the vLLM each NIM release runs (NIM 2.0.2: vLLM 0.18.0; NIM 2.0.9:
+	// vLLM 0.25.1, docs.nvidia.com/nim/large-language-models/<release>/
+	// about-nim-llm/release-notes), and sovereign has flag tables for
+	// neither, so NIM_PASSTHROUGH_ARGS stay unchecked.
+	UncheckedFlags: "NVIDIA NIM hands them to the inference engine inside its image (NIM_PASSTHROUGH_ARGS), and the image tag names the NIM release, not that engine's; NVIDIA's release notes for the NIM release say which vLLM it runs. Check them against that vLLM release's `vllm serve --help` before the first boot.",
 	Container: engine.Container{
 		Env:     env,
 		Secrets: secrets,

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -52,6 +53,20 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 		diags = append(diags, located(eng, from[f.Index], f.Warning, f.Summary, f.Detail))
 	}
 	return diags
+}
+
+// uncheckedExtraArgs warns, at the first extra_args item, that a kind
+// without flag tables passes them on unchecked, and why.
+func uncheckedExtraArgs(eng *spec.Engine, k *Kind) hcl.Diagnostics {
+	if k.FlagTables != "" || k.UncheckedFlags == "" || len(eng.ExtraArgs) == 0 {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagWarning,
+		Summary:  "Engine flags not checked",
+		Detail:   fmt.Sprintf("Engine %q: its extra_args (%s) are not checked against a flag table: %s", eng.Name, strings.Join(eng.ExtraArgs, " "), k.UncheckedFlags),
+		Subject:  eng.RangeOfExtraArg(0).Ptr(),
+	}}
 }
 
 // located is a diagnostic at the blueprint place of option o.

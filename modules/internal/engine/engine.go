@@ -62,6 +62,7 @@ func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance, derived Tuning) (*u
 		u.Set("Container", "Exec", cmd)
 		diags = CheckOptions(eng, k, opts)
 	}
+	diags = append(diags, uncheckedExtraArgs(eng, k)...)
 	t.Units = append(t.Units, u)
 	return t, diags
 }

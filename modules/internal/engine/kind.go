@@ -21,6 +21,9 @@ type Kind struct {
 	// (modules/engineflags) check the Options this kind renders; empty
 	// for a kind whose command line sovereign cannot check.
 	FlagTables string
+	// UncheckedFlags says why a kind without flag tables cannot have its
+	// extra_args checked; a blueprint that gives some is warned with it.
+	UncheckedFlags string
 }
 
 // Option is one option of an engine's command line as its kind renders
