@@ -37,7 +37,7 @@ type Finding struct {
 // source that states the trap; nothing here is folklore.
 type speedRule func(l Launch) []Finding
 
-var speedRules = []speedRule{slowAWQKernel, slowGPTQKernel, eagerMode, unchunkedPrefillBudget, cudaGraphsBelowBatch}
+var speedRules = []speedRule{slowAWQKernel, slowGPTQKernel, eagerMode, unchunkedPrefillBudget, cudaGraphsBelowBatch, sglangQuantizationOnQuantized}
 
 // SpeedFindings runs every speed rule on a launch.
 func SpeedFindings(l Launch) []Finding {
@@ -219,6 +219,29 @@ func (r *Release) flag(name string) (Flag, bool) {
 	}
 	f, ok := r.Flags[name]
 	return f, ok
+}
+
+// sglangQuantizationOnQuantized: SGLang's quantization guide
+// (docs/advanced_features/quantization.md, docs.sglang.io): "If you use a
+// pre-quantized model, do not add --quantization to enable online
+// quantization at the same time", and "if the model has been quantized
+// offline, there's no need to add --quantization argument when starting
+// the engine"; "for better performance, usability and convenience,
+// offline quantization is recommended over online quantization". (The
+// guide as published now; not read at the v0.5.9 tag.)
+func sglangQuantizationOnQuantized(l Launch) []Finding {
+	if l.Engine != "sglang" || l.Weights == "" || l.Weights == "bf16" {
+		return nil
+	}
+	v, a, ok := l.value("--quantization")
+	if !ok {
+		return nil
+	}
+	return []Finding{{
+		Rule: "sglang-quantization-on-prequantized", Index: a.Index, Warning: true,
+		Summary: "Quantization named for a quantized checkpoint",
+		Detail:  fmt.Sprintf("These %s weights are quantized already, and SGLang reads their method from the checkpoint's config; its quantization guide says not to add --quantization (here %s) to a pre-quantized model, which asks for online quantization on top. Leave quantization unset.", l.Weights, v),
+	}}
 }
 
 // last is the last Arg that sets flag (by its long name).

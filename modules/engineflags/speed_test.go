@@ -53,8 +53,14 @@ func TestSpeedRules(t *testing.T) {
 		{"GPTQ weights with the GPTQ kernel forced", func(t *testing.T) Launch {
 			return launch(t, "vllm", "gptq-int4", "--quantization", "gptq")
 		}, "vllm-gptq-kernel", true, 0, []string{"gptq-int4 weights", "uses gptq_marlin"}},
-		{"SGLang is not vLLM", func(t *testing.T) Launch {
-			return launch(t, "sglang", "awq-int4", "--quantization", "awq")
+		{"SGLang asked to quantize a quantized checkpoint", func(t *testing.T) Launch {
+			return launch(t, "sglang", "awq-int4", "--context-length", "8192", "--quantization", "awq")
+		}, "sglang-quantization-on-prequantized", true, 2, []string{"awq-int4 weights are quantized already", "not to add --quantization (here awq)", "Leave quantization unset"}},
+		{"SGLang reading the method from the checkpoint", func(t *testing.T) Launch {
+			return launch(t, "sglang", "fp8", "--context-length", "8192")
+		}, "", false, 0, nil},
+		{"SGLang quantizing bf16 weights online", func(t *testing.T) Launch {
+			return launch(t, "sglang", "bf16", "--quantization", "fp8")
 		}, "", false, 0, nil},
 		{"CUDA graphs off", func(t *testing.T) Launch {
 			return launch(t, "vllm", "bf16", "--max-model-len", "8192", "--enforce-eager")
