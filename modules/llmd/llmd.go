@@ -137,10 +137,11 @@ func finish(u *units.Unit) *units.Unit {
 
 // pickerUnit runs upstream name's picker; the image's entrypoint is the
 // picker itself, running as an unprivileged user (llm-d/llm-d-router,
-// Dockerfile.epp), so Exec holds its flags only. Its gRPC and metrics ports are
-// its own (one picker per upstream shares the host network); it serves
-// Envoy on loopback in plain gRPC, without the TLS it would otherwise
-// make up a certificate for.
+// Dockerfile.epp), so Exec holds its flags only (pkg/epp/server/options.go
+// there names them and their defaults). Its gRPC and metrics ports are
+// its own (one picker per upstream shares the host network). Envoy
+// reaches it over loopback in plain gRPC, without the self-signed TLS the
+// picker would otherwise serve.
 func pickerUnit(f *spec.Fleet, name string, r *spec.LLMDRoute) *units.Unit {
 	u := container(PickerUnit(name), "sovereign llm-d: endpoint picker for engine "+name+" across the fleet's hosts", f.EndpointPickerImage, f.RouterRange)
 	u.Set("Container", "Volume", PickerDir(name)+":"+PickerDir(name)+":ro,Z")
@@ -151,6 +152,13 @@ func pickerUnit(f *spec.Fleet, name string, r *spec.LLMDRoute) *units.Unit {
 		"--grpc-health-port", strconv.Itoa(r.GRPCHealthPort),
 		"--metrics-port", strconv.Itoa(r.MetricsPort),
 		"--secure-serving=false",
+		// The metrics endpoint's authentication asks Kubernetes, which
+		// there is none of; the profiler and trace export are off, as
+		// nothing here reads them and the picker's ports are not on
+		// loopback alone.
+		"--metrics-endpoint-auth=false",
+		"--enable-pprof=false",
+		"--tracing=false",
 	}))
 	return finish(u)
 }
