@@ -1,8 +1,10 @@
 package llmd_test
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -13,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/llmd"
 )
 
@@ -158,5 +161,78 @@ func TestEnvoyBootstrapCheckRejects(t *testing.T) {
 		if _, err := decodeBootstrap(t, []byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// twoUpstreams is a gateway host routing two engine names with llm-d,
+// each on two hosts, as the fleet decoder wires them.
+func twoUpstreams() (*spec.FleetHost, *spec.Gateway) {
+	gwHost := &spec.Host{Name: "gw"}
+	f := &spec.Fleet{Name: "lab", Router: spec.RouterLLMD, Hosts: []*spec.Host{gwHost}, GatewayHost: gwHost,
+		EndpointPickerImage: spec.Image{Ref: "picker"}, EnvoyImage: spec.Image{Ref: "envoy"}}
+	gw := &spec.Gateway{StreamTimeout: 10 * time.Minute, Upstreams: map[string]*spec.Upstream{}}
+	for i, name := range []string{"big", "small"} {
+		var servers []spec.UpstreamServer
+		for j, h := range []string{"b", "c"} {
+			servers = append(servers, spec.UpstreamServer{Host: h, Engine: &spec.Engine{Name: name, ServedModelName: name + "-model"},
+				Address: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 77, 0, byte(2 + j)}), uint16(8000+i))})
+		}
+		gw.Upstreams[name] = &spec.Upstream{Servers: servers, LLMD: &spec.LLMDRoute{
+			Index: i, Envoy: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(19100+i)),
+			GRPCPort: 19200 + i, GRPCHealthPort: 19300 + i, MetricsPort: 19400 + i,
+		}}
+	}
+	return &spec.FleetHost{Fleet: f, Host: gwHost}, gw
+}
+
+// TestEnvoyTwoUpstreams: two engine names routed by llm-d make two
+// listeners, each asking its own picker, in one bootstrap Envoy accepts;
+// each picker lists only its own engine name's servers.
+func TestEnvoyTwoUpstreams(t *testing.T) {
+	fh, gw := twoUpstreams()
+	tree, err := llmd.Compile(fh, gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range tree.Files {
+		files[f.Path] = f.Contents
+	}
+	b, err := decodeBootstrap(t, files[llmd.EnvoyConf])
+	if err != nil {
+		t.Fatalf("Envoy's types refuse the bootstrap: %v\n%s", err, files[llmd.EnvoyConf])
+	}
+	asks := map[uint32]string{}
+	for _, l := range b.GetStaticResources().GetListeners() {
+		var hcm hcmv3.HttpConnectionManager
+		if err := l.GetFilterChains()[0].GetFilters()[0].GetTypedConfig().UnmarshalTo(&hcm); err != nil {
+			t.Fatal(err)
+		}
+		var ep extprocv3.ExternalProcessor
+		if err := hcm.GetHttpFilters()[0].GetTypedConfig().UnmarshalTo(&ep); err != nil {
+			t.Fatal(err)
+		}
+		asks[l.GetAddress().GetSocketAddress().GetPortValue()] = ep.GetGrpcService().GetEnvoyGrpc().GetClusterName()
+	}
+	if len(asks) != 2 || asks[19100] == asks[19101] || asks[19100] == "" {
+		t.Errorf("listeners ask pickers %v, want one picker each", asks)
+	}
+	for _, name := range []string{"big", "small"} {
+		epPath, err := checkPickerConfig(t, files[llmd.PickerConf(name)])
+		if err != nil || epPath != llmd.EndpointsFile(name) {
+			t.Fatalf("picker %s: %v, reads %s", name, err, epPath)
+		}
+		eps, err := checkEndpoints(t, files[epPath])
+		if err != nil || len(eps.Endpoints) != 2 {
+			t.Fatalf("picker %s endpoints: %v %+v", name, err, eps)
+		}
+		for _, e := range eps.Endpoints {
+			if e.Labels["sovereign/engine"] != name {
+				t.Errorf("picker %s lists engine %s", name, e.Labels["sovereign/engine"])
+			}
+		}
+	}
+	if len(tree.Units) != 3 {
+		t.Errorf("%d units, want two pickers and Envoy", len(tree.Units))
 	}
 }
