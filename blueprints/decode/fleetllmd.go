@@ -11,9 +11,9 @@ import (
 )
 
 // The llm-d router's images when a fleet routes with llm-d. Neither has a
-// digest from a public source sovereign could check: they run by tag until
-// `sovereign lock` resolves them where the registry is reachable, and every
-// build warns about them.
+// digest from a public source sovereign could check: the fleet's lock file
+// names them, unpinned (every build warns) or with a digest the operator
+// resolved.
 //
 // The endpoint picker reads its endpoints from a file (no Kubernetes) from
 // llm-d router v0.8 on (https://llm-d.ai/blog/running-llm-d-without-kubernetes);

@@ -4,11 +4,10 @@
 # it like code: a new digest is new software on the appliance.
 
 # The llm-d router's images have no digest from a public source sovereign
-# could check: they run by tag until `sovereign lock` resolves them where
-# the registry is reachable, and every build warns about them.
+# could check: they run by tag, and every build warns about them.
 image "docker.io/envoyproxy/envoy:distroless-v1.33.2" {
   tag      = "distroless-v1.33.2"
-  unpinned = "no public digest observed for this tag; run `sovereign lock` where docker.io is reachable"
+  unpinned = "no public digest observed for this tag"
 }
 
 # Not resolved by `sovereign lock` here: pinned from the public Dockerfiles of
@@ -45,7 +44,7 @@ image "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04" {
 
 image "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.8.1" {
   tag      = "v0.8.1"
-  unpinned = "no public digest observed for this tag; run `sovereign lock` where ghcr.io is reachable"
+  unpinned = "no public digest observed for this tag"
 }
 
 # Not resolved by `sovereign lock` here: pinned from the public Containerfiles of
