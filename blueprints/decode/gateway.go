@@ -85,11 +85,6 @@ const (
 	defaultGlobalRPM = 600
 )
 
-// defaultBurst is the burst of a limit that names none: a third of a
-// minute's requests at once, 20 for a member's default 60 a minute (an
-// agent's burst of tool calls), for members and the gateway-wide limit alike.
-func defaultBurst(rpm int) int { return rpm / 3 }
-
 var (
 	// apiKey is what a member key may be made of: enough characters to be
 	// unguessable, and none that nginx's config syntax or a regular
@@ -273,8 +268,18 @@ func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit,
 	c, diags := b.Body.Content(rateLimitSchema)
 	a := e.Attrs(b, c)
 	rl := spec.RateLimit{RequestsPerMinute: a.Integer("requests_per_minute", def.RequestsPerMinute, 1, 60_000)}
-	rl.Burst = a.Integer("burst", defaultBurst(rl.RequestsPerMinute), 0, 100_000)
+	rl.Burst = burst(a)
 	return rl, append(diags, a.Diags...)
+}
+
+// burst is a limit's burst attribute, nil when it has none: the gateway
+// module picks the default from the rate.
+func burst(a *lang.Attrs) *int {
+	if !a.Has("burst") {
+		return nil
+	}
+	n := a.Integer("burst", 0, 0, 100_000)
+	return &n
 }
 
 func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hcl.Diagnostics) {
@@ -392,7 +397,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 		a.Errorf("api_key_sha256", "Invalid SHA-256", "api_key_sha256 is 64 lowercase hex digits: `printf %%s \"$KEY\" | sha256sum`.")
 	}
 	m.Limit.RequestsPerMinute = a.Integer("requests_per_minute", defaultMemberRPM, 1, 60_000)
-	m.Limit.Burst = a.Integer("burst", defaultBurst(m.Limit.RequestsPerMinute), 0, 100_000)
+	m.Limit.Burst = burst(a)
 	m.Models = a.Strings("models")
 	for _, model := range m.Models {
 		if !slices.Contains(served, model) {
@@ -516,7 +521,7 @@ func gatewayAttributes(a *lang.Attrs, b *hcl.Block, gw *spec.Gateway, engines []
 	// Unset, the gateway module picks its default images.
 	gw.NginxImage = spec.Image{Ref: a.Str("nginx_image", ""), Range: a.Rng("nginx_image", b.DefRange)}
 	gw.OAuth2ProxyImage = spec.Image{Ref: a.Str("oauth2_proxy_image", ""), Range: a.Rng("oauth2_proxy_image", b.DefRange)}
-	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM, Burst: defaultBurst(defaultGlobalRPM)}
+	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM}
 }
 
 // requiredBlocks reports the tls and oidc blocks a gateway lacks.

@@ -90,10 +90,11 @@ type Member struct {
 }
 
 // RateLimit is a token bucket: RequestsPerMinute refill, Burst extra
-// requests accepted at once.
+// requests accepted at once. Burst is nil when the blueprint names none:
+// the gateway module owns the default (gateway.Burst).
 type RateLimit struct {
 	RequestsPerMinute int
-	Burst             int
+	Burst             *int
 }
 
 // Route sends requests under Path to Engine. Path ends in "/v1/"; what

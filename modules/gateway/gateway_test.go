@@ -26,16 +26,16 @@ func twoEngines() *spec.Gateway {
 		OIDC:         spec.OIDC{Issuer: "https://id.example.org/realms/coop", ClientID: "sovereign", ClientSecret: secret("client-secret")},
 		CookieSecret: secret("0123456789abcdef0123456789abcdef"),
 		Members: []*spec.Member{
-			{Name: "alice", Email: "alice@example.org", APIKey: secret("sk-alice-0123456789abcdef0123456789abcdef"), Limit: spec.RateLimit{RequestsPerMinute: 120, Burst: 40}},
-			{Name: "bob", Email: "bob@example.org", APIKey: secret("sk-bob-0123456789abcdef0123456789abcdef01"), Limit: spec.RateLimit{RequestsPerMinute: 60, Burst: 20}, Models: []string{"qwen3-30b"}},
-			{Name: "carol", Email: "carol@example.org", Limit: spec.RateLimit{RequestsPerMinute: 60, Burst: 20}},
-			{Name: "dave", Email: "dave@example.org", APIKeySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Limit: spec.RateLimit{RequestsPerMinute: 60, Burst: 20}},
+			{Name: "alice", Email: "alice@example.org", APIKey: secret("sk-alice-0123456789abcdef0123456789abcdef"), Limit: spec.RateLimit{RequestsPerMinute: 120, Burst: burst(40)}},
+			{Name: "bob", Email: "bob@example.org", APIKey: secret("sk-bob-0123456789abcdef0123456789abcdef01"), Limit: spec.RateLimit{RequestsPerMinute: 60}, Models: []string{"qwen3-30b"}},
+			{Name: "carol", Email: "carol@example.org", Limit: spec.RateLimit{RequestsPerMinute: 60}},
+			{Name: "dave", Email: "dave@example.org", APIKeySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Limit: spec.RateLimit{RequestsPerMinute: 60}},
 		},
 		Routes: []*spec.Route{
 			{Path: "/fast/v1/", Engine: fast},
 			{Path: "/v1/", Engine: main, Engines: []*spec.Engine{main, fast}}, // by model
 		},
-		Global:           spec.RateLimit{RequestsPerMinute: 600, Burst: 150},
+		Global:           spec.RateLimit{RequestsPerMinute: 600, Burst: burst(150)},
 		MaxBodySize:      64 << 20,
 		StreamTimeout:    time.Hour,
 		DrainRetryAfter:  30 * time.Second,
@@ -148,5 +148,25 @@ func TestEngineWithoutKey(t *testing.T) {
 	fast = fast[:strings.Index(fast, "\n        }\n")]
 	if !strings.Contains(fast, `proxy_set_header Authorization "";`) {
 		t.Errorf("the fast route does not clear Authorization:\n%s", fast)
+	}
+}
+
+func burst(n int) *int { return &n }
+
+// TestBurstDefault: a limit that names no burst gets a third of a minute's
+// requests, one that names one (even 0) keeps it.
+func TestBurstDefault(t *testing.T) {
+	for _, c := range []struct {
+		limit spec.RateLimit
+		want  int
+	}{
+		{spec.RateLimit{RequestsPerMinute: 60}, 20},
+		{spec.RateLimit{RequestsPerMinute: 100}, 33},
+		{spec.RateLimit{RequestsPerMinute: 60, Burst: burst(0)}, 0},
+		{spec.RateLimit{RequestsPerMinute: 60, Burst: burst(7)}, 7},
+	} {
+		if got := gateway.Burst(c.limit); got != c.want {
+			t.Errorf("Burst(%+v) = %d, want %d", c.limit, got, c.want)
+		}
 	}
 }

@@ -23,8 +23,24 @@ import (
 // limit_req zone whose key is the member's name, so every member has a
 // bucket of their own.
 type tier struct {
-	limit   spec.RateLimit
+	limit   limit
 	members []string
+}
+
+// limit is a rate limit as the gateway enforces it, its burst filled in.
+type limit struct{ rpm, burst int }
+
+func limitOf(rl spec.RateLimit) limit { return limit{rl.RequestsPerMinute, Burst(rl)} }
+
+// Burst is the burst a limit allows: its own, or, when the blueprint names
+// none, a third of a minute's requests at once: 20 for a member's default 60
+// a minute (an agent's burst of tool calls), for members and the
+// gateway-wide limit alike.
+func Burst(rl spec.RateLimit) int {
+	if rl.Burst != nil {
+		return *rl.Burst
+	}
+	return rl.RequestsPerMinute / 3
 }
 
 func tiers(gw *spec.Gateway) []tier {
@@ -32,20 +48,20 @@ func tiers(gw *spec.Gateway) []tier {
 	for _, m := range gw.Members {
 		found := false
 		for i := range out {
-			if out[i].limit == m.Limit {
+			if out[i].limit == limitOf(m.Limit) {
 				out[i].members = append(out[i].members, m.Name)
 				found = true
 			}
 		}
 		if !found {
-			out = append(out, tier{limit: m.Limit, members: []string{m.Name}})
+			out = append(out, tier{limit: limitOf(m.Limit), members: []string{m.Name}})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].limit.RequestsPerMinute != out[j].limit.RequestsPerMinute {
-			return out[i].limit.RequestsPerMinute < out[j].limit.RequestsPerMinute
+		if out[i].limit.rpm != out[j].limit.rpm {
+			return out[i].limit.rpm < out[j].limit.rpm
 		}
-		return out[i].limit.Burst < out[j].limit.Burst
+		return out[i].limit.burst < out[j].limit.burst
 	})
 	return out
 }
@@ -251,7 +267,7 @@ func limitMaps(gw *spec.Gateway) []nc.Node {
 		limitVar := "sovereign_limit_" + strconv.Itoa(i)
 		out = append(out,
 			memberMap(limitVar, lit(""), entries),
-			d("limit_req_zone", vr(limitVar), lit("zone=sovereign_member_"+strconv.Itoa(i)+":1m"), lit("rate="+strconv.Itoa(tr.limit.RequestsPerMinute)+"r/m")))
+			d("limit_req_zone", vr(limitVar), lit("zone=sovereign_member_"+strconv.Itoa(i)+":1m"), lit("rate="+strconv.Itoa(tr.limit.rpm)+"r/m")))
 	}
 	out = append(out, d("limit_req_zone", vr("server_name"), lit("zone=sovereign_everyone:1m"), lit("rate="+strconv.Itoa(gw.Global.RequestsPerMinute)+"r/m")))
 	// nginx does not say which zone refused a request: Retry-After is the
@@ -513,10 +529,10 @@ func innerServer(gw *spec.Gateway) []nc.Node {
 		ds("limit_req_status", "429"),
 	}
 	for i, tr := range tiers(gw) {
-		body = append(body, d("limit_req", lit("zone=sovereign_member_"+strconv.Itoa(i)), lit("burst="+strconv.Itoa(tr.limit.Burst)), lit("nodelay")))
+		body = append(body, d("limit_req", lit("zone=sovereign_member_"+strconv.Itoa(i)), lit("burst="+strconv.Itoa(tr.limit.burst)), lit("nodelay")))
 	}
 	body = append(body,
-		d("limit_req", lit("zone=sovereign_everyone"), lit("burst="+strconv.Itoa(gw.Global.Burst)), lit("nodelay")),
+		d("limit_req", lit("zone=sovereign_everyone"), lit("burst="+strconv.Itoa(Burst(gw.Global))), lit("nodelay")),
 		nc.Comment("At server level only: a location with an error_page of its own would"),
 		nc.Comment("inherit none of these, and a limited request would get nginx's HTML 429."),
 		ds("error_page", "429", "=", "@sovereign_limited"),

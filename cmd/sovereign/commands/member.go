@@ -20,6 +20,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/blueprints/starter"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/gateway"
 )
 
 // memberFlags are the flags every member subcommand shares.
@@ -329,7 +330,7 @@ func newMemberList(e *env, f *memberFlags) *cobra.Command {
 			}
 			rows := make([]row, 0, len(bp.Gateway.Members))
 			for _, m := range bp.Gateway.Members {
-				r := row{Name: m.Name, Email: m.Email, RequestsPerMinute: m.Limit.RequestsPerMinute, Burst: m.Limit.Burst, Models: m.Models, Key: "none"}
+				r := row{Name: m.Name, Email: m.Email, RequestsPerMinute: m.Limit.RequestsPerMinute, Burst: gateway.Burst(m.Limit), Models: m.Models, Key: "none"}
 				switch {
 				case m.APIKey != nil:
 					r.Key = "key"
