@@ -201,16 +201,9 @@ func decodeImageBlock(block *hcl.Block) (*Entry, hcl.Diagnostics) {
 		return nil, diags
 	}
 	e := &Entry{Ref: label, Platforms: map[string]string{}, DeclRange: block.DefRange}
-	str := func(name string, dst *string) {
-		if a, ok := content.Attributes[name]; ok {
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, dst)...)
-		}
-	}
-	str("tag", &e.Tag)
-	str("digest", &e.Digest)
-	str("kind", &e.Kind)
-	str("source", &e.Source)
-	str("unpinned", &e.Unpinned)
+	diags = append(diags, decodeAttrs(content, []attrInto{
+		{"tag", &e.Tag}, {"digest", &e.Digest}, {"kind", &e.Kind}, {"source", &e.Source}, {"unpinned", &e.Unpinned},
+	})...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -348,4 +341,23 @@ func wrap(text string, width int) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// attrInto is an entry's attribute and where its value goes.
+type attrInto struct {
+	name string
+	dst  any
+}
+
+// decodeAttrs decodes each attribute a lock entry has into its destination,
+// in the order given; one it lacks leaves its destination as it is, for the
+// entry's own checks to report.
+func decodeAttrs(content *hcl.BodyContent, attrs []attrInto) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, at := range attrs {
+		if a, ok := content.Attributes[at.name]; ok {
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, at.dst)...)
+		}
+	}
+	return diags
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -132,19 +131,10 @@ func decodeOSBlock(block *hcl.Block) (*OSEntry, hcl.Diagnostics) {
 		return nil, diags
 	}
 	e := &OSEntry{Ref: label, DeclRange: block.DefRange}
-	decode := func(name string, dst any) {
-		if a, ok := content.Attributes[name]; ok {
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, dst)...)
-		}
-	}
-	decode("digest", &e.Digest)
-	decode("platform", &e.Platform)
-	decode("base", &e.Base)
-	decode("driver", &e.Driver)
-	decode("packages", &e.Packages)
-	decode("kernel_arguments", &e.KernelArguments)
-	decode("context", &e.Context)
-	decode("builder", &e.Builder)
+	diags = append(diags, decodeAttrs(content, []attrInto{
+		{"digest", &e.Digest}, {"platform", &e.Platform}, {"base", &e.Base}, {"driver", &e.Driver},
+		{"packages", &e.Packages}, {"kernel_arguments", &e.KernelArguments}, {"context", &e.Context}, {"builder", &e.Builder},
+	})...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -97,7 +97,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 		a.Errorf("timezone", "Unknown timezone", "%q is not an IANA timezone name such as \"Australia/Sydney\" or \"UTC\".", app.Timezone)
 	}
 
-	seen := map[string]hcl.Range{}
+	admins := names{"admin", map[string]hcl.Range{}}
 	var powerRange *hcl.Range
 	for _, blk := range content.Blocks {
 		switch blk.Type {
@@ -107,11 +107,10 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 			if adm == nil {
 				continue
 			}
-			if prev, ok := seen[adm.Name]; ok {
-				diags = append(diags, lang.DuplicateDiag("admin", adm.Name, blk.LabelRanges[0], prev))
+			if d := admins.taken(adm.Name, blk.LabelRanges[0], blk.LabelRanges[0]); d != nil {
+				diags = append(diags, d)
 				continue
 			}
-			seen[adm.Name] = blk.LabelRanges[0]
 			app.Admins = append(app.Admins, adm)
 		case "storage":
 			if app.Storage.DeclRange != (hcl.Range{}) {

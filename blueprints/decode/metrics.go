@@ -144,18 +144,17 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 	m.Admins, m.AdminRanges = a.StringsWithRanges("admins")
 
 	var smtpBlock *hcl.Block
-	receivers := map[string]*spec.Receiver{}
-	rules := map[string]*spec.AlertRule{}
+	receivers := names{"receiver", map[string]hcl.Range{}}
+	rules := names{"rule", map[string]hcl.Range{}}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "receiver":
 			r, moreDiags := e.receiver(blk)
 			diags = append(diags, moreDiags...)
-			if prev, ok := receivers[r.Name]; ok {
-				diags = append(diags, lang.DuplicateDiag("receiver", r.Name, blk.LabelRanges[0], prev.DeclRange))
+			if d := receivers.taken(r.Name, blk.LabelRanges[0], r.DeclRange); d != nil {
+				diags = append(diags, d)
 				continue
 			}
-			receivers[r.Name] = r
 			m.Receivers = append(m.Receivers, r)
 		case "smtp":
 			if smtpBlock != nil {
@@ -169,11 +168,10 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 		case "rule":
 			r, moreDiags := e.alertRule(blk)
 			diags = append(diags, moreDiags...)
-			if prev, ok := rules[r.Name]; ok {
-				diags = append(diags, lang.DuplicateDiag("rule", r.Name, blk.LabelRanges[0], prev.DeclRange))
+			if d := rules.taken(r.Name, blk.LabelRanges[0], r.DeclRange); d != nil {
+				diags = append(diags, d)
 				continue
 			}
-			rules[r.Name] = r
 			m.Rules = append(m.Rules, r)
 		}
 	}

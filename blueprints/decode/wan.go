@@ -80,7 +80,7 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 			DeclRange: b.DefRange,
 		},
 	}
-	seen := map[string]*spec.Uplink{}
+	uplinks := names{"uplink", map[string]hcl.Range{}}
 	priorities := map[int]*spec.Uplink{}
 	interfaces := map[string]*spec.Uplink{}
 	var checkRange *hcl.Range
@@ -89,11 +89,10 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 		case "uplink":
 			u, moreDiags := e.uplink(blk)
 			diags = append(diags, moreDiags...)
-			if prev, ok := seen[u.Name]; ok {
-				diags = append(diags, lang.DuplicateDiag("uplink", u.Name, blk.LabelRanges[0], prev.DeclRange))
+			if d := uplinks.taken(u.Name, blk.LabelRanges[0], u.DeclRange); d != nil {
+				diags = append(diags, d)
 				continue
 			}
-			seen[u.Name] = u
 			if prev, ok := priorities[u.Priority]; ok && u.Priority > 0 {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
