@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
@@ -119,16 +118,10 @@ func (p *Loader) loadFleet(target string, in lang.Inputs) (*spec.Fleet, hcl.Diag
 		return nil, diags
 	}
 	ev := &evaluator{lang.NewEvaluator(p.Parser, src.BaseDir, in)}
-	vars, moreDiags := ev.Variables(src.Blocks("variable"), in)
+	moreDiags := ev.EvaluateValues(src, in)
 	if diags = append(diags, moreDiags...); moreDiags.HasErrors() {
 		return nil, diags
 	}
-	ev.Ctx.Variables["var"] = cty.ObjectVal(vars)
-	locals, moreDiags := ev.Locals(src.Blocks("locals"))
-	if diags = append(diags, moreDiags...); moreDiags.HasErrors() {
-		return nil, diags
-	}
-	ev.Ctx.Variables["local"] = cty.ObjectVal(locals)
 	if moreDiags = p.LoadModules(src, ev.Evaluator, in, []string{src.BaseDir}); moreDiags.HasErrors() {
 		return nil, append(diags, moreDiags...)
 	}

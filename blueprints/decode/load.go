@@ -3,7 +3,6 @@ package decode
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/afero"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
@@ -34,19 +33,11 @@ func (p *Loader) load(target string, in lang.Inputs) (*spec.Blueprint, hcl.Diagn
 
 	// Each phase runs only if the ones before it had no errors of their own
 	// (an unknown block does not stop the rest of the blueprint's checks).
-	vars, moreDiags := ev.Variables(src.Blocks("variable"), in)
+	moreDiags := ev.EvaluateValues(src, in)
 	diags = append(diags, moreDiags...)
 	if moreDiags.HasErrors() {
 		return nil, diags
 	}
-	ev.Ctx.Variables["var"] = cty.ObjectVal(vars)
-
-	locals, moreDiags := ev.Locals(src.Blocks("locals"))
-	diags = append(diags, moreDiags...)
-	if moreDiags.HasErrors() {
-		return nil, diags
-	}
-	ev.Ctx.Variables["local"] = cty.ObjectVal(locals)
 
 	moreDiags = p.LoadModules(src, ev.Evaluator, in, []string{src.BaseDir})
 	diags = append(diags, moreDiags...)

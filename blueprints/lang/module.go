@@ -145,18 +145,29 @@ func refusedInModule(name, dir string, msrc *Source) *hcl.Diagnostic {
 func (p *Parser) moduleEvaluator(msrc *Source, call *moduleCall, dir string, in Inputs) (*Evaluator, hcl.Diagnostics) {
 	child := NewEvaluator(p, dir, in)
 	child.calledBy = call.block
-	vars, diags := child.Variables(msrc.Blocks("variable"), Inputs{Env: in.Env, call: call})
+	diags := child.EvaluateValues(msrc, Inputs{Env: in.Env, call: call})
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	child.Ctx.Variables["var"] = cty.ObjectVal(vars)
-	locals, moreDiags := child.Locals(msrc.Blocks("locals"))
+	return child, diags
+}
+
+// EvaluateValues evaluates src's variables, from in, then its locals, into
+// e's context, where every block of src reads them as var.NAME and
+// local.NAME. Locals are left out when the variables have errors.
+func (e *Evaluator) EvaluateValues(src *Source, in Inputs) hcl.Diagnostics {
+	vars, diags := e.Variables(src.Blocks("variable"), in)
+	if diags.HasErrors() {
+		return diags
+	}
+	e.Ctx.Variables["var"] = cty.ObjectVal(vars)
+	locals, moreDiags := e.Locals(src.Blocks("locals"))
 	diags = append(diags, moreDiags...)
 	if moreDiags.HasErrors() {
-		return nil, diags
+		return diags
 	}
-	child.Ctx.Variables["local"] = cty.ObjectVal(locals)
-	return child, diags
+	e.Ctx.Variables["local"] = cty.ObjectVal(locals)
+	return diags
 }
 
 // moduleFolder returns the one error for a module source that is not a
