@@ -173,6 +173,9 @@ func envoyUnit(f *spec.Fleet, pickers []string) *units.Unit {
 		u.Set("Unit", "After", strings.Join(pickers, " "))
 	}
 	u.Set("Container", "Volume", EnvoyDir+":"+EnvoyDir+":ro,Z")
-	u.Set("Container", "Exec", units.QuoteCommand([]string{"-c", EnvoyConf, "--log-level", "warn"}))
+	// No hot restart: systemd restarts Envoy whole, and the shared memory
+	// hot restart sets up is one more thing a read-only container must
+	// offer it.
+	u.Set("Container", "Exec", units.QuoteCommand([]string{"-c", EnvoyConf, "--log-level", "warn", "--disable-hot-restart"}))
 	return finish(u)
 }
