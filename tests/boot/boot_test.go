@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,13 +41,6 @@ var scenarios = []scenario{
 	{name: "dgx-station-gb300", blueprint: "../../blueprints/dgx-station-gb300.hcl", readyAfter: "90s"},
 	{name: "cloud-audition-h100-engine-never-healthy", blueprint: "../../blueprints/cloud-audition-h100.hcl", readyAfter: "never"},
 }
-
-// startupCheckUnit is how Podman names the transient units of a container's
-// start-up health check (CONTAINER-ID-startup-RANDOM): while an engine
-// loads, each failing start-up check leaves one failed. Monitoring of failed
-// units must leave these out (README says so); any other failed unit is a
-// real failure.
-var startupCheckUnit = regexp.MustCompile(`^[0-9a-f]{64}-startup-[0-9a-f]+\.(service|timer)$`)
 
 // guestDeadline bounds the probe (seconds after the guest's kernel starts),
 // vmTimeout the whole QEMU run. On two idle cores a boot settles within three
@@ -312,7 +304,7 @@ func checkEnabled(t *testing.T, cfg *report.Config, units []report.Unit) {
 func checkFailed(t *testing.T, when string, failed []string, startupChecksAllowed bool) {
 	t.Helper()
 	for _, f := range failed {
-		if startupChecksAllowed && startupCheckUnit.MatchString(f) {
+		if startupChecksAllowed && StartupCheckUnit.MatchString(f) {
 			continue
 		}
 		t.Errorf("%s: %s is in systemctl --failed", when, f)
