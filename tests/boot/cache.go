@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Cache is the folder that keeps what the boot test builds between runs:
@@ -87,6 +88,9 @@ func run(ctx context.Context, log io.Writer, dir string, env []string, name stri
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
+	// A test killed from outside takes its commands with it: a QEMU left
+	// behind would run on, emulating a guest nobody waits for.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}

@@ -25,9 +25,11 @@ type Guest struct {
 	Tree                  *units.Tree
 	// Standin and Probe are the static binaries of ./standin and ./probe.
 	Standin, Probe string
-	// EngineReadyAfter is how long the stand-in engine loads: a Go
-	// duration, or "never".
+	// EngineReadyAfter is how long the stand-in engine loads at most: a Go
+	// duration, or "never". With ReleaseEngine, the probe ends the load
+	// as soon as it has seen the gateway answer for the loading engine.
 	EngineReadyAfter string
+	ReleaseEngine    bool
 	// Probe settings beyond what the blueprint says.
 	WatchNeverHealthySeconds, DeadlineSeconds int
 }
@@ -40,6 +42,12 @@ const (
 	probeService  = "sovereign-boot-test-probe.service"
 	dropInName    = "90-sovereign-boot-test.conf"
 	standinRef    = "localhost/sovereign-boot-test/"
+	// releaseDir is mounted into the engine's container at
+	// releaseMount; the probe ends the stand-in engine's load by writing
+	// releaseFile there.
+	releaseDir   = kitDir + "/release"
+	releaseMount = "/sovereign-boot-test-release"
+	releaseFile  = "loaded"
 )
 
 // Assemble makes the guest's root at root from a copy of the base: the
@@ -148,6 +156,7 @@ func probeConfig(g *Guest) (*report.Config, error) {
 		APIPath:                  "/v1/models",
 		ServedModel:              eng.ServedModelName,
 		EngineBecomesHealthy:     g.EngineReadyAfter != "never",
+		ReleaseEngine:            releaseFileIf(g.ReleaseEngine, releaseDir),
 		WatchNeverHealthySeconds: g.WatchNeverHealthySeconds,
 		DeadlineSeconds:          g.DeadlineSeconds,
 	}
@@ -180,6 +189,15 @@ func probeConfig(g *Guest) (*report.Config, error) {
 	return cfg, nil
 }
 
+// releaseFileIf is the file that ends the stand-in engine's load, in dir
+// (the guest's or the container's view of it), or "" when nothing does.
+func releaseFileIf(release bool, dir string) string {
+	if !release {
+		return ""
+	}
+	return dir + "/" + releaseFile
+}
+
 // presetEnabled are the units sovereign's own presets enable: the host's
 // services the appliance relies on (NUT for the UPS, ModemManager for a
 // mobile uplink). Its own plain units marked Enabled are enabled by the
@@ -201,35 +219,33 @@ func ServiceName(u *units.Unit) string {
 	return u.Name
 }
 
-// installKit adds what the test brings: stand-in images and the unit that
-// imports them, Quadlet drop-ins pointing each container at its stand-in,
+// installKit adds what the test brings: the stand-in image and the unit
+// that imports it, Quadlet drop-ins pointing each container at its stand-in,
 // the stand-in nvidia-ctk, pre-staged (fake) weights, and the probe.
 func installKit(ctx context.Context, log io.Writer, g *Guest, cfg *report.Config, root string) error {
-	images, err := containerStandins(g, cfg)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(filepath.Join(root, kitImages), 0o755); err != nil {
 		return err
 	}
-	imports := []string{"[Unit]", "Description=sovereign boot test: import the stand-in images", "DefaultDependencies=no",
-		"After=local-fs.target", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes"}
-	for _, img := range images {
-		if err := img.build(ctx, log, g, filepath.Join(root, kitImages, img.name+".tar")); err != nil {
-			return fmt.Errorf("stand-in image %s: %w", img.name, err)
+	if err := buildStandinImage(ctx, log, g, filepath.Join(root, kitImages, "standin.tar")); err != nil {
+		return fmt.Errorf("stand-in image: %w", err)
+	}
+	imports := []string{"[Unit]", "Description=sovereign boot test: import the stand-in image", "DefaultDependencies=no",
+		"After=local-fs.target", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes",
+		"ExecStart=/usr/bin/podman import --change 'ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' " +
+			kitImages + "/standin.tar " + standinImage}
+	for _, u := range g.Tree.Units {
+		if !u.IsQuadlet() || u.Image == nil {
+			continue
 		}
-		imports = append(imports, fmt.Sprintf("ExecStart=/usr/bin/podman import %s %s/%s.tar %s%s:standin",
-			img.changes(), kitImages, img.name, standinRef, img.name))
-		dropIn := []string{"[Unit]", "Requires=" + imagesService, "After=" + imagesService, "", "[Container]",
-			"Image=" + standinRef + img.name + ":standin"}
-		if img.engine {
-			dropIn = append(dropIn, "Environment=SOVEREIGN_STANDIN_READY_AFTER="+g.EngineReadyAfter)
+		r := standinRole(u, cfg.Engine)
+		path := filepath.Join("etc/containers/systemd", u.Name+".d", dropInName)
+		if err := writeFile(root, path, strings.Join(r.dropIn(u, g), "\n")+"\n", 0o644); err != nil {
+			return err
 		}
-		for _, unit := range img.units {
-			path := filepath.Join("etc/containers/systemd", unit+".d", dropInName)
-			if err := writeFile(root, path, strings.Join(dropIn, "\n")+"\n", 0o644); err != nil {
-				return err
-			}
+	}
+	if g.ReleaseEngine {
+		if err := os.MkdirAll(filepath.Join(root, releaseDir), 0o755); err != nil {
+			return err
 		}
 	}
 	if err := writeFile(root, "etc/systemd/system/"+imagesService, strings.Join(imports, "\n")+"\n", 0o644); err != nil {
@@ -284,7 +300,8 @@ func upsStandin(g *Guest, root string) error {
 
 // installProbe puts the probe, its config and its unit in the guest. The
 // unit starts early (only after basic.target) so that the probe sees the
-// appliance come up, and writes its report to the second serial port.
+// appliance come up, and writes its report to the second serial port. It
+// is Type=exec, not a oneshot, so that boot can finish while it watches.
 func installProbe(g *Guest, cfg *report.Config, root string) error {
 	raw, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -298,7 +315,7 @@ func installProbe(g *Guest, cfg *report.Config, root string) error {
 	}
 	unit := strings.Join([]string{
 		"[Unit]", "Description=sovereign boot test: watch the appliance come up, report, power off", "",
-		"[Service]", "Type=oneshot", "ExecStart=" + kitDir + "/probe /dev/ttyS1", "TimeoutStartSec=infinity",
+		"[Service]", "Type=exec", "ExecStart=" + kitDir + "/probe /dev/ttyS1", "TimeoutStartSec=infinity",
 		"StandardOutput=journal+console", "StandardError=journal+console", "",
 		"[Install]", "WantedBy=multi-user.target",
 	}, "\n") + "\n"

@@ -8,76 +8,75 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
-	"github.com/sovereign-collective/sovereign/tests/boot/report"
+	"github.com/sovereign-collective/sovereign/units"
 )
 
-// standinImage is an image the guest imports in place of one the appliance
-// pins: pinned images cannot be pulled offline, and the engine's needs a GPU.
-// A Quadlet drop-in points each of its containers at it; the containers keep
-// everything else the appliance renders (command line, mounts, secrets,
-// health check, network).
-type standinImage struct {
-	name  string
-	units []string // the .container files that run it
-	// engine marks the engine's stand-in, which loads slowly on purpose.
+// The guest imports one stand-in image in place of every image the
+// appliance pins: pinned images cannot be pulled offline, and the engine's
+// needs a GPU. It holds every stand-in program (the engine, oauth2-proxy,
+// the metrics stack's servers), the host's nginx and a shell; a Quadlet
+// drop-in points each container at it and says which program the container
+// runs (its role). The containers keep everything else the appliance
+// renders: command line, mounts, secrets, health check, network. One image
+// is one `podman import` in the guest, where each Podman run costs seconds
+// of emulated CPU on the boot's critical path.
+const standinImage = standinRef + "appliance:standin"
+
+// role is what a container runs in the stand-in image.
+type role struct {
+	name string
+	// engine marks the engine, which loads slowly on purpose.
 	engine bool
-	// entrypoint and user are the image's; PATH is always set.
+	// entrypoint and user are what the real image sets (the drop-in sets
+	// them unless the unit does).
 	entrypoint, user string
 }
 
-// containerStandins picks each container's stand-in: the engine's by its
-// unit, the gateway's by the image it pins.
-func containerStandins(g *Guest, cfg *report.Config) ([]*standinImage, error) {
-	byName := map[string]*standinImage{}
-	for _, u := range g.Tree.Units {
-		if !u.IsQuadlet() || u.Image == nil {
-			continue
-		}
-		var img *standinImage
-		switch ref := u.Image.Ref; {
-		case ServiceName(u) == cfg.Engine:
-			img = &standinImage{name: "engine", engine: true, entrypoint: "/usr/local/bin/engine"}
-		case strings.Contains(ref, "/nginx"):
-			img = &standinImage{name: "nginx"}
-		case strings.Contains(ref, "/oauth2-proxy"):
-			// The real image is distroless and runs as nonroot (65532).
-			img = &standinImage{name: "oauth2-proxy", entrypoint: "/bin/oauth2-proxy", user: "65532:65532"}
-		default:
-			// The metrics stack and anything else: a server that only
-			// listens where the unit says.
-			img = &standinImage{name: "service", entrypoint: "/usr/local/bin/service"}
-		}
-		if have, ok := byName[img.name]; ok {
-			img = have
-		}
-		img.units = append(img.units, u.Name)
-		byName[img.name] = img
+// standinRole picks a container's role: the engine's by its unit, the
+// gateway's by the image it pins, a plain server for the rest.
+func standinRole(u *units.Unit, engine string) role {
+	switch ref := u.Image.Ref; {
+	case ServiceName(u) == engine:
+		return role{name: "engine", engine: true, entrypoint: "/usr/local/bin/engine"}
+	case strings.Contains(ref, "/nginx"):
+		// The unit's command line starts with nginx.
+		return role{name: "nginx"}
+	case strings.Contains(ref, "/oauth2-proxy"):
+		// The real image is distroless and runs as nonroot (65532).
+		return role{name: "oauth2-proxy", entrypoint: "/bin/oauth2-proxy", user: "65532:65532"}
+	default:
+		// The metrics stack and anything else: a server that only
+		// listens where the unit says.
+		return role{name: "service", entrypoint: "/usr/local/bin/service"}
 	}
-	var imgs []*standinImage
-	for _, img := range byName {
-		imgs = append(imgs, img)
-	}
-	sort.Slice(imgs, func(i, j int) bool { return imgs[i].name < imgs[j].name })
-	return imgs, nil
 }
 
-// changes are podman import's --change options, quoted for a unit's ExecStart.
-func (img *standinImage) changes() string {
-	c := []string{"--change 'ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'"}
-	if img.entrypoint != "" {
-		c = append(c, fmt.Sprintf(`--change 'ENTRYPOINT=["%s"]'`, img.entrypoint))
+// dropIn is the Quadlet drop-in that runs a container from the stand-in
+// image in its role.
+func (r role) dropIn(u *units.Unit, g *Guest) []string {
+	lines := []string{"[Unit]", "Requires=" + imagesService, "After=" + imagesService, "", "[Container]",
+		"Image=" + standinImage}
+	if r.entrypoint != "" && len(u.Get("Container", "Entrypoint")) == 0 {
+		lines = append(lines, "Entrypoint="+r.entrypoint)
 	}
-	if img.user != "" {
-		c = append(c, "--change 'USER="+img.user+"'")
+	if r.user != "" && len(u.Get("Container", "User")) == 0 {
+		lines = append(lines, "User="+r.user)
 	}
-	return strings.Join(c, " ")
+	if r.engine {
+		lines = append(lines, "Environment=SOVEREIGN_STANDIN_READY_AFTER="+g.EngineReadyAfter)
+		if g.ReleaseEngine {
+			lines = append(lines, "Volume="+releaseDir+":"+releaseMount+":ro",
+				"Environment=SOVEREIGN_STANDIN_RELEASE="+releaseFileIf(true, releaseMount))
+		}
+	}
+	return lines
 }
 
-// build writes the image's root filesystem as a tar file at out.
-func (img *standinImage) build(ctx context.Context, log io.Writer, g *Guest, out string) error {
+// buildStandinImage writes the stand-in image's root filesystem as a tar
+// file at out.
+func buildStandinImage(ctx context.Context, log io.Writer, g *Guest, out string) error {
 	dir, err := os.MkdirTemp("", "sovereign-boot-image-")
 	if err != nil {
 		return err
@@ -91,17 +90,14 @@ func (img *standinImage) build(ctx context.Context, log io.Writer, g *Guest, out
 			return err
 		}
 	}
-	switch img.name {
-	case "engine":
-		err = engineImage(g, dir)
-	case "nginx":
-		err = nginxImage(dir)
-	case "oauth2-proxy":
-		err = standinAs(g, dir, "bin/oauth2-proxy")
-	case "service":
-		err = standinAs(g, dir, "usr/local/bin/service")
+	// The stand-in, by the names it acts on: the engine, python3 (which
+	// the engine's health check calls), oauth2-proxy and a plain server.
+	for _, p := range []string{"usr/local/bin/engine", "usr/bin/python3", "bin/oauth2-proxy", "usr/local/bin/service"} {
+		if err := standinAs(g, dir, p); err != nil {
+			return err
+		}
 	}
-	if err != nil {
+	if err := nginxImage(dir); err != nil {
 		return err
 	}
 	return run(ctx, log, "", nil, "tar", "-C", dir, "--numeric-owner", "-cf", out, ".")
@@ -124,21 +120,10 @@ func standinAs(g *Guest, dir, path string) error {
 	return copyFile(g.Standin, filepath.Join(dir, path), 0o755)
 }
 
-// engineImage: the stand-in as the engine's entrypoint and as python3 (the
-// engine's health check), and a shell, since Podman runs a HealthCmd string
-// with /bin/sh -c like the real image's.
-func engineImage(g *Guest, dir string) error {
-	for _, p := range []string{"usr/local/bin/engine", "usr/bin/python3"} {
-		if err := standinAs(g, dir, p); err != nil {
-			return err
-		}
-	}
-	return busybox(dir, "sh")
-}
-
 // nginxImage: the host's Debian nginx (the same program as the pinned
 // image's nginx, another version and build) with its modules and the shared
-// libraries they load, and busybox for the health check's wget.
+// libraries they load, and busybox: the shell Podman runs a HealthCmd string
+// with (/bin/sh -c), and the gateway health check's wget.
 func nginxImage(dir string) error {
 	nginx, err := lookPath("nginx", "the gateway's stand-in image is the host's nginx: apt-get install nginx")
 	if err != nil {

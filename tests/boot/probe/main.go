@@ -98,6 +98,7 @@ func run() *report.Report {
 	}
 	client := newClient()
 	deadline := float64(cfg.DeadlineSeconds)
+	var lastProgress float64
 	for {
 		now := uptime()
 		if now > deadline {
@@ -111,13 +112,23 @@ func run() *report.Report {
 		if rep.EngineHealthy == 0 && get(client, cfg.EngineHealth).Status == http.StatusOK {
 			rep.EngineHealthy = now
 		}
-		if rep.EngineActive == 0 && output("systemctl", "is-active", cfg.Engine) == "active" {
+		// The engine's unit is Notify=healthy: it cannot be active before
+		// the engine answers, so systemd is not asked until then (each
+		// systemctl call costs the emulated CPU the appliance starts on).
+		if rep.EngineHealthy > 0 && rep.EngineActive == 0 && output("systemctl", "is-active", cfg.Engine) == "active" {
 			rep.EngineActive = now
 		}
 		if rep.GatewayUp > 0 && rep.Loading == nil && rep.EngineHealthy == 0 {
 			rep.Loading = snapshot(client, &cfg, false)
+			if cfg.ReleaseEngine != "" {
+				if err := os.WriteFile(cfg.ReleaseEngine, nil, 0o644); err != nil {
+					rep.Errors = append(rep.Errors, "releasing the engine: "+err.Error())
+				}
+				rep.Released = uptime()
+			}
 		}
-		if int(now)%15 == 0 {
+		if now-lastProgress >= 15 {
+			lastProgress = now
 			progress("gateway up at %.0fs, engine healthy at %.0fs, engine active at %.0fs", rep.GatewayUp, rep.EngineHealthy, rep.EngineActive)
 		}
 		if done(rep, &cfg, now) {
@@ -130,6 +141,11 @@ func run() *report.Report {
 		rep.Final = snapshot(client, &cfg, true)
 	}
 	rep.Jobs = output("systemctl", "list-jobs", "--no-pager")
+	if cfg.EngineBecomesHealthy {
+		rep.SystemState = settle(10 * time.Second)
+	}
+	rep.Blame = firstLines(output("systemd-analyze", "blame", "--no-pager"), 20)
+	rep.GatewayChain = output("systemd-analyze", "critical-chain", "--no-pager", cfg.Gateway)
 	rep.Journal = output("journalctl", "-b", "--no-pager", "-o", "short-monotonic", "-p", "warning", "-n", "150")
 	return rep
 }
@@ -195,22 +211,50 @@ func requests(client *http.Client, cfg *report.Config) []report.Response {
 	return rs
 }
 
-// units asks systemd for each unit's state; with detail, also whether it
-// is enabled (one more systemctl call per unit, spared while polling).
+// unitProps are the properties the probe reads of each unit.
+const unitProps = "Id,LoadState,ActiveState,SubState,Result,Type,ExecMainStatus,TriggeredBy,InactiveExitTimestampMonotonic"
+
+// units asks systemd for every unit's state in one systemctl call (each
+// call costs the emulated CPU a second or so); with detail, also whether
+// each is enabled.
 func units(names []string, detail bool) []report.Unit {
-	var us []report.Unit
-	for _, n := range names {
+	show := output("systemctl", append([]string{"show", "--no-pager", "-p", unitProps}, names...)...)
+	// systemctl show prints one block of properties per unit, in the
+	// order asked, separated by blank lines.
+	byName := map[string]map[string]string{}
+	for _, block := range strings.Split(show, "\n\n") {
 		props := map[string]string{}
-		show := output("systemctl", "show", "--no-pager", "-p", "LoadState,ActiveState,SubState,Result,Type,ExecMainStatus,TriggeredBy,InactiveExitTimestampMonotonic", n)
-		for _, line := range strings.Split(show, "\n") {
+		for _, line := range strings.Split(block, "\n") {
 			if k, v, ok := strings.Cut(line, "="); ok {
 				props[k] = v
+			}
+		}
+		byName[props["Id"]] = props
+	}
+	var enabled []string
+	if detail {
+		// One line per unit, in order, whatever each one's state.
+		enabled = strings.Split(output("systemctl", append([]string{"is-enabled"}, names...)...), "\n")
+	}
+	var us []report.Unit
+	for i, n := range names {
+		props := byName[n]
+		if props == nil {
+			// A unit systemd knows by another name (an alias) answers
+			// under that name; ask for it on its own.
+			props = map[string]string{}
+			for _, line := range strings.Split(output("systemctl", "show", "--no-pager", "-p", unitProps, n), "\n") {
+				if k, v, ok := strings.Cut(line, "="); ok {
+					props[k] = v
+				}
 			}
 		}
 		u := report.Unit{Name: n, LoadState: props["LoadState"], ActiveState: props["ActiveState"], SubState: props["SubState"],
 			Result: props["Result"], Type: props["Type"], ExecMainStatus: props["ExecMainStatus"], TriggeredBy: props["TriggeredBy"],
 			Started: props["InactiveExitTimestampMonotonic"] != "" && props["InactiveExitTimestampMonotonic"] != "0"}
-		if detail {
+		if len(enabled) == len(names) {
+			u.Enabled = strings.TrimSpace(enabled[i])
+		} else if detail {
 			u.Enabled = output("systemctl", "is-enabled", n)
 		}
 		us = append(us, u)
@@ -267,6 +311,29 @@ func output(name string, args ...string) string {
 		return strings.TrimSpace(stderr.String())
 	}
 	return strings.TrimSpace(stdout.String())
+}
+
+// settle waits up to limit for systemd to finish booting and returns what
+// systemctl is-system-running says then ("running" once every start job is
+// done; "starting" while one still runs).
+func settle(limit time.Duration) string {
+	end := time.Now().Add(limit)
+	for {
+		state := output("systemctl", "is-system-running")
+		if state != "starting" && state != "initializing" || time.Now().After(end) {
+			return state
+		}
+		time.Sleep(poll)
+	}
+}
+
+// firstLines keeps the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func uptime() float64 {

@@ -33,6 +33,10 @@ type Config struct {
 	// for WatchNeverHealthySeconds after it came up, then reports.
 	EngineBecomesHealthy     bool `json:"engine_becomes_healthy"`
 	WatchNeverHealthySeconds int  `json:"watch_never_healthy_seconds"`
+	// ReleaseEngine, when set, is a file the probe writes once it has
+	// seen the gateway answer for the loading engine: the stand-in engine
+	// finishes loading when it appears.
+	ReleaseEngine string `json:"release_engine,omitempty"`
 	// DeadlineSeconds bounds the whole probe (from the guest's boot).
 	DeadlineSeconds int `json:"deadline_seconds"`
 }
@@ -52,7 +56,9 @@ type Report struct {
 	// /health; EngineHealthy when the engine's own health endpoint first
 	// answered; EngineActive when systemd first reported the engine's
 	// unit active (the health check that gates it passed). Zero: never.
-	GatewayUp     float64 `json:"gateway_up"`
+	GatewayUp float64 `json:"gateway_up"`
+	// Released is when the probe ended the stand-in engine's load.
+	Released      float64 `json:"released,omitempty"`
 	EngineHealthy float64 `json:"engine_healthy"`
 	EngineActive  float64 `json:"engine_active"`
 	// Loading is what the gateway answered while the engine was loading;
@@ -63,6 +69,13 @@ type Report struct {
 	// still doing at the end, for diagnosing a failure.
 	Journal string `json:"journal"`
 	Jobs    string `json:"jobs"`
+	// SystemState is what systemctl is-system-running said at the end,
+	// once the engine was up.
+	SystemState string `json:"system_state,omitempty"`
+	// Blame is systemd-analyze blame's slowest units and GatewayChain the
+	// critical chain to the gateway: where the boot's time went.
+	Blame        string `json:"blame"`
+	GatewayChain string `json:"gateway_chain"`
 }
 
 // Snapshot is the appliance's state at one moment.

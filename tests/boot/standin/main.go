@@ -8,8 +8,9 @@
 // busybox, so each stand-in image needs only a hard link.
 //
 // The engine stand-in loads slowly on purpose: like vLLM it does not listen
-// at all until its model is "loaded" (SOVEREIGN_STANDIN_READY_AFTER, a Go
-// duration, or "never"), so the gateway has to answer for it meanwhile.
+// at all until its model is "loaded" (until the file SOVEREIGN_STANDIN_RELEASE
+// names exists, or SOVEREIGN_STANDIN_READY_AFTER has passed: a Go duration,
+// or "never"), so the gateway has to answer for it meanwhile.
 package main
 
 import (
@@ -105,18 +106,46 @@ func engine(args []string) error {
 		}
 	}
 	key := os.Getenv("VLLM_API_KEY")
-	readyAfter := os.Getenv("SOVEREIGN_STANDIN_READY_AFTER")
-	fmt.Fprintf(os.Stderr, "standin engine: model %s served as %q, loading (ready after %s), api key set: %v\n", f.model, f.served, readyAfter, key != "")
-	if readyAfter == "never" {
-		select {} // loads forever; never listens
+	readyAfter, release := os.Getenv("SOVEREIGN_STANDIN_READY_AFTER"), os.Getenv("SOVEREIGN_STANDIN_RELEASE")
+	fmt.Fprintf(os.Stderr, "standin engine: model %s served as %q, loading (ready after %s or once %q exists), api key set: %v\n", f.model, f.served, readyAfter, release, key != "")
+	if err := load(readyAfter, release); err != nil {
+		return err
 	}
-	delay, err := time.ParseDuration(readyAfter)
-	if err != nil {
-		return fmt.Errorf("SOVEREIGN_STANDIN_READY_AFTER: %w", err)
-	}
-	time.Sleep(delay)
 	fmt.Fprintf(os.Stderr, "standin engine: loaded, listening on %s:%s\n", f.host, f.port)
 	return http.ListenAndServe(f.host+":"+f.port, engineHandler(f.served, key))
+}
+
+// load plays the model's load: it ends after readyAfter (a Go duration;
+// "never": it does not), or as soon as the file release exists when one is
+// named. The boot test's probe writes that file once it has seen the
+// gateway answer for the loading engine, so the load lasts exactly as long
+// as proving that needs, however slow the emulated guest runs; readyAfter
+// bounds it should the probe never get there (a gateway that waits for the
+// engine).
+func load(readyAfter, release string) error {
+	var limit <-chan time.Time
+	if readyAfter != "never" {
+		d, err := time.ParseDuration(readyAfter)
+		if err != nil {
+			return fmt.Errorf("SOVEREIGN_STANDIN_READY_AFTER: %w", err)
+		}
+		limit = time.After(d)
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if release != "" {
+			if _, err := os.Stat(release); err == nil {
+				fmt.Fprintf(os.Stderr, "standin engine: released by %s\n", release)
+				return nil
+			}
+		}
+		select {
+		case <-limit:
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 func engineHandler(served, key string) http.Handler {
