@@ -261,6 +261,14 @@ func installKit(ctx context.Context, log io.Writer, g *Guest, cfg *report.Config
 	if err := writeFile(root, "etc/systemd/system/"+units.CDIService+".d/"+dropInName, cdiDropIn, 0o644); err != nil {
 		return err
 	}
+	// The guest's clock is real time while its CPU is emulated: on busy
+	// cores NetworkManager took longer than the 60 s its wait-online unit
+	// allows to settle the guest's one NIC, which it does in seconds on
+	// the appliance's hardware. Only the limit changes.
+	if err := writeFile(root, "etc/systemd/system/NetworkManager-wait-online.service.d/"+dropInName,
+		"[Service]\nEnvironment=NM_ONLINE_TIMEOUT=600\n", 0o644); err != nil {
+		return err
+	}
 	if err := upsStandin(g, root); err != nil {
 		return err
 	}
