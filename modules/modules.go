@@ -58,7 +58,11 @@ func Compile(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.
 	if bp.Gateway != nil {
 		var mon *gateway.Monitoring
 		if bp.Metrics != nil {
-			mon = &gateway.Monitoring{Admins: bp.Metrics.Admins, Grafana: fmt.Sprintf("127.0.0.1:%d", metrics.GrafanaPort)}
+			status, stDiags := metrics.StatusQueries(bp)
+			if stDiags.HasErrors() {
+				return nil, append(diags, stDiags...)
+			}
+			mon = &gateway.Monitoring{Admins: bp.Metrics.Admins, Grafana: fmt.Sprintf("127.0.0.1:%d", metrics.GrafanaPort), Status: status}
 		}
 		gw, gwDiags := gateway.Compile(bp.Gateway, mon)
 		if gwDiags.HasErrors() {

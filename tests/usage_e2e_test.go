@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sovereign-collective/sovereign/modules/gateway"
 	"github.com/sovereign-collective/sovereign/modules/metrics"
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/tests/peers"
@@ -137,8 +140,11 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	gwStart(t, filepath.Join(dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
 	mtailPort, promPort := gwPort(t), gwPort(t)
+	// The status page asks this test's Prometheus.
+	statusJS := filepath.Join(sg.dir, "root", gateway.StatusJS)
+	writeFile(t, statusJS, gwReplace(t, readString(t, statusJS), fmt.Sprintf("127.0.0.1:%d", metrics.PrometheusPort), fmt.Sprintf("127.0.0.1:%d", promPort)), 0o644)
+	gwStart(t, filepath.Join(dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
 	copyFile(t, filepath.Join(rootfs, metrics.MtailProgram), filepath.Join(dir, "progs", "usage.mtail"))
 	gwStart(t, filepath.Join(dir, "mtail.log"), os.Environ(), mtail,
 		"--progs", filepath.Join(dir, "progs"), "--logs", sg.counted, "--logtostderr",
@@ -212,6 +218,44 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 		waitQuery(t, client, api, usage.CompletionTokens+sel, fmt.Sprint(want[1]))
 		waitQuery(t, client, api, usage.Requests+sel, "4")
 	}
+	// The status page shows each member their own tokens and nobody
+	// else's, and the engines (which this test's fakes do not let
+	// Prometheus scrape: down).
+	gwc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(fx.caCert)}}, Timeout: 10 * time.Second}
+	for _, c := range []struct {
+		member, key, model string
+		engine             *usageEngine
+	}{{"alice", fx.alice, "qwen3-30b", main}, {"dave", fx.dave, "qwen3-30b-fast", fast}} {
+		want := c.engine.total(c.member, c.model)
+		got := gwDo(t, gwc, "GET", gw+"/status", map[string]string{"Authorization": "Bearer " + c.key, "X-Sovereign-Member": "bob"}, "")
+		var page struct {
+			Member  string
+			Engines []struct {
+				Engine, Model string
+				Up            bool
+			}
+			Usage []struct {
+				Model string
+				R     int `json:"requests"`
+				P     int `json:"prompt_tokens"`
+				C     int `json:"completion_tokens"`
+			} `json:"usage_since_counters_started"`
+		}
+		if got.status != 200 || json.Unmarshal([]byte(got.body), &page) != nil {
+			t.Fatalf("%s's status page: %d %q", c.member, got.status, got.body)
+		}
+		if page.Member != c.member || len(page.Usage) != 1 || page.Usage[0].Model != c.model ||
+			page.Usage[0].R != want[2] || page.Usage[0].P != want[0] || page.Usage[0].C != want[1] {
+			t.Errorf("%s's status page: %s, want only their %d requests, %d and %d tokens of %s", c.member, got.body, want[2], want[0], want[1], c.model)
+		}
+		if len(page.Engines) != 2 || page.Engines[0].Engine != "fast" || page.Engines[1].Engine != "main" || page.Engines[1].Model != "qwen3-30b" || page.Engines[0].Up {
+			t.Errorf("%s's status page lists engines %+v, want fast and main, down", c.member, page.Engines)
+		}
+	}
+	if got := gwDo(t, gwc, "GET", gw+"/status", nil, ""); got.status != 401 {
+		t.Errorf("the status page without a key: %d %q, want 401", got.status, got.body)
+	}
+
 	// Nobody else was counted, and every panel of the members' dashboard
 	// finds the series Prometheus holds.
 	waitQuery(t, client, api, fmt.Sprintf("count(%s)", usage.Requests), "2")
@@ -224,4 +268,11 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 			waitQuery(t, client, api, tg.Expr, "")
 		}
 	}
+}
+
+// caPool trusts the PEM certificate given.
+func caPool(pemCert []byte) *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemCert)
+	return pool
 }

@@ -94,6 +94,8 @@ type Monitoring struct {
 	Admins []string
 	// Grafana is the host:port Grafana listens on, on the host's loopback.
 	Grafana string
+	// Status is what the members' status page asks Prometheus.
+	Status *Status
 }
 
 // Compile returns the gateway's contribution to the appliance tree. A value
@@ -145,6 +147,13 @@ func Compile(gw *spec.Gateway, mon *Monitoring) (*units.Tree, hcl.Diagnostics) {
 		t.Units = append(t.Units, logs.Units...)
 		t.Links = append(t.Links, logs.Links...)
 		t.Files = append(t.Files, &units.File{Path: UsageJS, Mode: 0o644, Contents: []byte(usageJS), Origin: at})
+		if mon.Status != nil {
+			js, err := statusJS(mon.Status)
+			if err != nil {
+				return nil, renderDiag(gw, StatusJS, err)
+			}
+			t.Files = append(t.Files, &units.File{Path: StatusJS, Mode: 0o644, Contents: []byte(js), Origin: at})
+		}
 	}
 	for _, eng := range routedEngines(gw) {
 		if eng.APIKey == nil {

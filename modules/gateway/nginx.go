@@ -179,6 +179,9 @@ func httpBody(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	)
 	if mon != nil {
 		body = append(body, usageLog()...)
+		if mon.Status != nil {
+			body = append(body, ds("js_import", "sovereign_status", "from", StatusJS), nc.Blank{})
+		}
 	}
 	body = append(body, upstreams(gw)...)
 	if mon != nil {
@@ -189,7 +192,7 @@ func httpBody(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	body = append(body, nc.Blank{})
 	body = append(body, outerServer(gw, mon)...)
 	body = append(body, nc.Blank{})
-	body = append(body, innerServer(gw)...)
+	body = append(body, innerServer(gw, mon)...)
 	if mon != nil {
 		body = append(body, nc.Blank{})
 		body = append(body, adminServer()...)
@@ -438,6 +441,9 @@ func outerServer(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	}
 	if mon != nil {
 		body = append(body, outerGrafana()...)
+		if mon.Status != nil {
+			body = append(body, outerStatus()...)
+		}
 	}
 	body = append(body, outerFallbacks(gw)...)
 	return []nc.Node{
@@ -521,7 +527,7 @@ func outerFallbacks(gw *spec.Gateway) []nc.Node {
 	}
 }
 
-func innerServer(gw *spec.Gateway) []nc.Node {
+func innerServer(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	body := []nc.Node{
 		ds("listen", "unix:"+innerSocket),
 		ds("server_name", "sovereign-inner"),
@@ -548,6 +554,9 @@ func innerServer(gw *spec.Gateway) []nc.Node {
 			d("return", lit("200"), expr(lit("Signed in to "+gw.Domain+" as "), vr("http_x_sovereign_member"),
 				lit(".\nAPI: https://"+httpsHost(gw)+"/v1/ with your member key as 'Authorization: Bearer KEY'.\n")))),
 	)
+	if mon != nil && mon.Status != nil {
+		body = append(body, innerStatus())
+	}
 	for i, r := range gw.Routes {
 		if len(r.Engines) > 1 {
 			body = append(body, innerRouteByModel(gw, i, r)...)
