@@ -129,6 +129,7 @@ type linkEngine struct {
 	srv       *http.Server
 	mu        sync.Mutex
 	keyless   int
+	hangups   int
 }
 
 func (fe *linkEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +138,16 @@ func (fe *linkEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fe.keyless++
 		fe.mu.Unlock()
 		http.Error(w, `{"error":"no key"}`, http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get("X-Test-Hang-Up") != "" {
+		// Took the request, then died: the connection closes unanswered.
+		fe.mu.Lock()
+		fe.hangups++
+		fe.mu.Unlock()
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -297,6 +308,25 @@ func TestFleetRouting(t *testing.T) {
 		t.Logf("members by host: %v", home)
 	})
 
+	t.Run("a request an engine took is not sent to another", func(t *testing.T) {
+		// The engine reads the request, then closes the connection: it
+		// may have started the generation, so the gateway must not run it
+		// again elsewhere; the member hears the model is away.
+		m := fleetMembers[0]
+		c := gwDo(t, api, "POST", gw+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + keys[m], "X-Test-Hang-Up": "1"}, gwChatBody)
+		if c.status != 503 || !strings.Contains(c.body, `"model_loading"`) {
+			t.Errorf("member %s's request to an engine that hung up: %d %q, want 503 model_loading", m, c.status, c.body)
+		}
+		for name, fe := range engines {
+			fe.mu.Lock()
+			n := fe.hangups
+			fe.mu.Unlock()
+			if want := map[bool]int{true: 1, false: 0}[name == home[m]]; n != want {
+				t.Errorf("host %s's engine took the request %d times, want %d (member %s lives on %s)", name, n, want, m, home[m])
+			}
+		}
+	})
+
 	t.Run("a silent host's members move to the other", func(t *testing.T) {
 		// Host b drops every reply, as a host without power answers
 		// nothing: connections to it time out rather than being refused.
@@ -332,6 +362,17 @@ func TestFleetRouting(t *testing.T) {
 		if c.status != 401 {
 			t.Errorf("a request to host c's engine without the key got %d, want 401", c.status)
 		}
+		// Each host's engine has a key of its own: b's key, read on b,
+		// opens nothing on c. Both answered the gateway above, so each
+		// hop sent its own host's key.
+		if engines["b"].key == engines["c"].key {
+			t.Fatal("hosts b and c share one engine key")
+		}
+		c = gwDo(t, &http.Client{Timeout: 5 * time.Second}, "POST", "http://"+up.Servers[1].Address.String()+"/v1/chat/completions",
+			map[string]string{"Authorization": "Bearer " + engines["b"].key}, gwChatBody)
+		if c.status != 401 {
+			t.Errorf("host b's key at host c's engine got %d, want 401", c.status)
+		}
 	})
 }
 
@@ -365,5 +406,35 @@ func TestFleetEngineOpenOnLink(t *testing.T) {
 	d := errs[0].(*hcl.Diagnostic)
 	if d.Summary != "Engine open on the link" || d.Subject == nil || d.Subject.Start.Line != line {
 		t.Errorf("got %q at %v, want \"Engine open on the link\" at line %d", d.Summary, d.Subject, line)
+	}
+}
+
+// TestFleetSharedEngineKey: an api_key of the blueprint's own that two
+// hosts' engines share would let a key read on one host open the other's
+// engine; the build refuses it at the second host's key.
+func TestFleetSharedEngineKey(t *testing.T) {
+	path, _, _ := fleetRoutingBlueprint(t, 8443, 8080, 4180)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "shared.key"), []byte("sk-shared-0123456789abcdef0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(src), "    max_model_len     = 32768\n", "    max_model_len     = 32768\n    api_key           = secret_file(\"shared.key\")\n")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := strings.LastIndex(text, `api_key           = secret_file("shared.key")`)
+	line := strings.Count(text[:second], "\n") + 1
+	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
+	_, diags := pipeline.BuildFleet(p, path, blueprints.Inputs{})
+	errs := diags.Errs()
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %v", diags)
+	}
+	d := errs[0].(*hcl.Diagnostic)
+	if d.Summary != "One engine key on two hosts" || d.Subject == nil || d.Subject.Start.Line != line {
+		t.Errorf("got %q at %v, want \"One engine key on two hosts\" at line %d", d.Summary, d.Subject, line)
 	}
 }

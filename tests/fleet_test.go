@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/afero"
 
 	"github.com/sovereign-collective/sovereign/blueprints/decode"
@@ -156,4 +157,34 @@ func hostAt(t *testing.T, res *pipeline.FleetResult, addr string) *spec.Host {
 	}
 	t.Fatalf("no host has link address %s", addr)
 	return nil
+}
+
+// TestFleetExampleLinkKeys: the reference fleet builds with the published
+// example WireGuard keys, and the build warns about each at its host's
+// private_key, as it warns about the other reference placeholders.
+func TestFleetExampleLinkKeys(t *testing.T) {
+	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
+	_, diags := pipeline.BuildFleet(p, fleetCase, blueprints.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	src, err := os.ReadFile(fleetCase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]bool{}
+	for i, line := range strings.Split(string(src), "\n") {
+		if strings.Contains(line, "private_key = secret_file(") {
+			want[i+1] = true
+		}
+	}
+	got := map[int]bool{}
+	for _, d := range diags {
+		if d.Summary == "Published example link key" && d.Severity == hcl.DiagWarning && d.Subject != nil {
+			got[d.Subject.Start.Line] = true
+		}
+	}
+	if len(want) != 2 || !cmp.Equal(got, want) {
+		t.Errorf("warnings at lines %v, want one at each host's private_key %v", got, want)
+	}
 }

@@ -90,6 +90,7 @@ func stageGateway(t *testing.T, res *pipeline.Result) *stagedGateway {
 			s = gwReplace(t, s, "/var/cache/nginx/", filepath.Join(dir, "cache")+"/")
 			s = gwReplace(t, s, gwInnerSocket, filepath.Join(dir, "inner.sock"))
 			s = strings.ReplaceAll(s, gwAdminSocket, filepath.Join(dir, "admin.sock"))
+			s = strings.ReplaceAll(s, gateway.HopSocketPrefix, filepath.Join(dir, "hop-"))
 			s = gwReplace(t, s, units.DrainFlag, sg.drainFlag)
 			if strings.Contains(s, usage.LogDir+"/") {
 				// The usage log, with a metrics block: nginx opens it at start.

@@ -21,6 +21,13 @@ import (
 // A kind that checks no key (kinds says which) stays without one: routing
 // to it is allowed, with a warning that it stays open to the host. A nil
 // gateway routes nothing.
+//
+// In a fleet (gw.Upstreams names the engine) routed by nginx, every host's
+// engine of that name gets a key of its own, derived with the host's name:
+// a key read on one host (its engine's environment, a core dump) opens no
+// other host's engine. The gateway sends each host's key through that
+// host's hop. Routed by llm-d, Envoy picks the host after nginx set the
+// header, so every host's engine of the name shares the one key.
 func EngineKeys(gw *spec.Gateway, kinds spec.EngineKinds) hcl.Diagnostics {
 	if gw == nil {
 		return nil
@@ -29,29 +36,57 @@ func EngineKeys(gw *spec.Gateway, kinds spec.EngineKinds) hcl.Diagnostics {
 	seen := map[*spec.Engine]bool{}
 	for _, r := range gw.Routes {
 		for _, eng := range r.Engines {
-			if !seen[eng] {
-				seen[eng] = true
-				diags = append(diags, engineKey(gw, r, eng, kinds)...)
+			if seen[eng] {
+				continue
+			}
+			seen[eng] = true
+			if k, ok := kinds.Lookup(eng.Kind); ok && k.APIKey.Env == "" {
+				if eng.APIKey == nil {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagWarning,
+						Summary:  "Engine open to the host",
+						Detail:   fmt.Sprintf("%s checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", k.Display, eng.Name, eng.Port),
+						Subject:  r.DeclRange.Ptr(),
+					})
+				}
+				continue
+			}
+			up := gw.Upstreams[eng.Name]
+			if up == nil {
+				deriveKey(gw, r, eng, "")
+				continue
+			}
+			for _, s := range up.Servers {
+				seen[s.Engine] = true
+				if up.LLMD != nil {
+					// Envoy picks the host after nginx set the key: one
+					// key for the name on every host (modules.FleetKeys
+					// refuses an api_key of one host's own).
+					deriveKey(gw, r, eng, "")
+					if s.Engine.APIKey == nil {
+						s.Engine.APIKey = eng.APIKey
+					}
+					continue
+				}
+				deriveKey(gw, r, s.Engine, s.Host)
 			}
 		}
 	}
 	return diags
 }
 
-func engineKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine, kinds spec.EngineKinds) hcl.Diagnostics {
+// deriveKey gives eng, unless it has a key of its own, the one derived
+// from the cookie secret for its kind, name and (in a fleet) host. A
+// single host's engine is derived without a host, as it always was.
+func deriveKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine, host string) {
 	if eng.APIKey != nil {
-		return nil
+		return
 	}
-	if k, ok := kinds.Lookup(eng.Kind); ok && k.APIKey.Env == "" {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagWarning,
-			Summary:  "Engine open to the host",
-			Detail:   fmt.Sprintf("%s checks no API key, so any process on the appliance can call engine %q at 127.0.0.1:%d without going through the gateway. Members still reach it only through the gateway.", k.Display, eng.Name, eng.Port),
-			Subject:  r.DeclRange.Ptr(),
-		}}
+	msg := "sovereign gateway engine key\x00" + eng.Kind + "\x00" + eng.Name
+	if host != "" {
+		msg += "\x00" + host
 	}
 	mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
-	mac.Write([]byte("sovereign gateway engine key\x00" + eng.Kind + "\x00" + eng.Name))
+	mac.Write([]byte(msg))
 	eng.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
-	return nil
 }

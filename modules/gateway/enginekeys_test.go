@@ -77,3 +77,42 @@ func TestEngineKeys(t *testing.T) {
 		t.Error("no gateway, yet diagnostics")
 	}
 }
+
+// TestEngineKeysFleet: in a fleet every host's engine of a routed name gets
+// a key of its own (a key read on one host opens no other's), the same on
+// every build; an engine's own key stays; a single host's engine keeps the
+// key it had before fleets (derived without a host).
+func TestEngineKeysFleet(t *testing.T) {
+	const cookie = "0123456789abcdef0123456789abcdef"
+	single, es := keyed(cookie)
+	gateway.EngineKeys(single, engines.Kinds)
+
+	fleet := func() (*spec.Gateway, []*spec.Engine) {
+		gw, e := keyed(cookie)
+		annex := &spec.Engine{Kind: "vllm", Name: "main", Port: 8000}
+		other := &spec.Engine{Kind: "vllm", Name: "main", Port: 8000, APIKey: &spec.Secret{Value: "sk-own-annex2-0123456789abcdef"}}
+		gw.Upstreams = map[string]*spec.Upstream{"main": {Servers: []spec.UpstreamServer{
+			{Host: "annex", Engine: annex}, {Host: "annex2", Engine: other}, {Host: "station", Engine: e["main"]},
+		}}}
+		gateway.EngineKeys(gw, engines.Kinds)
+		return gw, []*spec.Engine{annex, other, e["main"]}
+	}
+	_, hosts := fleet()
+	annex, other, station := hosts[0].APIKey, hosts[1].APIKey, hosts[2].APIKey
+	if annex == nil || station == nil || !gatewayKey.MatchString(annex.Value) || !gatewayKey.MatchString(station.Value) {
+		t.Fatalf("keys %v %v", annex, station)
+	}
+	if annex.Value == station.Value {
+		t.Error("hosts annex and station share one engine key")
+	}
+	if station.Value == es["main"].APIKey.Value {
+		t.Error("a fleet host's key is the single host's: the host is not in the derivation")
+	}
+	if other.Value != "sk-own-annex2-0123456789abcdef" {
+		t.Errorf("annex2's own key was replaced by %q", other.Value)
+	}
+	_, again := fleet()
+	if again[0].APIKey.Value != annex.Value || again[2].APIKey.Value != station.Value {
+		t.Error("the same cookie secret gave other keys: builds would not be reproducible")
+	}
+}

@@ -193,6 +193,7 @@ func httpBody(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 	body = append(body, outerServer(gw, mon)...)
 	body = append(body, nc.Blank{})
 	body = append(body, innerServer(gw, mon)...)
+	body = append(body, hopServers(gw)...)
 	if mon != nil {
 		body = append(body, nc.Blank{})
 		body = append(body, adminServer()...)
@@ -570,8 +571,10 @@ func innerServer(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 			"Rate limit reached for this member. Retry after the time in Retry-After.", "rate_limit_exceeded", "rate_limit_exceeded")...),
 		location([]string{"@sovereign_forbidden"}, jsonAnswer(403, nil,
 			"This member may not use this model.", "invalid_request_error", "model_not_allowed")...),
-		location([]string{"@sovereign_engine_away"}, jsonAnswer(503, []nc.Node{d("add_header", lit("Retry-After"), num(engineRetryAfter), lit("always"))},
-			"The model is loading, or its engine is restarting. Retry after the time in Retry-After.", "server_error", "model_loading")...),
+		location([]string{"@sovereign_engine_away"},
+			d("add_header", lit("Retry-After"), num(engineRetryAfter), lit("always")),
+			ds("default_type", "application/json"),
+			d("return", num(503), engineAway)),
 	)
 	return []nc.Node{
 		nc.Comment("The inner hop: the member is known, so limits can key on it. Reachable"),
@@ -585,6 +588,14 @@ func memberOnly() nc.Node {
 	return nc.If([]nc.Arg{vr("http_x_sovereign_member"), lit("="), lit("")}, ds("return", "403"))
 }
 
+// engineAuth sends engine eng its key, or no Authorization at all.
+func engineAuth(eng *spec.Engine) nc.Node {
+	if eng.APIKey != nil {
+		return ds("include", EngineAuthFile(eng))
+	}
+	return d("proxy_set_header", lit("Authorization"), lit(""))
+}
+
 // engineProxy is what every location that reaches engine eng sends it.
 func engineProxy(gw *spec.Gateway, eng *spec.Engine) []nc.Node {
 	out := []nc.Node{
@@ -593,20 +604,23 @@ func engineProxy(gw *spec.Gateway, eng *spec.Engine) []nc.Node {
 		d("proxy_set_header", lit("Cookie"), lit("")),
 		d("proxy_set_header", lit("X-Sovereign-Member"), vr("http_x_sovereign_member")),
 	}
-	if eng.APIKey != nil {
-		out = append(out, ds("include", EngineAuthFile(eng)))
-	} else {
-		out = append(out, d("proxy_set_header", lit("Authorization"), lit("")))
-	}
-	switch up := gw.Upstreams[eng.Name]; {
+	up := gw.Upstreams[eng.Name]
+	switch {
 	case up != nil && up.LLMD != nil:
+		// Envoy picks the host after nginx built the headers: one key
+		// for the engine's name on every host (gateway.EngineKeys).
+		out = append(out, engineAuth(eng))
 		// Only llm-d's endpoint picker names the engine Envoy sends a
 		// request to; a member may not (the header is Envoy's
 		// original-destination address). nginx has one server, Envoy,
 		// and nothing to fail over to.
 		out = append(out, d("proxy_set_header", lit(llmdDestinationHeader), lit("")))
 	case up != nil:
+		// Each host's hop sends its own key.
+		out = append(out, d("proxy_set_header", lit("Authorization"), lit("")))
 		out = append(out, failOver(up)...)
+	default:
+		out = append(out, engineAuth(eng))
 	}
 	return append(out, streaming(gw)...)
 }
