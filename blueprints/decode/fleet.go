@@ -277,6 +277,9 @@ func (e *evaluator) host(b *hcl.Block, f *spec.Fleet, seen map[*spec.Host]*hcl.B
 			a.Errorf("private_key", "Invalid WireGuard key", "The private key must be 32 bytes in base64, as `wg genkey` writes it: %s.", err)
 		}
 		h.PublicKey = pub
+		if isExampleLinkKey(h.PrivateKey.Value) {
+			a.warnf("private_key", "Published example link key", "Host %q's WireGuard private key is one of the examples published with sovereign: anyone can read it, so the link would not be private. Make one per host with `umask 077; wg genkey > FILE` and point private_key at it.", h.Name)
+		}
 	}
 	return h, append(diags, a.Diags...)
 }

@@ -19,6 +19,13 @@ const (
 	exampleSecretPlaceholder = "EXAMPLE-"
 )
 
+// exampleLinkKeyPrefix begins the WireGuard private keys published with
+// the reference fleet (blueprints/link/): valid base64 keys that say what
+// they are.
+const exampleLinkKeyPrefix = "EXAMPLE0"
+
+func isExampleLinkKey(v string) bool { return strings.HasPrefix(v, exampleLinkKeyPrefix) }
+
 // exampleDomains are the names RFC 2606 and RFC 6761 reserve for
 // documentation: no identity provider answers there.
 var exampleDomains = []string{"example.org", "example.com", "example.net", "example", "invalid", "test"}
