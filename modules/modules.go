@@ -78,7 +78,11 @@ func Compile(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.
 	if err != nil {
 		return nil, append(diags, renderFailed(err, bp.UPS.DeclRange))
 	}
-	parts = append(parts, wanTree, upsTree, link.Compile(bp.Fleet))
+	linkTree, err := link.Compile(bp.Fleet)
+	if err != nil {
+		return nil, append(diags, renderFailed(err, bp.Fleet.Fleet.Link.DeclRange))
+	}
+	parts = append(parts, wanTree, upsTree, linkTree)
 	router, err := llmd.Compile(bp.Fleet, bp.Gateway)
 	if err != nil {
 		return nil, append(diags, renderFailed(err, bp.Fleet.Fleet.RouterRange))

@@ -130,6 +130,8 @@ type linkEngine struct {
 	mu        sync.Mutex
 	keyless   int
 	hangups   int
+	// streaming is told when a slow stream (X-Test-Stream) has begun.
+	streaming chan struct{}
 }
 
 func (fe *linkEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -150,6 +152,22 @@ func (fe *linkEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if r.Header.Get("X-Test-Stream") != "" {
+		// A generation in flight: ten chunks over two seconds.
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 10; i++ {
+			fmt.Fprintf(w, "data: chunk %d from %s\n\n", i, fe.host)
+			w.(http.Flusher).Flush()
+			if i == 0 {
+				select {
+				case fe.streaming <- struct{}{}:
+				default:
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]string{"host": fe.host, "member": r.Header.Get("X-Sovereign-Member")})
 }
@@ -162,35 +180,36 @@ func (fe *linkEngine) keylessRequests() int {
 
 // listenInNetns opens a TCP listener inside network namespace ns: the
 // socket is created by a thread that joined ns, and stays in ns whoever
-// serves it. The thread is never unlocked, so it ends with its goroutine
-// and nothing else runs in ns.
+// serves it.
 func listenInNetns(t *testing.T, ns, addr string) net.Listener {
 	t.Helper()
-	type result struct {
-		l   net.Listener
-		err error
+	var l net.Listener
+	if err := inNetns(ns, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
+		t.Fatal(err)
 	}
-	ch := make(chan result, 1)
+	return l
+}
+
+// inNetns runs fn on a thread that joined network namespace ns. The
+// thread is never unlocked, so it ends with its goroutine and nothing
+// else runs in ns.
+func inNetns(ns string, fn func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		f, err := os.Open("/run/netns/" + ns)
 		if err != nil {
-			ch <- result{err: err}
+			ch <- err
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("setns %s: %v", ns, err)}
+			ch <- fmt.Errorf("setns %s: %v", ns, err)
 			return
 		}
-		l, err := net.Listen("tcp", addr)
-		ch <- result{l, err}
+		ch <- fn()
 	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return r.l
+	return <-ch
 }
 
 // linkNamespaces stands in for the private link: one network namespace per
@@ -221,12 +240,12 @@ func linkNamespaces(t *testing.T, f *spec.Fleet) map[string]string {
 		})
 		spaces[h.Name] = ns
 		gwAddr, addr := f.GatewayHost.Address.String(), h.Address.String()
-		ip("link", "add", dev, "type", "veth", "peer", "name", "sovlink", "netns", ns)
+		ip("link", "add", dev, "type", "veth", "peer", "name", f.Link.Interface, "netns", ns)
 		ip("addr", "add", gwAddr+"/32", "peer", addr+"/32", "dev", dev)
 		ip("link", "set", dev, "up")
 		ip("-n", ns, "link", "set", "lo", "up")
-		ip("-n", ns, "addr", "add", addr+"/32", "peer", gwAddr+"/32", "dev", "sovlink")
-		ip("-n", ns, "link", "set", "sovlink", "up")
+		ip("-n", ns, "addr", "add", addr+"/32", "peer", gwAddr+"/32", "dev", f.Link.Interface)
+		ip("-n", ns, "link", "set", f.Link.Interface, "up")
 	}
 	return spaces
 }
@@ -253,7 +272,7 @@ func TestFleetRouting(t *testing.T) {
 			gwRes = res.Hosts[i]
 			continue
 		}
-		engines[h.Name] = &linkEngine{host: h.Name, key: h.Blueprint.Engines[0].APIKey.Value}
+		engines[h.Name] = &linkEngine{host: h.Name, key: h.Blueprint.Engines[0].APIKey.Value, streaming: make(chan struct{}, 1)}
 	}
 	up := f.GatewayHost.Blueprint.Gateway.Upstreams["main"]
 	if up == nil || len(up.Servers) != 2 {
@@ -267,6 +286,8 @@ func TestFleetRouting(t *testing.T) {
 		go fe.srv.Serve(l)
 		t.Cleanup(func() { fe.srv.Close() })
 	}
+
+	fw := loadLinkFirewalls(t, f, res, spaces, up, engines)
 
 	sg := stageGateway(t, gwRes)
 	gwStart(t, filepath.Join(sg.dir, "nginx.log"), os.Environ(), nginx, sg.nginxArgs("daemon off;")...)
@@ -325,6 +346,14 @@ func TestFleetRouting(t *testing.T) {
 				t.Errorf("host %s's engine took the request %d times, want %d (member %s lives on %s)", name, n, want, m, home[m])
 			}
 		}
+	})
+
+	t.Run("the engines are closed off the link", func(t *testing.T) {
+		fw.checkClosed(t)
+	})
+
+	t.Run("a draining host's members move at once, its streams finish", func(t *testing.T) {
+		fw.drain(t, api, gw, keys, home, ask)
 	})
 
 	t.Run("a silent host's members move to the other", func(t *testing.T) {
@@ -427,8 +456,8 @@ func TestFleetSharedEngineKey(t *testing.T) {
 	}
 	second := strings.LastIndex(text, `api_key           = secret_file("shared.key")`)
 	line := strings.Count(text[:second], "\n") + 1
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	_, diags := pipeline.BuildFleet(p, path, blueprints.Inputs{})
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	_, diags := pipeline.BuildFleet(p, path, lang.Inputs{})
 	errs := diags.Errs()
 	if len(errs) != 1 {
 		t.Fatalf("want one error, got %v", diags)

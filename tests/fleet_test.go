@@ -69,10 +69,12 @@ func TestFleetGolden(t *testing.T) {
 
 // TestFleetValidators runs every peer the single-host references pass
 // over each host's output: quadlet and systemd-analyze verify, ignition-
-// validate, butane, and Ignition's files stage.
+// validate, butane, and Ignition's files stage; and nft checks each host's
+// link firewall.
 func TestFleetValidators(t *testing.T) {
+	nft := peers.Tool(t, "nft")
 	out, res := buildFleet(t, fleetCase)
-	wantUnits := map[string]int{"station": 8, "annex": 5}
+	wantUnits := map[string]int{"station": 9, "annex": 8}
 	for i, h := range res.Fleet.Hosts {
 		t.Run(h.Name, func(t *testing.T) {
 			dir := filepath.Join(out, h.Name)
@@ -87,6 +89,11 @@ func TestFleetValidators(t *testing.T) {
 				t.Errorf("butane --strict config.bu differs from ignition.json (-ours +butane):\n%s", diff)
 			}
 			checkApplied(t, peers.ApplyIgnition(t, ign), res.Hosts[i])
+			table := filepath.Join(rootfs, filepath.FromSlash(link.FirewallFile))
+			if b, err := exec.Command(nft, "--check", "-f", table).CombinedOutput(); err != nil {
+				t.Errorf("nft --check -f %s: %v\n%s", link.FirewallFile, err, b)
+			}
+			t.Logf("peer check: nft --check -f %s", link.FirewallFile)
 		})
 	}
 }
@@ -163,8 +170,8 @@ func hostAt(t *testing.T, res *pipeline.FleetResult, addr string) *spec.Host {
 // example WireGuard keys, and the build warns about each at its host's
 // private_key, as it warns about the other reference placeholders.
 func TestFleetExampleLinkKeys(t *testing.T) {
-	p := blueprints.NewParser(afero.NewOsFs(), engines.Kinds)
-	_, diags := pipeline.BuildFleet(p, fleetCase, blueprints.Inputs{})
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	_, diags := pipeline.BuildFleet(p, fleetCase, lang.Inputs{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -21,6 +21,10 @@ const (
 	// hooks raise it on battery; an operator may too. It lives in /run so
 	// that a reboot always clears it.
 	DrainFlag = "/run/sovereign/drain"
+	// LinkFirewallService loads a fleet host's nftables table for the
+	// private link. An engine listening on the link requires it, so its
+	// port is never open before the firewall is.
+	LinkFirewallService = "sovereign-link-firewall.service"
 )
 
 // ModelService is the oneshot that puts model NAME's weights in place and

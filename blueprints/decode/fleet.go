@@ -278,7 +278,7 @@ func (e *evaluator) host(b *hcl.Block, f *spec.Fleet, seen map[*spec.Host]*hcl.B
 		}
 		h.PublicKey = pub
 		if isExampleLinkKey(h.PrivateKey.Value) {
-			a.warnf("private_key", "Published example link key", "Host %q's WireGuard private key is one of the examples published with sovereign: anyone can read it, so the link would not be private. Make one per host with `umask 077; wg genkey > FILE` and point private_key at it.", h.Name)
+			a.Warnf("private_key", "Published example link key", "Host %q's WireGuard private key is one of the examples published with sovereign: anyone can read it, so the link would not be private. Make one per host with `umask 077; wg genkey > FILE` and point private_key at it.", h.Name)
 		}
 	}
 	return h, append(diags, a.Diags...)

@@ -113,6 +113,9 @@ func packages(bp *spec.Blueprint, opt Options) []Package {
 			}
 		}
 	}
+	if f := bp.Fleet; f != nil {
+		add("fleet "+f.Fleet.Name+": the private link's firewall", f.Fleet.Link.DeclRange, "nftables")
+	}
 	if opt.ImageBundle {
 		add("--image-bundle: the first-boot load of the offline bundle", bp.Appliance.DeclRange, "skopeo")
 	}

@@ -11,6 +11,7 @@ package ups
 import (
 	_ "embed"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -174,7 +175,7 @@ func EngineService(e *spec.Engine) string { return engine.Service(e) }
 func render(name, source string, u *spec.UPS, engines []*spec.Engine) ([]byte, error) {
 	var list []string
 	for _, e := range engines {
-		list = append(list, EngineService(e)+":"+strconv.Itoa(e.Port))
+		list = append(list, EngineService(e)+":"+net.JoinHostPort(e.ListenHost(), strconv.Itoa(e.Port)))
 	}
 	ob := u.OnBattery
 	data := map[string]string{

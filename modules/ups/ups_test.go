@@ -54,7 +54,7 @@ func TestConfig(t *testing.T) {
 			"NOTIFYFLAG ONBATT SYSLOG+WALL+EXEC\n", "NOTIFYFLAG ONLINE SYSLOG+WALL+EXEC\n", "FINALDELAY 5\n"},
 		ConfDir + "/upssched.conf": {"CMDSCRIPT " + EventScript + "\n", "AT ONBATT * START-TIMER drain 60\n", "AT ONBATT * START-TIMER poweroff 300\n",
 			"AT ONLINE * CANCEL-TIMER drain\n", "AT ONLINE * CANCEL-TIMER poweroff\n", "AT ONLINE * EXECUTE online\n"},
-		EventScript:  {"STOP_WITHIN=120\n", "ENGINES='vllm-main.service:8000 sglang-small.service:8001'\n", "{SOVEREIGN_DRAIN_FLAG:-" + units.DrainFlag + "}"},
+		EventScript:  {"STOP_WITHIN=120\n", "ENGINES='vllm-main.service:127.0.0.1:8000 sglang-small.service:127.0.0.1:8001'\n", "{SOVEREIGN_DRAIN_FLAG:-" + units.DrainFlag + "}"},
 		ConfigScript: {"chgrp nut", "chmod 0640"},
 	}
 	for path, wants := range checks {

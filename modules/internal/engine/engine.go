@@ -120,6 +120,9 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 		// NetworkManager has brought the link up.
 		u.Set("Unit", "Wants", "network-online.target")
 		u.Set("Unit", "After", "network-online.target")
+		// Only the gateway host may reach it, over the link: the firewall
+		// is up before the port is.
+		u.Require(units.LinkFirewallService)
 	}
 	u.Set("Container", "ContainerName", Name(eng))
 	u.Set("Container", "Pull", "missing")
