@@ -25,7 +25,7 @@ func newApply(e *env) *cobra.Command {
 	var in inputFlags
 	var hf hostFlags
 	var yes bool
-	var image string
+	var image, fleetHost string
 	var opt apply.Options
 	cmd := &cobra.Command{
 		Use:   "apply BLUEPRINT --host ADMIN@HOST",
@@ -69,10 +69,11 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 			if err != nil {
 				return err
 			}
-			return e.applyBuild(host, args[0], inputs, yes, opt)
+			return e.applyBuild(host, args[0], inputs, fleetHost, yes, opt)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking (for automation)")
+	cmd.Flags().StringVar(&fleetHost, fleetHostFlag, "", "with a fleet blueprint: the host of the fleet that --host is")
 	cmd.Flags().StringVar(&image, "image", "", "image mode: switch the host to this pushed appliance image, REPOSITORY@sha256:DIGEST, and reboot")
 	cmd.Flags().DurationVar(&opt.HealthTimeout, "health-timeout", 30*time.Minute, "how long a restarted service has to become active (an engine: its model load)")
 	cmd.Flags().DurationVar(&opt.DrainGrace, "drain-grace", 30*time.Second, "how long the gateway drains before an engine restarts")
@@ -83,8 +84,8 @@ Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 
 // applyBuild builds the blueprint in memory, compares it with what the host
 // runs, shows the plan, asks, and runs it on the host.
-func (e *env) applyBuild(host remote.Host, target string, inputs lang.Inputs, yes bool, opt apply.Options) error {
-	res, _, err := e.build(target, inputs)
+func (e *env) applyBuild(host remote.Host, target string, inputs lang.Inputs, fleetHost string, yes bool, opt apply.Options) error {
+	res, err := e.buildOne(target, inputs, fleetHost)
 	if err != nil {
 		return err
 	}

@@ -254,3 +254,47 @@ func TestApplyImageModeRunsTheHostsUpdate(t *testing.T) {
 		t.Fatalf("a refused switch: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestApplyFleetHost: verify and apply act on one host of a fleet
+// (--fleet-host): the gateway host provisioned from the fleet's build
+// matches its own host's build and not the other's; a member added to the
+// shared members is applied to it like on a single host.
+func TestApplyFleetHost(t *testing.T) {
+	work := t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "blueprints"), os.DirFS("../../../blueprints")); err != nil {
+		t.Fatal(err)
+	}
+	bp := filepath.Join(work, "blueprints", "fleet-two-gb300.hcl")
+	out := filepath.Join(work, "out")
+	if r := runCLI(t, "build", bp, "-o", out); r.code != 0 {
+		t.Fatalf("build: %s", r.stderr)
+	}
+	h := provisionHealthy(t, work, bp, filepath.Join(out, "station", "ignition.json"))
+	ctx := context.Background()
+	if r := h.verify(t, "--fleet-host", "station"); r.code != 0 {
+		t.Fatalf("station against its own build: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := h.verify(t, "--fleet-host", "annex"); r.code != 1 || !strings.Contains(r.stdout, "link-drain") {
+		t.Fatalf("station against annex's build: exit %d, want 1 with annex's drain script missing\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := h.apply(t, ctx, "", "--yes"); r.code != ExitUsage || !strings.Contains(r.stderr, "--fleet-host") {
+		t.Fatalf("apply of a fleet without --fleet-host: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := h.apply(t, ctx, "", "--yes", "--fleet-host", "station"); r.code != 0 || !strings.Contains(r.stdout, "nothing to apply") {
+		t.Fatalf("station runs the build: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	h.calls(t)
+	if r := runCLI(t, "member", "add", "dave", "--email", "dave@example.org", "-b", bp); r.code != 0 {
+		t.Fatalf("member add on the fleet: %s", r.stderr)
+	}
+	r := h.apply(t, ctx, "", "--yes", "--fleet-host", "station")
+	if r.code != 0 || !strings.Contains(r.stdout, "  write   "+keyMapPath) {
+		t.Fatalf("apply --fleet-host station: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if calls := h.calls(t); !strings.Contains(calls, "restart --no-block gateway-nginx.service") || strings.Contains(calls, "restart --no-block vllm-main") {
+		t.Fatalf("a member change restarts the gateway only; systemctl was asked:\n%s", calls)
+	}
+	if r := h.verify(t, "--fleet-host", "station"); r.code != 0 {
+		t.Fatalf("after apply station should match its build:\n%s", r.stdout)
+	}
+}

@@ -16,6 +16,7 @@ import (
 func newDiff(e *env) *cobra.Command {
 	var asJSON bool
 	var in inputFlags
+	var fleetHost string
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Show what an update changes between two build outputs",
@@ -36,8 +37,9 @@ report is printed as JSON.
 
 OLD or NEW may also be a blueprint (a folder without manifest.json, or a
 .hcl file): it is built in memory, with --var and --var-file, and compared
-as it would be written. Nothing is written.`,
-		Example: "  sovereign build coop -o out.new\n  sovereign diff out out.new\n  sovereign diff out coop",
+as it would be written. Nothing is written. For a fleet, compare one
+host's folders (out/HOST), or give --fleet-host HOST with a fleet blueprint.`,
+		Example: "  sovereign build coop -o out.new\n  sovereign diff out out.new\n  sovereign diff out coop\n  sovereign diff out/annex fleet.hcl --fleet-host annex",
 		Args:    exactArgs(2, "OLD and NEW output folders (or blueprints)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			inputs, err := in.inputs(e.environ)
@@ -47,7 +49,7 @@ as it would be written. Nothing is written.`,
 			var fss [2]afero.Fs
 			var dirs [2]string
 			for i, arg := range args {
-				if fss[i], dirs[i], err = diffSide(e, arg, inputs); err != nil {
+				if fss[i], dirs[i], err = diffSide(e, arg, inputs, fleetHost); err != nil {
 					return err
 				}
 			}
@@ -60,17 +62,18 @@ as it would be written. Nothing is written.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().StringVar(&fleetHost, fleetHostFlag, "", "when a side is a fleet blueprint: the host of the fleet to build")
 	addInputFlags(cmd, &in)
 	return cmd
 }
 
 // diffSide is an output folder as it is, or a blueprint built in memory
 // (Ignition-only: no image is built, so no appliance digest is compared).
-func diffSide(e *env, arg string, inputs lang.Inputs) (afero.Fs, string, error) {
+func diffSide(e *env, arg string, inputs lang.Inputs, fleetHost string) (afero.Fs, string, error) {
 	if diff.IsOutput(e.fs, arg) {
 		return e.fs, arg, nil
 	}
-	res, _, err := e.build(arg, inputs)
+	res, err := e.buildOne(arg, inputs, fleetHost)
 	if err != nil {
 		return nil, "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -149,4 +150,38 @@ func (e *env) validateFleet(target string, in lang.Inputs) error {
 	}
 	fmt.Fprintf(e.stdout, "The blueprint is valid: fleet %q, %d hosts, the gateway on %q.\n", res.Fleet.Name, len(res.Fleet.Hosts), res.Fleet.GatewayHost.Name)
 	return nil
+}
+
+// fleetHostFlag is --fleet-host, which picks one host of a fleet blueprint
+// for the commands that act on one host (apply, verify, diff). --host is
+// already the ssh target.
+const fleetHostFlag = "fleet-host"
+
+// buildOne builds a single-host blueprint, or host fleetHost of a fleet
+// blueprint (built whole, so the host gets the keys and peers the fleet
+// gives it, byte for byte what `build` writes to out/HOST/).
+func (e *env) buildOne(target string, in lang.Inputs, fleetHost string) (*pipeline.Result, error) {
+	p := pipeline.NewLoader(e.fs)
+	if !p.IsFleet(target) {
+		if fleetHost != "" {
+			return nil, usageErrorf("--%s %s: %s describes one host, not a fleet; leave --%s out", fleetHostFlag, fleetHost, target, fleetHostFlag)
+		}
+		res, _, err := e.build(target, in)
+		return res, err
+	}
+	res, diags := pipeline.BuildFleet(p, target, in)
+	if err := e.printBuildDiagnostics(diags, p.Files()); err != nil {
+		return nil, err
+	}
+	var names []string
+	for i, h := range res.Fleet.Hosts {
+		if h.Name == fleetHost {
+			return res.Hosts[i], nil
+		}
+		names = append(names, h.Name)
+	}
+	if fleetHost == "" {
+		return nil, usageErrorf("%s is a fleet: say which host with --%s (one of %s)", target, fleetHostFlag, strings.Join(names, ", "))
+	}
+	return nil, usageErrorf("--%s %s: fleet %q has no such host (its hosts: %s)", fleetHostFlag, fleetHost, res.Fleet.Name, strings.Join(names, ", "))
 }

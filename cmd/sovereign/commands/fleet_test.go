@@ -70,8 +70,46 @@ func TestBuildFleet(t *testing.T) {
 	if r := runCLI(t, "validate", referenceFleet); r.code != 0 || !strings.Contains(r.stdout, `fleet "coop", 2 hosts`) {
 		t.Errorf("validate of a fleet: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	// Commands that take one host say so for a fleet, at its blocks.
-	if r := runCLI(t, "member", "list", "-b", referenceFleet); r.code == 0 || !strings.Contains(r.stderr, "A blueprint of several hosts") {
-		t.Errorf("member list of a fleet: exit %d\n%s", r.code, r.stderr)
+	// Commands that act on one host ask which host of a fleet, and name them.
+	if r := runCLI(t, "diff", filepath.Join(out, "annex"), referenceFleet); r.code != ExitUsage || !strings.Contains(r.stderr, "--fleet-host (one of annex, station)") {
+		t.Errorf("diff with a fleet blueprint and no --fleet-host: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "diff", filepath.Join(out, "annex"), referenceFleet, "--fleet-host", "nope"); r.code != ExitUsage || !strings.Contains(r.stderr, "no such host") {
+		t.Errorf("diff --fleet-host nope: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "diff", filepath.Join(out, "annex"), "../../../blueprints/dgx-station-gb300.hcl", "--fleet-host", "annex"); r.code != ExitUsage || !strings.Contains(r.stderr, "not a fleet") {
+		t.Errorf("diff --fleet-host with a single host's blueprint: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestFleetDiffPerHost: diff builds one host of a fleet blueprint
+// (--fleet-host) and compares it with that host's output; a member added
+// to the shared members changes the gateway host only.
+func TestFleetDiffPerHost(t *testing.T) {
+	f := newMemberFixture(t)
+	f.blueprint = filepath.Join(f.dir, "blueprints", "fleet-two-gb300.hcl")
+	out := filepath.Join(f.dir, "out")
+	if r := runCLI(t, "build", f.blueprint, "-o", out); r.code != 0 {
+		t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
+	}
+	diff := func(host string) string {
+		t.Helper()
+		r := runCLI(t, "diff", filepath.Join(out, host), f.blueprint, "--fleet-host", host)
+		if r.code != 0 {
+			t.Fatalf("diff out/%s --fleet-host %s: exit %d\n%s", host, host, r.code, r.stderr)
+		}
+		return r.stdout
+	}
+	for _, h := range []string{"station", "annex"} {
+		if got := diff(h); !strings.Contains(got, "No changes.") {
+			t.Errorf("host %s against its own build:\n%s", h, got)
+		}
+	}
+	f.run(t, 0, "member", "add", "dave", "--email", "dave@example.org")
+	if got := diff("station"); !strings.Contains(got, "apikeys.map") || !strings.Contains(got, "gateway-nginx") {
+		t.Errorf("station after a member was added should show the key map and nginx's restart:\n%s", got)
+	}
+	if got := diff("annex"); !strings.Contains(got, "No changes.") {
+		t.Errorf("annex runs no gateway, yet a new member changes it:\n%s", got)
 	}
 }

@@ -111,6 +111,15 @@ func (e *env) loadForMembers(f *memberFlags) (*spec.Blueprint, error) {
 		return nil, err
 	}
 	p := pipeline.NewLoader(e.fs)
+	if p.IsFleet(f.blueprint) {
+		// A fleet's members are shared: they are the gateway host's, and
+		// loading the whole fleet checks every host after a change.
+		fl, diags := p.LoadFleet(f.blueprint, inputs)
+		if err := e.printDiagnostics(diags, p.Files()); err != nil {
+			return nil, err
+		}
+		return fl.GatewayHost.Blueprint, nil
+	}
 	bp, diags := pipeline.Load(p, f.blueprint, inputs)
 	if err := e.printDiagnostics(diags, p.Files()); err != nil {
 		return nil, err

@@ -244,3 +244,54 @@ func TestMemberListShowsNoSecret(t *testing.T) {
 		t.Fatal("member list printed a key")
 	}
 }
+
+// TestMemberFleet: on a fleet blueprint the members are the shared ones
+// (the gateway host's, from the collective module): member add, list,
+// rotate and remove edit the same members file, the fleet's build gives
+// the gateway host the new key, and a change the fleet does not accept is
+// undone.
+func TestMemberFleet(t *testing.T) {
+	f := newMemberFixture(t)
+	f.blueprint = filepath.Join(f.dir, "blueprints", "fleet-two-gb300.hcl")
+	out := filepath.Join(f.dir, "out")
+	build := func() string {
+		t.Helper()
+		if r := runCLI(t, "build", f.blueprint, "-o", out); r.code != 0 {
+			t.Fatalf("build: exit %d\n%s", r.code, r.stderr)
+		}
+		return string(f.read(t, filepath.Join(out, "station", "rootfs", "etc", "sovereign", "gateway", "nginx", "apikeys.map")))
+	}
+
+	var added addedMember
+	r := f.run(t, 0, "member", "add", "dave", "--email", "dave@example.org", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &added); err != nil || !freshKey.MatchString(added.APIKey) {
+		t.Fatalf("add --json on the fleet: %v\n%s", err, r.stdout)
+	}
+	if got := string(f.read(t, f.membersFile)); !strings.HasPrefix(got, string(f.original)) || !strings.Contains(got, `member "dave"`) {
+		t.Fatalf("the shared members file after add:\n%s", got)
+	}
+	if list := f.run(t, 0, "member", "list").stdout; !strings.Contains(list, "dave") || !strings.Contains(list, "alice") {
+		t.Errorf("member list on the fleet:\n%s", list)
+	}
+	if m := build(); !strings.Contains(m, added.APIKey) {
+		t.Errorf("the gateway host's key map does not hold dave's key:\n%s", m)
+	}
+
+	r = f.run(t, 0, "member", "rotate", "dave", "--json")
+	var rotated addedMember
+	if err := json.Unmarshal([]byte(r.stdout), &rotated); err != nil || rotated.APIKey == added.APIKey {
+		t.Fatalf("rotate on the fleet: %v %q", err, r.stdout)
+	}
+	if m := build(); !strings.Contains(m, rotated.APIKey) || strings.Contains(m, added.APIKey) {
+		t.Errorf("after rotate the key map should hold only the new key:\n%s", m)
+	}
+
+	r = f.run(t, 1, "member", "add", "erin", "--email", "erin@example.org", "--models", "nope")
+	if !strings.Contains(r.stderr, `No route serves a model named "nope"`) {
+		t.Errorf("a refused add on the fleet: %s", r.stderr)
+	}
+	f.run(t, 0, "member", "remove", "dave")
+	if got := string(f.read(t, f.membersFile)); got != string(f.original) {
+		t.Errorf("after removing dave the members file is not as it was:\n%s", got)
+	}
+}

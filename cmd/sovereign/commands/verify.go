@@ -43,6 +43,7 @@ func newVerify(e *env) *cobra.Command {
 	var in inputFlags
 	var hf hostFlags
 	var asJSON bool
+	var fleetHost string
 	cmd := &cobra.Command{
 		Use:   "verify BLUEPRINT --host ADMIN@HOST",
 		Short: "Check that a running appliance still runs what the blueprint builds",
@@ -73,7 +74,7 @@ reached.`,
 			if err != nil {
 				return err
 			}
-			res, _, err := e.build(args[0], inputs)
+			res, err := e.buildOne(args[0], inputs, fleetHost)
 			if err != nil {
 				return err
 			}
@@ -103,6 +104,7 @@ reached.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().StringVar(&fleetHost, fleetHostFlag, "", "with a fleet blueprint: the host of the fleet that --host is")
 	addHostFlags(cmd, &hf)
 	addInputFlags(cmd, &in)
 	return cmd

@@ -71,7 +71,15 @@ func newHealthyHost(t *testing.T) *healthyHost {
 	if r := runCLI(t, "build", bp, "-o", out); r.code != 0 {
 		t.Fatalf("build: %s", r.stderr)
 	}
-	h := &healthyHost{blueprint: bp, root: peers.ApplyIgnition(t, filepath.Join(out, "ignition.json")), state: filepath.Join(work, "state")}
+	return provisionHealthy(t, work, bp, filepath.Join(out, "ignition.json"))
+}
+
+// provisionHealthy stages ignition.json as a host's root whose units all
+// run and whose containers run the pinned images, reachable over sshd;
+// blueprint is what built it.
+func provisionHealthy(t *testing.T, work, bp, ignition string) *healthyHost {
+	t.Helper()
+	h := &healthyHost{blueprint: bp, root: peers.ApplyIgnition(t, ignition), state: filepath.Join(work, "state")}
 	bin := filepath.Join(work, "bin")
 	h.bin = bin
 	for name, script := range map[string]string{"systemctl": standinSystemctl, "podman": standinPodman} {
