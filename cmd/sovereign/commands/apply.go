@@ -28,7 +28,7 @@ func newApply(e *env) *cobra.Command {
 	var image, fleetHost string
 	var opt apply.Options
 	cmd := &cobra.Command{
-		Use:   "apply BLUEPRINT --host ADMIN@HOST",
+		Use:   "apply BLUEPRINT --host ADMIN@HOST [--fleet-host NAME]",
 		Short: "Change a running appliance to what the blueprint builds, restarting only what must",
 		Long: `Apply builds the blueprint in memory, reads what the host runs now over ssh
 (as verify does), shows what it will change and asks before it changes
@@ -52,6 +52,9 @@ In image mode, build and push the image first (sovereign build --image REF
 the host's own sovereign-update, which switches to that image and reboots;
 the health gate rolls the host back to its previous deployment when the
 gateway and engines are not healthy in time.
+
+For a fleet blueprint, --fleet-host names the fleet's host that --host
+reaches: the whole fleet is built and that host's part applied.
 
 Exit 0: applied (or nothing to do); 1: refused, cancelled or rolled back;
 3: the host could not be reached.`,
