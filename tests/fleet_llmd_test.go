@@ -54,7 +54,7 @@ func TestFleetLLMDGolden(t *testing.T) {
 // --config-test over the gateway that now proxies to Envoy.
 func TestFleetLLMDValidators(t *testing.T) {
 	out, res := buildFleet(t, fleetLLMDCase)
-	wantUnits := map[string]int{"station": 10, "annex": 5}
+	wantUnits := map[string]int{"station": 11, "annex": 8} // with the link firewall (and annex's drain path and service)
 	for i, h := range res.Fleet.Hosts {
 		t.Run(h.Name, func(t *testing.T) {
 			dir := filepath.Join(out, h.Name)
