@@ -18,7 +18,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// The lock file (DESIGN §7): FOLDER/sovereign.lock.hcl for a folder
+// The lock file: FOLDER/sovereign.lock.hcl for a folder
 // blueprint, NAME.lock.hcl beside a single-file blueprint NAME.hcl, so that
 // two blueprints can share a folder.
 const (

@@ -8,8 +8,8 @@ import (
 	"github.com/sovereign-collective/sovereign/units"
 )
 
-// Record is one image the appliance runs, as out/images.json lists it
-// (DESIGN §4): what the blueprint wrote, what the unit runs, and how it was
+// Record is one image the appliance runs, as out/images.json lists it:
+// what the blueprint wrote, what the unit runs, and how it was
 // pinned, so that a review of an update sees every image change at once.
 type Record struct {
 	Unit string `json:"unit"`

@@ -146,7 +146,7 @@ func overcommit(bp *spec.Blueprint) hcl.Diagnostics {
 	}}
 }
 
-// JSON renders out/plan.json: DESIGN §6's object for a blueprint with one
+// JSON renders out/plan.json: the JSON object README documents for a blueprint with one
 // engine, and an array of them, each with an "engine" key, otherwise.
 func JSON(plans []EnginePlan) ([]byte, error) {
 	var v any

@@ -90,7 +90,7 @@ const maxContext = 1 << 30
 // int64; a quadrillion parameters is 1000 times Kimi-K2.
 const maxParams = 1e15
 
-// Plan is the capacity plan: DESIGN.md §6's JSON contract, in its order,
+// Plan is the capacity plan: the JSON contract README documents, in its order,
 // plus the assumptions behind it.
 type Plan struct {
 	Hardware HardwareSummary `json:"hardware"`

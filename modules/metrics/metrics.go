@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/modules/metrics/names"
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/units"
@@ -151,11 +152,11 @@ func newStack(bp *spec.Blueprint) (*stack, hcl.Diagnostics) {
 		{job: JobGPU, addr: local(DCGMExporterPort), names: names.DCGMExporter, origin: m.DeclRange},
 	}
 	for _, eng := range bp.Engines {
-		if eng.Kind == "nim" {
+		if kind, ok := engines.Lookup(eng.Kind); ok && kind.UnknownMetrics != "" {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Engine not monitored",
-				Detail:   fmt.Sprintf("Engine %q is an NVIDIA NIM: sovereign does not know which metrics its image exports, so Prometheus does not scrape it and its dashboards and queue alert are left out. The GPU, host and UPS are still monitored.", eng.Name),
+				Detail:   fmt.Sprintf("Engine %q is an %s: %s, so Prometheus does not scrape it and its dashboards and queue alert are left out. The GPU, host and UPS are still monitored.", eng.Name, kind.Display, kind.UnknownMetrics),
 				Subject:  eng.DeclRange.Ptr(),
 			})
 			continue

@@ -218,3 +218,17 @@ func TestLimitsMatchTheFootprint(t *testing.T) {
 		t.Errorf("footprint %d bytes, units' MemoryMax add up to %d", f.MemoryBytes, mem)
 	}
 }
+
+// A kind whose metric names sovereign does not know (NIM) is not scraped,
+// and the warning says why in the registry's words.
+func TestUnmonitoredEngineKind(t *testing.T) {
+	bp := testBlueprint()
+	bp.Engines[1] = &spec.Engine{Kind: "nim", Name: "nim", Port: 8001, ServedModelName: "nim", StartTimeout: time.Hour, Image: spec.Image{Ref: "nvcr.io/nim/meta/llama:1.0.0"}}
+	tree, diags := compile(t, bp)
+	if len(diags) != 1 || diags[0].Summary != "Engine not monitored" || !strings.Contains(diags[0].Detail, "NVIDIA NIM image exports") {
+		t.Fatalf("diags = %v, want the registry's reason", diags)
+	}
+	if conf := string(file(t, tree, PrometheusConf)); strings.Contains(conf, "127.0.0.1:8001") {
+		t.Errorf("Prometheus scrapes the NIM engine:\n%s", conf)
+	}
+}

@@ -45,6 +45,9 @@ var Kind = &engine.Kind{
 		Images: []string{"nvcr.io/nim/"},
 	},
 	HealthPath: "/v1/health/ready",
+	// NIM's metric names are not listed per release, so its dashboards
+	// would name metrics nobody checked.
+	UnknownMetrics: "sovereign does not know which metrics an NVIDIA NIM image exports",
 	// A NIM image's tag is the NIM release; NVIDIA's release notes name
 	// the vLLM each NIM release runs (NIM 2.0.2: vLLM 0.18.0; NIM 2.0.9:
 	// vLLM 0.25.1, docs.nvidia.com/nim/large-language-models/<release>/

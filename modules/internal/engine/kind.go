@@ -24,6 +24,10 @@ type Kind struct {
 	// UncheckedFlags says why a kind without flag tables cannot have its
 	// extra_args checked; a blueprint that gives some is warned with it.
 	UncheckedFlags string
+	// UnknownMetrics says why sovereign does not know the metrics a kind's
+	// image exports; such an engine is not scraped and has no dashboards.
+	// Empty for a kind whose metric names are listed per release.
+	UnknownMetrics string
 }
 
 // Option is one option of an engine's command line as its kind renders
