@@ -138,7 +138,16 @@ func (s *stack) quadlets() []*units.Unit {
 	// The image's entrypoint passes its arguments on to dcgm-exporter.
 	finish(gpu, []string{"--address", listen(DCGMExporterPort)})
 
-	out := []*units.Unit{prom, am, graf, node, gpu}
+	out := append([]*units.Unit{prom, am, graf, node, gpu}, s.optionalQuadlets()...)
+	s.limit(out)
+	return out
+}
+
+// optionalQuadlets are the exporters of the blocks the blueprint has (UPS,
+// WAN checks) and the usage counter when the gateway counts usage.
+func (s *stack) optionalQuadlets() []*units.Unit {
+	m, img := s.m, s.m.Images
+	var out []*units.Unit
 	if u := s.bp.UPS; u != nil {
 		nut := container(NUTExporterUnit, "nut_exporter: UPS status, charge and runtime from upsd", img.NUTExporter, u.DeclRange)
 		nut.Set("Unit", "After", "nut-server.service")
@@ -163,6 +172,12 @@ func (s *stack) quadlets() []*units.Unit {
 	if m.CountsUsage {
 		out = append(out, s.mtail())
 	}
+	return out
+}
+
+// limit sets each unit's memory and CPU limits.
+func (s *stack) limit(out []*units.Unit) {
+	m := s.m
 	// The limits the capacity plan adds up: the stack never takes the
 	// memory and cores the engines were planned with.
 	limits := map[string]spec.MetricsService{}
@@ -175,7 +190,6 @@ func (s *stack) quadlets() []*units.Unit {
 			u.Set("Service", "CPUQuota", fmt.Sprintf("%d%%", l.CPUPercent))
 		}
 	}
-	return out
 }
 
 // grafanaEnv configures Grafana through its GF_SECTION_KEY variables: on
