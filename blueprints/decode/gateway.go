@@ -78,13 +78,6 @@ var (
 	}}
 )
 
-// Gateway defaults: a member gets one request a second on average with room
-// for an agent's burst of tool calls; the collective as a whole gets ten.
-const (
-	defaultMemberRPM = 60
-	defaultGlobalRPM = 600
-)
-
 var (
 	// apiKey is what a member key may be made of: enough characters to be
 	// unguessable, and none that nginx's config syntax or a regular
@@ -152,7 +145,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines, remote []*spec.Engine)
 		case "oidc":
 			diags = append(diags, e.gatewayOIDC(blk, gw)...)
 		case "rate_limit":
-			gw.Global, moreDiags = e.rateLimit(blk, gw.Global)
+			gw.Global, moreDiags = e.rateLimit(blk)
 			diags = append(diags, moreDiags...)
 		case "member":
 			memberBlocks = append(memberBlocks, blk)
@@ -264,10 +257,10 @@ func firstBlock(blocks []*hcl.Block) *hcl.Block {
 	return blocks[0]
 }
 
-func (e *evaluator) rateLimit(b *hcl.Block, def spec.RateLimit) (spec.RateLimit, hcl.Diagnostics) {
+func (e *evaluator) rateLimit(b *hcl.Block) (spec.RateLimit, hcl.Diagnostics) {
 	c, diags := b.Body.Content(rateLimitSchema)
 	a := e.Attrs(b, c)
-	rl := spec.RateLimit{RequestsPerMinute: a.Integer("requests_per_minute", def.RequestsPerMinute, 1, 60_000)}
+	rl := spec.RateLimit{RequestsPerMinute: a.Integer("requests_per_minute", 0, 1, 60_000)}
 	rl.Burst = burst(a)
 	return rl, append(diags, a.Diags...)
 }
@@ -396,7 +389,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 	case m.APIKeySHA256 != "" && !sha256Hex.MatchString(m.APIKeySHA256):
 		a.Errorf("api_key_sha256", "Invalid SHA-256", "api_key_sha256 is 64 lowercase hex digits: `printf %%s \"$KEY\" | sha256sum`.")
 	}
-	m.Limit.RequestsPerMinute = a.Integer("requests_per_minute", defaultMemberRPM, 1, 60_000)
+	m.Limit.RequestsPerMinute = a.Integer("requests_per_minute", 0, 1, 60_000)
 	m.Limit.Burst = burst(a)
 	m.Models = a.Strings("models")
 	for _, model := range m.Models {
@@ -521,7 +514,6 @@ func gatewayAttributes(a *lang.Attrs, b *hcl.Block, gw *spec.Gateway, engines []
 	// Unset, the gateway module picks its default images.
 	gw.NginxImage = spec.Image{Ref: a.Str("nginx_image", ""), Range: a.Rng("nginx_image", b.DefRange)}
 	gw.OAuth2ProxyImage = spec.Image{Ref: a.Str("oauth2_proxy_image", ""), Range: a.Rng("oauth2_proxy_image", b.DefRange)}
-	gw.Global = spec.RateLimit{RequestsPerMinute: defaultGlobalRPM}
 }
 
 // requiredBlocks reports the tls and oidc blocks a gateway lacks.

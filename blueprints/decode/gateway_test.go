@@ -121,13 +121,13 @@ func TestGatewayLoads(t *testing.T) {
 	if diff := cmp.Diff([]string{"alice alice@example.org " + aliceKey, "bob bob@example.org " + bobKey}, got); diff != "" {
 		t.Errorf("members (-want +got):\n%s", diff)
 	}
-	// A burst the blueprint does not name stays unset: the gateway module
-	// owns its default.
+	// A rate or burst the blueprint does not name stays unset: the gateway
+	// module owns their defaults.
 	if l := gw.Members[1].Limit; l.RequestsPerMinute != 6 || l.Burst != nil {
 		t.Errorf("bob's limit %+v, want 6/min with no burst of its own", l)
 	}
-	if l := gw.Members[0].Limit; l.RequestsPerMinute != 60 || l.Burst != nil {
-		t.Errorf("alice's default limit %+v, want 60/min with no burst of its own", l)
+	if l := gw.Members[0].Limit; l.RequestsPerMinute != 0 || l.Burst != nil {
+		t.Errorf("alice's limit %+v, want it unset", l)
 	}
 	if gw.Global.RequestsPerMinute != 100 || gw.Global.Burst != nil {
 		t.Errorf("global limit %+v, want 100/min with no burst of its own", gw.Global)

@@ -90,8 +90,9 @@ type Member struct {
 }
 
 // RateLimit is a token bucket: RequestsPerMinute refill, Burst extra
-// requests accepted at once. Burst is nil when the blueprint names none:
-// the gateway module owns the default (gateway.Burst).
+// requests accepted at once. RequestsPerMinute is 0 and Burst nil when the
+// blueprint names none: the gateway module owns the defaults
+// (gateway.MemberLimit, gateway.GlobalLimit).
 type RateLimit struct {
 	RequestsPerMinute int
 	Burst             *int

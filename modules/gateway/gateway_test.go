@@ -153,20 +153,26 @@ func TestEngineWithoutKey(t *testing.T) {
 
 func burst(n int) *int { return &n }
 
-// TestBurstDefault: a limit that names no burst gets a third of a minute's
-// requests, one that names one (even 0) keeps it.
-func TestBurstDefault(t *testing.T) {
+// TestLimitDefaults: a limit that names no rate gets the member's or the
+// gateway's default; one that names no burst gets a third of a minute's
+// requests; one that names a burst (even 0) keeps it.
+func TestLimitDefaults(t *testing.T) {
 	for _, c := range []struct {
-		limit spec.RateLimit
-		want  int
+		limit    spec.RateLimit
+		member   gateway.Limit
+		everyone gateway.Limit
 	}{
-		{spec.RateLimit{RequestsPerMinute: 60}, 20},
-		{spec.RateLimit{RequestsPerMinute: 100}, 33},
-		{spec.RateLimit{RequestsPerMinute: 60, Burst: burst(0)}, 0},
-		{spec.RateLimit{RequestsPerMinute: 60, Burst: burst(7)}, 7},
+		{spec.RateLimit{}, gateway.Limit{PerMinute: 60, Burst: 20}, gateway.Limit{PerMinute: 600, Burst: 200}},
+		{spec.RateLimit{Burst: burst(5)}, gateway.Limit{PerMinute: 60, Burst: 5}, gateway.Limit{PerMinute: 600, Burst: 5}},
+		{spec.RateLimit{RequestsPerMinute: 100}, gateway.Limit{PerMinute: 100, Burst: 33}, gateway.Limit{PerMinute: 100, Burst: 33}},
+		{spec.RateLimit{RequestsPerMinute: 60, Burst: burst(0)}, gateway.Limit{PerMinute: 60}, gateway.Limit{PerMinute: 60}},
+		{spec.RateLimit{RequestsPerMinute: 60, Burst: burst(7)}, gateway.Limit{PerMinute: 60, Burst: 7}, gateway.Limit{PerMinute: 60, Burst: 7}},
 	} {
-		if got := gateway.Burst(c.limit); got != c.want {
-			t.Errorf("Burst(%+v) = %d, want %d", c.limit, got, c.want)
+		if got := gateway.MemberLimit(c.limit); got != c.member {
+			t.Errorf("MemberLimit(%+v) = %+v, want %+v", c.limit, got, c.member)
+		}
+		if got := gateway.GlobalLimit(c.limit); got != c.everyone {
+			t.Errorf("GlobalLimit(%+v) = %+v, want %+v", c.limit, got, c.everyone)
 		}
 	}
 }

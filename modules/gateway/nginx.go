@@ -23,24 +23,43 @@ import (
 // limit_req zone whose key is the member's name, so every member has a
 // bucket of their own.
 type tier struct {
-	limit   limit
+	limit   Limit
 	members []string
 }
 
-// limit is a rate limit as the gateway enforces it, its burst filled in.
-type limit struct{ rpm, burst int }
+// Limit is a rate limit as the gateway enforces it, defaults filled in.
+type Limit struct{ PerMinute, Burst int }
 
-func limitOf(rl spec.RateLimit) limit { return limit{rl.RequestsPerMinute, Burst(rl)} }
+// The rates when a blueprint names none: a member's 60 requests a minute
+// is one a second, more than a person typing and enough for an agent's
+// tool calls; the whole gateway's 600 keeps ten busy members from
+// queueing everyone else behind them.
+const (
+	DefaultMemberPerMinute = 60
+	DefaultGlobalPerMinute = 600
+)
 
-// Burst is the burst a limit allows: its own, or, when the blueprint names
-// none, a third of a minute's requests at once: 20 for a member's default 60
-// a minute (an agent's burst of tool calls), for members and the
+// MemberLimit is the limit the gateway enforces on one member.
+func MemberLimit(rl spec.RateLimit) Limit { return limitOf(rl, DefaultMemberPerMinute) }
+
+// GlobalLimit is the limit the gateway enforces on everyone together.
+func GlobalLimit(rl spec.RateLimit) Limit { return limitOf(rl, DefaultGlobalPerMinute) }
+
+// limitOf fills in what the blueprint left unset: the rate's default and,
+// for the burst, a third of a minute's requests at once: 20 for a member's
+// default 60 a minute (an agent's burst of tool calls), for members and the
 // gateway-wide limit alike.
-func Burst(rl spec.RateLimit) int {
-	if rl.Burst != nil {
-		return *rl.Burst
+func limitOf(rl spec.RateLimit, defaultPerMinute int) Limit {
+	l := Limit{PerMinute: rl.RequestsPerMinute}
+	if l.PerMinute == 0 {
+		l.PerMinute = defaultPerMinute
 	}
-	return rl.RequestsPerMinute / 3
+	if rl.Burst != nil {
+		l.Burst = *rl.Burst
+	} else {
+		l.Burst = l.PerMinute / 3
+	}
+	return l
 }
 
 func tiers(gw *spec.Gateway) []tier {
@@ -48,20 +67,20 @@ func tiers(gw *spec.Gateway) []tier {
 	for _, m := range gw.Members {
 		found := false
 		for i := range out {
-			if out[i].limit == limitOf(m.Limit) {
+			if out[i].limit == MemberLimit(m.Limit) {
 				out[i].members = append(out[i].members, m.Name)
 				found = true
 			}
 		}
 		if !found {
-			out = append(out, tier{limit: limitOf(m.Limit), members: []string{m.Name}})
+			out = append(out, tier{limit: MemberLimit(m.Limit), members: []string{m.Name}})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].limit.rpm != out[j].limit.rpm {
-			return out[i].limit.rpm < out[j].limit.rpm
+		if out[i].limit.PerMinute != out[j].limit.PerMinute {
+			return out[i].limit.PerMinute < out[j].limit.PerMinute
 		}
-		return out[i].limit.burst < out[j].limit.burst
+		return out[i].limit.Burst < out[j].limit.Burst
 	})
 	return out
 }
@@ -271,15 +290,15 @@ func limitMaps(gw *spec.Gateway) []nc.Node {
 		limitVar := "sovereign_limit_" + strconv.Itoa(i)
 		out = append(out,
 			memberMap(limitVar, lit(""), entries),
-			d("limit_req_zone", vr(limitVar), lit("zone=sovereign_member_"+strconv.Itoa(i)+":1m"), lit("rate="+strconv.Itoa(tr.limit.rpm)+"r/m")))
+			d("limit_req_zone", vr(limitVar), lit("zone=sovereign_member_"+strconv.Itoa(i)+":1m"), lit("rate="+strconv.Itoa(tr.limit.PerMinute)+"r/m")))
 	}
-	out = append(out, d("limit_req_zone", vr("server_name"), lit("zone=sovereign_everyone:1m"), lit("rate="+strconv.Itoa(gw.Global.RequestsPerMinute)+"r/m")))
+	out = append(out, d("limit_req_zone", vr("server_name"), lit("zone=sovereign_everyone:1m"), lit("rate="+strconv.Itoa(GlobalLimit(gw.Global).PerMinute)+"r/m")))
 	// nginx does not say which zone refused a request: Retry-After is the
 	// longer of the member's and everyone's wait for a token.
-	global := retryAfter(gw.Global.RequestsPerMinute)
+	global := retryAfter(GlobalLimit(gw.Global).PerMinute)
 	var waits []nc.Node
 	for _, m := range gw.Members {
-		waits = append(waits, nc.Entry(m.Name, num(max(global, retryAfter(m.Limit.RequestsPerMinute)))))
+		waits = append(waits, nc.Entry(m.Name, num(max(global, retryAfter(MemberLimit(m.Limit).PerMinute)))))
 	}
 	out = append(out, memberMap("sovereign_retry_after", num(global), waits))
 	for i, r := range gw.Routes {
@@ -536,10 +555,10 @@ func innerServer(gw *spec.Gateway, mon *Monitoring) []nc.Node {
 		ds("limit_req_status", "429"),
 	}
 	for i, tr := range tiers(gw) {
-		body = append(body, d("limit_req", lit("zone=sovereign_member_"+strconv.Itoa(i)), lit("burst="+strconv.Itoa(tr.limit.burst)), lit("nodelay")))
+		body = append(body, d("limit_req", lit("zone=sovereign_member_"+strconv.Itoa(i)), lit("burst="+strconv.Itoa(tr.limit.Burst)), lit("nodelay")))
 	}
 	body = append(body,
-		d("limit_req", lit("zone=sovereign_everyone"), lit("burst="+strconv.Itoa(Burst(gw.Global))), lit("nodelay")),
+		d("limit_req", lit("zone=sovereign_everyone"), lit("burst="+strconv.Itoa(GlobalLimit(gw.Global).Burst)), lit("nodelay")),
 		nc.Comment("At server level only: a location with an error_page of its own would"),
 		nc.Comment("inherit none of these, and a limited request would get nginx's HTML 429."),
 		ds("error_page", "429", "=", "@sovereign_limited"),

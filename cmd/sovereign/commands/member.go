@@ -339,7 +339,8 @@ func newMemberList(e *env, f *memberFlags) *cobra.Command {
 			}
 			rows := make([]row, 0, len(bp.Gateway.Members))
 			for _, m := range bp.Gateway.Members {
-				r := row{Name: m.Name, Email: m.Email, RequestsPerMinute: m.Limit.RequestsPerMinute, Burst: gateway.Burst(m.Limit), Models: m.Models, Key: "none"}
+				limit := gateway.MemberLimit(m.Limit)
+				r := row{Name: m.Name, Email: m.Email, RequestsPerMinute: limit.PerMinute, Burst: limit.Burst, Models: m.Models, Key: "none"}
 				switch {
 				case m.APIKey != nil:
 					r.Key = "key"
