@@ -8,7 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +21,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sovereign-collective/sovereign/blueprints/decode"
+	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
+	"github.com/sovereign-collective/sovereign/modules/link"
 	"github.com/sovereign-collective/sovereign/modules/llmd"
 	"github.com/sovereign-collective/sovereign/tests/golden"
 	"github.com/sovereign-collective/sovereign/tests/peers"
@@ -53,6 +59,7 @@ func TestFleetLLMDGolden(t *testing.T) {
 // validate, and on the gateway host nginx -t and oauth2-proxy
 // --config-test over the gateway that now proxies to Envoy.
 func TestFleetLLMDValidators(t *testing.T) {
+	nft := peers.Tool(t, "nft")
 	out, res := buildFleet(t, fleetLLMDCase)
 	wantUnits := map[string]int{"station": 11, "annex": 8} // with the link firewall (and annex's drain path and service)
 	for i, h := range res.Fleet.Hosts {
@@ -62,10 +69,44 @@ func TestFleetLLMDValidators(t *testing.T) {
 				t.Errorf("systemd-analyze verified %d units, want %d", n, wantUnits[h.Name])
 			}
 			peers.IgnitionValidate(t, filepath.Join(dir, output.IgnitionFile))
+			table := filepath.Join(dir, output.RootfsDir, filepath.FromSlash(link.FirewallFile))
+			if b, err := exec.Command(nft, "--check", "-f", table).CombinedOutput(); err != nil {
+				t.Errorf("nft --check -f %s: %v\n%s", link.FirewallFile, err, b)
+			}
 			if h == res.Fleet.GatewayHost {
 				checkGatewayConfigs(t, res.Hosts[i])
+				checkPickerPortsClosed(t, table, h.Blueprint.Gateway)
 			}
 		})
+	}
+}
+
+// checkPickerPortsClosed: the endpoint pickers listen on every address,
+// so the gateway host's link firewall must drop their ports on every
+// interface but loopback.
+func checkPickerPortsClosed(t *testing.T, table string, gw *spec.Gateway) {
+	t.Helper()
+	b, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nft := string(b)
+	if !strings.Contains(nft, `iifname != "lo" tcp dport @loopback_ports drop`) {
+		t.Errorf("%s does not drop the pickers' ports off loopback:\n%s", link.FirewallFile, nft)
+	}
+	set := regexp.MustCompile(`set loopback_ports \{[^}]*elements = \{ ([0-9, ]+) \}`).FindStringSubmatch(nft)
+	if set == nil {
+		t.Fatalf("%s has no loopback_ports set:\n%s", link.FirewallFile, nft)
+	}
+	closed := strings.Split(set[1], ", ")
+	for name, up := range gw.Upstreams {
+		if r := up.LLMD; r != nil {
+			for _, port := range []int{r.GRPCPort, r.GRPCHealthPort, r.MetricsPort} {
+				if !slices.Contains(closed, strconv.Itoa(port)) {
+					t.Errorf("picker %s's port %d is open off loopback (loopback_ports: %s)", name, port, set[1])
+				}
+			}
+		}
 	}
 }
 

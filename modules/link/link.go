@@ -83,6 +83,27 @@ func enginePorts(f *spec.FleetHost) []string {
 	return slices.Compact(out)
 }
 
+// loopbackPorts are the ports of the gateway host's llm-d endpoint
+// pickers, sorted: the picker has no flag to bind them to loopback
+// (llm-d/llm-d-router pkg/epp/server/options.go), and only Envoy, on this
+// host, needs them.
+func loopbackPorts(f *spec.FleetHost) []string {
+	var ports []int
+	if gw := f.Host.Blueprint.Gateway; gw != nil {
+		for _, up := range gw.Upstreams {
+			if r := up.LLMD; r != nil {
+				ports = append(ports, r.GRPCPort, r.GRPCHealthPort, r.MetricsPort)
+			}
+		}
+	}
+	slices.Sort(ports)
+	var out []string
+	for _, p := range slices.Compact(ports) {
+		out = append(out, strconv.Itoa(p))
+	}
+	return out
+}
+
 // firewall renders the host's nftables table: the WireGuard port open;
 // from the link only replies, ICMP and the gateway host's connections to
 // the engines (refused while draining); the engine ports closed anywhere
@@ -103,12 +124,21 @@ func firewall(f *spec.FleetHost) []byte {
 	b.WriteString("\t# refused at once, so the gateway sends their members to another host;\n")
 	b.WriteString("\t# streams in flight finish (" + DrainScript + " fills it).\n")
 	b.WriteString("\tset draining {\n\t\ttype inet_service\n\t}\n\n")
+	loopback := loopbackPorts(f)
+	if len(loopback) > 0 {
+		b.WriteString("\t# The llm-d endpoint pickers listen on every address; only Envoy, here, asks them.\n")
+		fmt.Fprintf(&b, "\tset loopback_ports {\n\t\ttype inet_service\n\t\telements = { %s }\n\t}\n\n", strings.Join(loopback, ", "))
+	}
 	b.WriteString("\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n")
 	b.WriteString("\t\t# WireGuard: the peers' keys authenticate every packet on it.\n")
 	fmt.Fprintf(&b, "\t\tudp dport %d accept\n", l.Port)
 	fmt.Fprintf(&b, "\t\tiifname %q jump link\n", l.Interface)
 	b.WriteString("\t\t# From anywhere but the link (a WAN, the LAN) the engine ports are closed.\n")
-	b.WriteString("\t\tiifname != \"lo\" tcp dport @engine_ports drop\n\t}\n\n")
+	b.WriteString("\t\tiifname != \"lo\" tcp dport @engine_ports drop\n")
+	if len(loopback) > 0 {
+		b.WriteString("\t\tiifname != \"lo\" tcp dport @loopback_ports drop\n")
+	}
+	b.WriteString("\t}\n\n")
 	b.WriteString("\t# What another host may send over the link: replies to this host's own\n")
 	b.WriteString("\t# connections, ICMP, and the gateway host's connections to the engines.\n")
 	b.WriteString("\t# A host that is taken over reaches nothing else here.\n")

@@ -155,7 +155,7 @@ func pickerUnit(f *spec.Fleet, name string, r *spec.LLMDRoute) *units.Unit {
 		// The metrics endpoint's authentication asks Kubernetes, which
 		// there is none of; the profiler and trace export are off, as
 		// nothing here reads them and the picker's ports are not on
-		// loopback alone.
+		// loopback alone (the link firewall drops them off loopback).
 		"--metrics-endpoint-auth=false",
 		"--enable-pprof=false",
 		"--tracing=false",
