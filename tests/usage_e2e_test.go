@@ -221,6 +221,9 @@ func TestUsagePerMemberEndToEnd(t *testing.T) {
 	// The status page shows each member their own tokens and nobody
 	// else's, and the engines (which this test's fakes do not let
 	// Prometheus scrape: down).
+	// Prometheus scrapes the engines' job on its own schedule, apart from
+	// the usage counters': the page lists them once both were scraped.
+	waitQuery(t, client, api, fmt.Sprintf(`count(up{job=%q})`, metrics.JobEngine), "2")
 	gwc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(fx.caCert)}}, Timeout: 10 * time.Second}
 	for _, c := range []struct {
 		member, key, model string
