@@ -1,4 +1,4 @@
-# The compute guide's §8.1 cloud audition: one rented H100 80GB serving
+# The cloud audition: one rented H100 80GB serving
 # Qwen3-30B-A3B with vLLM, to test the collective's real workloads (tool
 # calls, documents, code) against the same stack before buying hardware.
 #

@@ -1,6 +1,6 @@
 # A DGX Station GB300 serving Qwen3-235B-A22B (AWQ 4-bit) with vLLM to a
-# collective of 10–50 people: the launch command of the compute guide's §5.1
-# as a blueprint, except that vLLM picks its fast AWQ kernel itself.
+# collective of 10–50 people: the usual hand-written vLLM launch command as a
+# blueprint, except that vLLM picks its fast AWQ kernel itself.
 #
 #   sovereign build blueprints/dgx-station-gb300.hcl -o out
 

@@ -44,7 +44,7 @@ var referenceCases = []blueprintCase{
 	// Everything the reference blueprints leave out: a data disk, two
 	// engines, a secret API key, extra arguments that need quoting.
 	{name: "kitchen-sink", path: "testdata/blueprints/kitchen-sink", env: []string{"SOVEREIGN_TEST_API_KEY=sk-kitchen-sink-secret"}, wantUnits: 7},
-	// The seed's three engines side by side on one GPU.
+	// vLLM, SGLang and NIM side by side on one GPU.
 	{name: "three-engines", path: "testdata/blueprints/three-engines", wantUnits: 14},
 	// The wan and ups blocks with static uplinks and a secret UPS password.
 	resilienceCase(),

@@ -252,7 +252,7 @@ func TestNetworkManagerReadsConfig(t *testing.T) {
 			}
 			for _, line := range strings.Split(string(printed), "\n") {
 				// Debian 12's NetworkManager 1.42 predates [connectivity]
-				// timeout=; the one Fedora CoreOS ships reads it (DOMAIN §9).
+				// timeout=; the one Fedora CoreOS ships reads it.
 				if strings.HasPrefix(line, "# WARNING") && !strings.Contains(line, "unknown key 'timeout' in section [connectivity]") {
 					t.Errorf("NetworkManager warns about %s: %s", wan.ConnectivityConf, line)
 				}

@@ -80,7 +80,7 @@ func TestWANDecode(t *testing.T) {
 		t.Errorf("mechanism %s, probe every %s, failover %s; want probe, 4s, 15s", w.Mechanism(), w.ProbeInterval(), w.Failover())
 	}
 
-	// DESIGN's sketch: a 10 s interval brings a 5 s timeout with it.
+	// A URI check every 10 s brings a 5 s timeout with it.
 	sketch := strings.Replace(testWAN, `targets = ["192.0.2.1", "198.51.100.1"]`, `uri = "http://connectivity.example.org/ok"
     interval = "10s"`, 1)
 	bp = mustLoad(t, map[string]string{"bp.hcl": base() + strings.Replace(sketch, `"15s"`, `"20s"`, 1)}, "bp.hcl", lang.Inputs{})

@@ -9,7 +9,7 @@ import (
 	"github.com/sovereign-collective/sovereign/tests/golden"
 )
 
-// TestGolden pins whole plans, as JSON (DESIGN.md §6) and as the table
+// TestGolden pins whole plans, as JSON (README's plan.json) and as the table
 // `sovereign plan` prints. Rewrite the files with `go test -update` here or
 // SOVEREIGN_UPDATE_GOLDEN=1 (make golden), never by hand.
 func TestGolden(t *testing.T) {

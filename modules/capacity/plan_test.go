@@ -50,11 +50,10 @@ func compute(t testing.TB, in Input) *Plan {
 	return p
 }
 
-// seedInput is the seed's worked example (§5.1's launch command): Qwen3-
+// seedInput is the reference appliance's launch command, sized by hand: Qwen3-
 // 235B-A22B-Instruct-2507 in AWQ on the DGX Station GB300 at
 // gpu_memory_utilization 0.95 with an fp8 KV cache and 32K context, the
-// LPDDR5X warm tier of DESIGN.md's example blueprint (256 GiB), and §1.3's
-// tariff of 0.30 AUD/kWh.
+// LPDDR5X warm tier of 256 GiB, and a tariff of 0.30 AUD/kWh.
 func seedInput(t testing.TB) Input {
 	return Input{
 		Hardware:             hardware(t, "dgx-station-gb300"),
@@ -89,31 +88,31 @@ func figuresOf(p *Plan) figures {
 	}
 }
 
-// TestSeedWorkedExample reproduces the seed's plan with this package's
-// stated assumptions. Where the numbers differ from the seed, the comments
+// TestSeedWorkedExample reproduces the hand sizing with this package's
+// stated assumptions. Where the numbers differ from it, the comments
 // say why.
 func TestSeedWorkedExample(t *testing.T) {
 	p := compute(t, seedInput(t))
 	want := figures{
-		// §2.2 says ~124 GB: 235B × (0.5 + 2.5/128) B for the 4-bit
+		// By hand ~124 GB: 235B × (0.5 + 2.5/128) B for the 4-bit
 		// weights with group-128 scales and zero points, with the
 		// 1.24B embedding and lm_head parameters kept in bf16.
 		WeightsBytes: 123_932_523_558,
-		// §2.2 says ~128 GB free (252 − 124, all of HBM); here it is
+		// By hand ~128 GB free (252 − 124, all of HBM); here it is
 		// 252e9 × 0.95 − 123.9 GB − the 4 GiB activation reserve.
 		KVBudgetBytes: 111_172_509_146,
 		KVTokens:      1_154_960, // whole 16-token blocks
-		// §3.3: ~2.6M tokens at fp8; 256 GiB holds 2.86M.
+		// By hand ~2.6M tokens at fp8; 256 GiB holds 2.86M.
 		CPUKVTokens:     2_855_696,
-		KVBytesPerToken: 96_256, // §3.1: ~96 KB/token at fp8
-		// §3.2 says ~178/44/11 with 128 GiB free and decimal "K"
+		KVBytesPerToken: 96_256, // by hand ~96 KB/token at fp8
+		// By hand ~178/44/11 with 128 GiB free and decimal "K"
 		// contexts; the smaller budget gives 140/35/8.
 		Sessions: Sessions{
 			{ContextTokens: 8192, Sessions: 140},
 			{ContextTokens: 32768, Sessions: 35},
 			{ContextTokens: 131072, Sessions: 8},
 		},
-		// §4 says ~645 tok/s from 22B × 0.5 B; the group scales make
+		// By hand ~645 tok/s from 22B × 0.5 B; the group scales make
 		// it 22B × 0.5195 B = 11.43 GB.
 		Decode: 621.2,
 		Fits:   true,
@@ -122,12 +121,12 @@ func TestSeedWorkedExample(t *testing.T) {
 		t.Errorf("seed plan mismatch (-want +got):\n%s", diff)
 	}
 	if n := p.SessionsAtMaxModelLen(); n < 25 || n > 50 {
-		t.Errorf("sessions at 32K = %d, want a few tens, as the seed's ~44", n)
+		t.Errorf("sessions at 32K = %d, want a few tens, as the hand sizing's ~44", n)
 	}
 	if off := math.Abs(float64(p.WeightsBytes)-124e9) / 124e9; off > 0.01 {
-		t.Errorf("weights %d B are %.1f%% off the seed's ~124 GB", p.WeightsBytes, 100*off)
+		t.Errorf("weights %d B are %.1f%% off the hand sizing's ~124 GB", p.WeightsBytes, 100*off)
 	}
-	// §10: 1600 W, 24/7, at 0.30 AUD/kWh is ~350 AUD a month.
+	// 1600 W, 24/7, at 0.30 AUD/kWh is ~350 AUD a month.
 	cost := 350.4
 	if diff := cmp.Diff(Power{Watts: 1600, KWhPerMonth: 1168, CostPerMonth: &cost}, p.Power); diff != "" {
 		t.Errorf("power mismatch (-want +got):\n%s", diff)
@@ -140,7 +139,7 @@ func TestSeedWorkedExample(t *testing.T) {
 	}
 }
 
-// TestSeedFP8WeightsDoNotFit: §2.2's FP8 row "leaves ~17 GB (unusable)"
+// TestSeedFP8WeightsDoNotFit: the hand sizing's FP8 row "leaves ~17 GB (unusable)"
 // of the 252 GB. At gpu_memory_utilization 0.95 and with an activation
 // reserve nothing is left for even one 32K sequence, so the plan does not
 // fit and says what would.
@@ -155,7 +154,7 @@ func TestSeedFP8WeightsDoNotFit(t *testing.T) {
 		t.Errorf("weights %d B, KV budget %d B; want 236244659712 and 0", p.WeightsBytes, p.KVBudgetBytes)
 	}
 	if got := hardware(t, "dgx-station-gb300").GPUMemoryBytes - p.WeightsBytes; got < 15e9 || got > 17e9 {
-		t.Errorf("HBM beside fp8 weights = %d B, want the seed's ~17 GB less the bf16 embeddings", got)
+		t.Errorf("HBM beside fp8 weights = %d B, want the hand sizing's ~17 GB less the bf16 embeddings", got)
 	}
 	wantAdvice := "fp8 weights (236.2 GB) leave 0 B of KV cache (239.4 GB usable − 4.3 GB activation reserve): " +
 		"0 sessions at 32768 tokens; use awq-int4 weights (35 sessions) or nvfp4 weights (32 sessions)"
@@ -173,12 +172,12 @@ func TestSeedFP8WeightsDoNotFit(t *testing.T) {
 	}
 }
 
-// TestSeedWeightSizes reproduces §2.2's model sizes for Qwen3-235B.
+// TestSeedWeightSizes reproduces the hand sizing's model sizes for Qwen3-235B.
 func TestSeedWeightSizes(t *testing.T) {
 	tests := []struct {
 		weights string
 		want    int64
-		seed    float64 // §2.2, or DOMAIN.md §5 for nvfp4
+		seed    float64 // sized by hand
 	}{
 		{weights: "bf16", want: 470_000_000_000, seed: 470e9},
 		{weights: "fp8", want: 236_244_659_712, seed: 235e9},
@@ -201,21 +200,21 @@ func TestSeedWeightSizes(t *testing.T) {
 	}
 }
 
-// TestSeedKVCacheTable reproduces §3.1 and §3.2: the KV bytes per token
-// and the tokens and sessions in 128 GiB of free HBM. The seed's session
+// TestSeedKVCacheTable reproduces the hand sizing: the KV bytes per token
+// and the tokens and sessions in 128 GiB of free HBM. Its session
 // counts divide by decimal "K" (8,000, 32,000, 128,000 tokens); with those
-// contexts the plan gives exactly the seed's numbers, and with 8192, 32768
+// contexts the plan gives exactly its numbers, and with 8192, 32768
 // and 131072 slightly fewer.
 func TestSeedKVCacheTable(t *testing.T) {
 	tests := []struct {
 		kv           string
 		bytesPerTok  int64
 		tokens       int64
-		seedSessions map[int]int // at the seed's decimal contexts
+		seedSessions map[int]int // at decimal contexts (8000, 32000, 128000)
 		sessions     Sessions    // at the plan's standard contexts
 	}{
 		{
-			kv: "auto", bytesPerTok: 192_512, tokens: 713_920, // seed: ~714K
+			kv: "auto", bytesPerTok: 192_512, tokens: 713_920, // by hand: ~714K
 			seedSessions: map[int]int{8000: 89, 32000: 22, 128000: 5},
 			sessions: Sessions{
 				{ContextTokens: 8192, Sessions: 87},
@@ -224,7 +223,7 @@ func TestSeedKVCacheTable(t *testing.T) {
 			},
 		},
 		{
-			kv: "fp8", bytesPerTok: 96_256, tokens: 1_427_840, // seed: ~1.4M
+			kv: "fp8", bytesPerTok: 96_256, tokens: 1_427_840, // by hand: ~1.4M
 			seedSessions: map[int]int{8000: 178, 32000: 44, 128000: 11},
 			sessions: Sessions{
 				{ContextTokens: 8192, Sessions: 174},
@@ -260,14 +259,14 @@ func TestSeedKVCacheTable(t *testing.T) {
 				got[ctx] = compute(t, in).SessionsAtMaxModelLen()
 			}
 			if diff := cmp.Diff(tc.seedSessions, got); diff != "" {
-				t.Errorf("sessions at the seed's decimal contexts mismatch (-want +got):\n%s", diff)
+				t.Errorf("sessions at decimal contexts mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-// TestSeedCPUTier reproduces §3.3: the LPDDR5X tier adds ~2.6M tokens at
-// fp8; the seed's figure fits 250 GB of it.
+// TestSeedCPUTier reproduces the hand sizing: the LPDDR5X tier adds ~2.6M tokens at
+// fp8; that figure fits 250 GB of it.
 func TestSeedCPUTier(t *testing.T) {
 	in := seedInput(t)
 	in.CPUKVOffloadBytes = 250e9
@@ -276,7 +275,7 @@ func TestSeedCPUTier(t *testing.T) {
 	}
 }
 
-// TestDomainWorkedArithmetic reproduces DOMAIN.md §5's worked arithmetic:
+// TestDomainWorkedArithmetic reproduces a worked arithmetic:
 // 252e9 B × 0.9 = 226.8 GB, activations ignored (a 1-byte reserve), fp8
 // KV, sessions at 32K.
 func TestDomainWorkedArithmetic(t *testing.T) {
@@ -288,7 +287,7 @@ func TestDomainWorkedArithmetic(t *testing.T) {
 		weightsB int64
 		sessions int
 		fits     bool
-		domain   int // DOMAIN's "~N" sessions
+		domain   int // the arithmetic's "~N" sessions
 	}{
 		{
 			// 30.5B × 2 B = 61 GB.
@@ -302,7 +301,7 @@ func TestDomainWorkedArithmetic(t *testing.T) {
 			weightsB: 133_976_698_336, sessions: 29, fits: true, domain: 29,
 		},
 		{
-			// DOMAIN counts 70.6 GB; the bf16 embedding and lm_head
+			// The arithmetic counts 70.6 GB; the bf16 embedding and lm_head
 			// add 2.1 GB, which costs one session.
 			name: "llama-3.3-70b fp8 on gb300", hardware: "dgx-station-gb300",
 			model: "llama-3.3-70b", weights: "fp8",
@@ -352,7 +351,7 @@ func TestDomainWorkedArithmetic(t *testing.T) {
 				t.Errorf("plan mismatch (-want +got):\n%s", diff)
 			}
 			if d := got.Sessions - tc.domain; d < -3 || d > 3 {
-				t.Errorf("%d sessions, DOMAIN's arithmetic says ~%d", got.Sessions, tc.domain)
+				t.Errorf("%d sessions, the worked arithmetic says ~%d", got.Sessions, tc.domain)
 			}
 		})
 	}
@@ -385,7 +384,7 @@ func TestKimiK2DoesNotFit(t *testing.T) {
 	}
 }
 
-// TestQwen3On1H100 is the seed's §8.1 audition: Qwen3-30B-A3B on one
+// TestQwen3On1H100 is the audition on a rented GPU: Qwen3-30B-A3B on one
 // rented H100 80GB with vLLM's default utilization.
 func TestQwen3On1H100(t *testing.T) {
 	in := Input{
@@ -600,7 +599,7 @@ func TestComputeErrors(t *testing.T) {
 	}
 }
 
-// TestPower checks §10's electricity cost and a partial duty cycle.
+// TestPower checks the electricity cost of 1600 W at 0.30 AUD/kWh and a partial duty cycle.
 func TestPower(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -656,7 +655,7 @@ func TestJSONContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The top-level keys, in DESIGN.md §6's order.
+	// The top-level keys, in the order README documents.
 	var keys []string
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.Token() // {
