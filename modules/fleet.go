@@ -2,8 +2,6 @@ package modules
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -24,14 +22,7 @@ func FleetKeys(f *spec.Fleet) hcl.Diagnostics {
 	gw := f.GatewayHost.Blueprint.Gateway
 	// Its warnings come again when the gateway host compiles; report them once.
 	_ = gateway.EngineKeys(gw, engines.Kinds)
-	var diags hcl.Diagnostics
-	names := slices.Sorted(maps.Keys(gw.Upstreams))
-	for _, name := range names {
-		if gw.Upstreams[name].LLMD == nil {
-			diags = append(diags, sharedKeys(gw.Upstreams[name])...)
-		}
-	}
-	diags = append(diags, llmdKeys(gw)...)
+	diags := gateway.FleetKeyConflicts(gw)
 	for _, h := range f.Hosts {
 		if h == f.GatewayHost {
 			continue
@@ -46,57 +37,6 @@ func FleetKeys(f *spec.Fleet) hcl.Diagnostics {
 				})
 			}
 		}
-	}
-	return diags
-}
-
-// llmdKeys refuses, for an engine routed by llm-d, a host's engine whose
-// key is not the one nginx sends: Envoy picks the host after nginx set the
-// header, so every host's engine of the name must take the one key.
-func llmdKeys(gw *spec.Gateway) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	seen := map[string]bool{}
-	for _, r := range gw.Routes {
-		for _, eng := range r.Engines {
-			up := gw.Upstreams[eng.Name]
-			if up == nil || up.LLMD == nil || seen[eng.Name] || eng.APIKey == nil {
-				continue
-			}
-			seen[eng.Name] = true
-			for _, s := range up.Servers {
-				if k := s.Engine.APIKey; k != nil && k.Value != eng.APIKey.Value {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Engines of one upstream need one key",
-						Detail:   fmt.Sprintf("Routed by llm-d, the gateway sends every host's engine %q the same key, but on host %q it has an api_key of its own. Leave api_key out: the gateway derives one.", eng.Name, s.Host),
-						Subject:  k.Range.Ptr(),
-					})
-				}
-			}
-		}
-	}
-	return diags
-}
-
-// sharedKeys refuses one key on two hosts' engines of an upstream.
-func sharedKeys(up *spec.Upstream) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	first := map[string]string{}
-	for _, s := range up.Servers {
-		k := s.Engine.APIKey
-		if k == nil {
-			continue
-		}
-		if other, ok := first[k.Value]; ok {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "One engine key on two hosts",
-				Detail:   fmt.Sprintf("Engine %q has the same api_key on host %q as on host %q: whoever reads it on one host can call the other's engine over the link. Leave api_key out: the gateway derives one per host.", s.Engine.Name, s.Host, other),
-				Subject:  k.Range.Ptr(),
-			})
-			continue
-		}
-		first[k.Value] = s.Host
 	}
 	return diags
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -60,7 +62,7 @@ func EngineKeys(gw *spec.Gateway, kinds spec.EngineKinds) hcl.Diagnostics {
 				seen[s.Engine] = true
 				if up.LLMD != nil {
 					// Envoy picks the host after nginx set the key: one
-					// key for the name on every host (modules.FleetKeys
+					// key for the name on every host (FleetKeyConflicts
 					// refuses an api_key of one host's own).
 					deriveKey(gw, r, eng, "")
 					if s.Engine.APIKey == nil {
@@ -89,4 +91,69 @@ func deriveKey(gw *spec.Gateway, r *spec.Route, eng *spec.Engine, host string) {
 	mac := hmac.New(sha256.New, []byte(gw.CookieSecret.Value))
 	mac.Write([]byte(msg))
 	eng.APIKey = &spec.Secret{Value: "sk-gw-" + hex.EncodeToString(mac.Sum(nil)), Range: r.DeclRange}
+}
+
+// FleetKeyConflicts refuses the fleet's engine keys that break what
+// EngineKeys promises: one key on two hosts' engines of an upstream nginx
+// routes, and, for an upstream llm-d routes, a host's engine whose key is
+// not the one nginx sends.
+func FleetKeyConflicts(gw *spec.Gateway) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range slices.Sorted(maps.Keys(gw.Upstreams)) {
+		if gw.Upstreams[name].LLMD == nil {
+			diags = append(diags, sharedKeys(gw.Upstreams[name])...)
+		}
+	}
+	return append(diags, llmdKeys(gw)...)
+}
+
+// llmdKeys refuses, for an engine routed by llm-d, a host's engine whose
+// key is not the one nginx sends: Envoy picks the host after nginx set the
+// header, so every host's engine of the name must take the one key.
+func llmdKeys(gw *spec.Gateway) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	for _, r := range gw.Routes {
+		for _, eng := range r.Engines {
+			up := gw.Upstreams[eng.Name]
+			if up == nil || up.LLMD == nil || seen[eng.Name] || eng.APIKey == nil {
+				continue
+			}
+			seen[eng.Name] = true
+			for _, s := range up.Servers {
+				if k := s.Engine.APIKey; k != nil && k.Value != eng.APIKey.Value {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Engines of one upstream need one key",
+						Detail:   fmt.Sprintf("Routed by llm-d, the gateway sends every host's engine %q the same key, but on host %q it has an api_key of its own. Leave api_key out: the gateway derives one.", eng.Name, s.Host),
+						Subject:  k.Range.Ptr(),
+					})
+				}
+			}
+		}
+	}
+	return diags
+}
+
+// sharedKeys refuses one key on two hosts' engines of an upstream.
+func sharedKeys(up *spec.Upstream) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	first := map[string]string{}
+	for _, s := range up.Servers {
+		k := s.Engine.APIKey
+		if k == nil {
+			continue
+		}
+		if other, ok := first[k.Value]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "One engine key on two hosts",
+				Detail:   fmt.Sprintf("Engine %q has the same api_key on host %q as on host %q: whoever reads it on one host can call the other's engine over the link. Leave api_key out: the gateway derives one per host.", s.Engine.Name, s.Host, other),
+				Subject:  k.Range.Ptr(),
+			})
+			continue
+		}
+		first[k.Value] = s.Host
+	}
+	return diags
 }
