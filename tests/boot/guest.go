@@ -36,12 +36,9 @@ type Guest struct {
 
 // Paths in the guest that belong to the test kit, not the appliance.
 const (
-	kitDir        = "/usr/local/lib/sovereign-boot-test"
-	kitImages     = kitDir + "/images"
-	imagesService = "sovereign-boot-test-images.service"
-	probeService  = "sovereign-boot-test-probe.service"
-	dropInName    = "90-sovereign-boot-test.conf"
-	standinRef    = "localhost/sovereign-boot-test/"
+	kitDir       = "/usr/local/lib/sovereign-boot-test"
+	probeService = "sovereign-boot-test-probe.service"
+	dropInName   = "90-sovereign-boot-test.conf"
 	// releaseDir is mounted into the engine's container at
 	// releaseMount; the probe ends the stand-in engine's load by writing
 	// releaseFile there.
@@ -68,7 +65,7 @@ func Assemble(ctx context.Context, log io.Writer, base Base, rt Runtime, g *Gues
 	if err != nil {
 		return nil, err
 	}
-	if err := installKit(ctx, log, g, cfg, root); err != nil {
+	if err := installKit(g, cfg, root); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -160,9 +157,8 @@ func probeConfig(g *Guest) (*report.Config, error) {
 		WatchNeverHealthySeconds: g.WatchNeverHealthySeconds,
 		DeadlineSeconds:          g.DeadlineSeconds,
 	}
-	// The kit's image import first: nothing runs without it.
 	cfg.Enabled = presetEnabled(g.Tree)
-	cfg.Units = append([]string{imagesService}, cfg.Enabled...)
+	cfg.Units = append([]string(nil), cfg.Enabled...)
 	for _, u := range g.Tree.Units {
 		cfg.Units = append(cfg.Units, ServiceName(u))
 		if u.Enabled {
@@ -219,20 +215,13 @@ func ServiceName(u *units.Unit) string {
 	return u.Name
 }
 
-// installKit adds what the test brings: the stand-in image and the unit
-// that imports it, Quadlet drop-ins pointing each container at its stand-in,
-// the stand-in nvidia-ctk, pre-staged (fake) weights, and the probe.
-func installKit(ctx context.Context, log io.Writer, g *Guest, cfg *report.Config, root string) error {
-	if err := os.MkdirAll(filepath.Join(root, kitImages), 0o755); err != nil {
-		return err
+// installKit adds what the test brings: the stand-in root filesystem,
+// Quadlet drop-ins running each container from it in its role, the
+// stand-in nvidia-ctk, pre-staged (fake) weights, and the probe.
+func installKit(g *Guest, cfg *report.Config, root string) error {
+	if err := buildStandinRootfs(g, filepath.Join(root, standinRootfs)); err != nil {
+		return fmt.Errorf("stand-in root filesystem: %w", err)
 	}
-	if err := buildStandinImage(ctx, log, g, filepath.Join(root, kitImages, "standin.tar")); err != nil {
-		return fmt.Errorf("stand-in image: %w", err)
-	}
-	imports := []string{"[Unit]", "Description=sovereign boot test: import the stand-in image", "DefaultDependencies=no",
-		"After=local-fs.target", "", "[Service]", "Type=oneshot", "RemainAfterExit=yes",
-		"ExecStart=/usr/bin/podman import --change 'ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' " +
-			kitImages + "/standin.tar " + standinImage}
 	for _, u := range g.Tree.Units {
 		if !u.IsQuadlet() || u.Image == nil {
 			continue
@@ -247,9 +236,6 @@ func installKit(ctx context.Context, log io.Writer, g *Guest, cfg *report.Config
 		if err := os.MkdirAll(filepath.Join(root, releaseDir), 0o755); err != nil {
 			return err
 		}
-	}
-	if err := writeFile(root, "etc/systemd/system/"+imagesService, strings.Join(imports, "\n")+"\n", 0o644); err != nil {
-		return err
 	}
 	if err := copyFile(g.Standin, filepath.Join(root, "usr/bin/nvidia-ctk"), 0o755); err != nil {
 		return err

@@ -1,9 +1,7 @@
 package boot
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,16 +11,21 @@ import (
 	"github.com/sovereign-collective/sovereign/units"
 )
 
-// The guest imports one stand-in image in place of every image the
+// One stand-in root filesystem takes the place of every image the
 // appliance pins: pinned images cannot be pulled offline, and the engine's
 // needs a GPU. It holds every stand-in program (the engine, oauth2-proxy,
 // the metrics stack's servers), the host's nginx and a shell; a Quadlet
-// drop-in points each container at it and says which program the container
-// runs (its role). The containers keep everything else the appliance
-// renders: command line, mounts, secrets, health check, network. One image
-// is one `podman import` in the guest, where each Podman run costs seconds
-// of emulated CPU on the boot's critical path.
-const standinImage = standinRef + "appliance:standin"
+// drop-in runs each container from it (Rootfs=, in place of Image=) and
+// says which program the container runs (its role). The containers keep
+// everything else the appliance renders: command line, mounts, secrets,
+// health check, network.
+//
+// A root filesystem, not an image: the guest would have to import an image
+// into Podman's storage first, unpacking and hashing every byte on an
+// emulated CPU (one to four minutes of the boot, before any container could
+// start). With ":O" each container writes to an overlay of its own and the
+// shared folder stays as the test made it.
+const standinRootfs = kitDir + "/rootfs"
 
 // role is what a container runs in the stand-in image.
 type role struct {
@@ -56,8 +59,11 @@ func standinRole(u *units.Unit, engine string) role {
 // dropIn is the Quadlet drop-in that runs a container from the stand-in
 // image in its role.
 func (r role) dropIn(u *units.Unit, g *Guest) []string {
-	lines := []string{"[Unit]", "Requires=" + imagesService, "After=" + imagesService, "", "[Container]",
-		"Image=" + standinImage}
+	// "Image=" empties the unit's image: Quadlet refuses Image and Rootfs
+	// together. The image's PATH, which a root filesystem has no config
+	// to carry, is set as the import of an image would.
+	lines := []string{"[Container]", "Image=", "Rootfs=" + standinRootfs + ":O",
+		"Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if r.entrypoint != "" && len(u.Get("Container", "Entrypoint")) == 0 {
 		lines = append(lines, "Entrypoint="+r.entrypoint)
 	}
@@ -74,14 +80,8 @@ func (r role) dropIn(u *units.Unit, g *Guest) []string {
 	return lines
 }
 
-// buildStandinImage writes the stand-in image's root filesystem as a tar
-// file at out.
-func buildStandinImage(ctx context.Context, log io.Writer, g *Guest, out string) error {
-	dir, err := os.MkdirTemp("", "sovereign-boot-image-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+// buildStandinRootfs writes the stand-in root filesystem at dir.
+func buildStandinRootfs(g *Guest, dir string) error {
 	if err := accounts(dir); err != nil {
 		return err
 	}
@@ -92,8 +92,7 @@ func buildStandinImage(ctx context.Context, log io.Writer, g *Guest, out string)
 	}
 	// The stand-in, by the names it acts on: the engine, python3 (which
 	// the engine's health check calls), oauth2-proxy and a plain server.
-	// One copy and hard links (tar keeps them): the guest unpacks and
-	// hashes every byte of the image on an emulated CPU.
+	// One copy and hard links: the guest's disk is made from these files.
 	names := []string{"usr/local/bin/engine", "usr/bin/python3", "bin/oauth2-proxy", "usr/local/bin/service"}
 	if err := standinAs(g, dir, names[0]); err != nil {
 		return err
@@ -106,10 +105,7 @@ func buildStandinImage(ctx context.Context, log io.Writer, g *Guest, out string)
 			return err
 		}
 	}
-	if err := nginxImage(dir); err != nil {
-		return err
-	}
-	return run(ctx, log, "", nil, "tar", "-C", dir, "--numeric-owner", "-cf", out, ".")
+	return nginxImage(dir)
 }
 
 // accounts writes the users the images run as: root, nobody and the
