@@ -70,7 +70,11 @@ func Compile(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.
 		}
 		parts = append(parts, gw)
 	}
-	wanTree, err := wan.Compile(bp.WAN)
+	wanSettings, wanDiags := wan.Resolve(bp.WAN)
+	if wanDiags.HasErrors() {
+		return nil, append(diags, wanDiags...)
+	}
+	wanTree, err := wan.Compile(wanSettings)
 	if err != nil {
 		return nil, append(diags, renderFailed(err, bp.WAN.DeclRange))
 	}

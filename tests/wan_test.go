@@ -34,7 +34,10 @@ func TestWANFailover(t *testing.T) {
 	sysctlCmd := needCommand(t, "sysctl")
 
 	out, res := build(t, resilienceCase())
-	w := res.Blueprint.WAN
+	w, diags := wan.Resolve(res.Blueprint.WAN)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
 	if len(w.Uplinks) != 2 || w.Mechanism() != "probe" {
 		t.Fatalf("the resilience blueprint should have two uplinks failing over by probe, has %d by %s", len(w.Uplinks), w.Mechanism())
 	}

@@ -50,18 +50,6 @@ var checkSchema = &hcl.BodySchema{
 // UplinkTypes are the kinds of uplink the wan block renders.
 var UplinkTypes = []string{"ethernet", "gsm"}
 
-// WAN defaults. NetworkManager's own connectivity interval is 300 s, far
-// too slow for an appliance whose members notice a dead uplink in seconds.
-const (
-	DefaultFailoverTime  = 60 * time.Second
-	DefaultCheckInterval = 30 * time.Second
-	DefaultCheckTimeout  = 10 * time.Second
-	// DefaultCheckURI is Fedora's own connectivity check, which Fedora's
-	// NetworkManager-config-connectivity-fedora package uses.
-	DefaultCheckURI      = "http://fedoraproject.org/static/hotspot.txt"
-	DefaultCheckResponse = "OK"
-)
-
 var (
 	interfaceName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$`)
 	apnName       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$`)
@@ -71,14 +59,10 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 	content, diags := b.Body.Content(wanSchema)
 	a := e.Attrs(b, content)
 	w := &spec.WAN{
-		FailoverTime:      a.Duration("failover_time", DefaultFailoverTime),
+		FailoverTime:      a.Duration("failover_time", 0),
 		DeclRange:         b.DefRange,
 		FailoverTimeRange: a.Rng("failover_time", b.DefRange),
-		Check: spec.Check{
-			URI: DefaultCheckURI, Response: DefaultCheckResponse,
-			Interval: DefaultCheckInterval, Timeout: DefaultCheckTimeout,
-			DeclRange: b.DefRange,
-		},
+		Check:             spec.Check{DeclRange: b.DefRange, TimeoutRange: b.DefRange},
 	}
 	uplinks := names{"uplink", map[string]hcl.Range{}}
 	priorities := map[int]*spec.Uplink{}
@@ -140,10 +124,7 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 			Subject:  b.DefRange.Ptr(),
 		})
 	}
-	if diags.HasErrors() {
-		return w, diags
-	}
-	return w, append(diags, failoverBudget(w)...)
+	return w, diags
 }
 
 func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
@@ -229,13 +210,19 @@ func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 	content, diags := b.Body.Content(checkSchema)
 	a := e.Attrs(b, content)
 	c := spec.Check{
-		URI:       a.Str("uri", DefaultCheckURI),
-		Response:  a.Str("response", DefaultCheckResponse),
-		Interval:  a.Duration("interval", DefaultCheckInterval),
-		Timeout:   a.Duration("timeout", DefaultCheckTimeout),
-		DeclRange: b.DefRange,
+		URI:          a.Str("uri", ""),
+		Interval:     a.Duration("interval", 0),
+		Timeout:      a.Duration("timeout", 0),
+		DeclRange:    b.DefRange,
+		TimeoutRange: a.Rng("timeout", b.DefRange),
 	}
-	if u, err := url.Parse(c.URI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if a.Has("response") {
+		// Set but empty is a setting of its own: NetworkManager then
+		// expects an empty answer (or 204).
+		r := a.Str("response", "")
+		c.Response = &r
+	}
+	if u, err := url.Parse(c.URI); a.Has("uri") && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		a.Errorf("uri", "Invalid check URI", "uri must be an http:// or https:// URL that answers with response, not %q. Plain http lets NetworkManager also detect captive portals.", c.URI)
 	}
 	for _, d := range []struct {
@@ -245,13 +232,6 @@ func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 		if d.v%time.Second != 0 {
 			a.Errorf(d.name, "Invalid duration", "NetworkManager counts %s in whole seconds, not %s.", d.name, d.v)
 		}
-	}
-	if !a.Has("timeout") {
-		// A short interval brings a shorter default wait with it.
-		c.Timeout = max(min(DefaultCheckTimeout, (c.Interval/2).Truncate(time.Second)), time.Second)
-	}
-	if c.Timeout >= c.Interval && a.Has("timeout") && !a.Diags.HasErrors() {
-		a.Errorf("timeout", "Timeout not below interval", "A check waits at most timeout (%s) and runs every interval (%s): timeout must be shorter.", c.Timeout, c.Interval)
 	}
 	for _, s := range a.Strings("targets") {
 		t, err := netip.ParseAddr(s)
@@ -297,33 +277,4 @@ func (e *evaluator) resilience(src *lang.Source, app *spec.Appliance, diags hcl.
 		diags = append(diags, moreDiags...)
 	}
 	return w, u, diags
-}
-
-// failoverBudget checks that the uplinks can fail over within
-// failover_time: by NetworkManager's own check if it is fast enough,
-// otherwise by the active probe, which needs somewhere to ping.
-func failoverBudget(w *spec.WAN) hcl.Diagnostics {
-	if w.Mechanism() != spec.FailoverProbe {
-		return nil
-	}
-	switch {
-	case len(w.Check.Targets) == 0:
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "No probe targets",
-			Detail: fmt.Sprintf("NetworkManager's connectivity check (every %s, waiting up to %s) moves the route only after %s, more than failover_time %s, so an active probe must ping through each uplink. Give it addresses that answer pings: check { targets = [\"1.1.1.1\", \"9.9.9.9\"] }, or raise failover_time.",
-				w.Check.Interval, w.Check.Timeout, w.NetworkManagerFailover(), w.FailoverTime),
-			Subject: w.FailoverTimeRange.Ptr(),
-		}}
-	case w.ProbeInterval() < w.MinProbeInterval():
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Failover time too short",
-			Detail: fmt.Sprintf("failover_time %s leaves no room for the active probe: it needs %d failed rounds at least %s apart (each of the %d targets waits %s), and %s to move the route, so at least %s. Raise failover_time or list fewer targets.",
-				w.FailoverTime, spec.ProbeFailures, w.MinProbeInterval(), len(w.Check.Targets), spec.ProbeTimeout, spec.MetricChangeTime,
-				(spec.ProbeFailures+1)*w.MinProbeInterval()+spec.MetricChangeTime),
-			Subject: w.FailoverTimeRange.Ptr(),
-		}}
-	}
-	return nil
 }

@@ -11,16 +11,18 @@ import (
 	"github.com/sovereign-collective/sovereign/units"
 )
 
-func testWAN(failover time.Duration) *spec.WAN {
-	return &spec.WAN{
+// testWAN is a wan block with every setting given, as Resolve settles it.
+func testWAN(failover time.Duration) *Settings {
+	ok := "ok"
+	return withDefaults(&spec.WAN{
 		FailoverTime: failover,
 		Uplinks: []*spec.Uplink{
 			{Name: "nbn", Type: "ethernet", Interface: "enp1s0", Priority: 1},
 			{Name: "5g", Type: "gsm", Priority: 2},
 		},
-		Check: spec.Check{URI: "http://example.org/ok", Response: "ok", Interval: 30 * time.Second, Timeout: 10 * time.Second,
+		Check: spec.Check{URI: "http://example.org/ok", Response: &ok, Interval: 30 * time.Second, Timeout: 10 * time.Second,
 			Targets: []netip.Addr{netip.MustParseAddr("192.0.2.1")}},
-	}
+	})
 }
 
 func paths(t *units.Tree) map[string]*units.File {
@@ -32,7 +34,7 @@ func paths(t *units.Tree) map[string]*units.File {
 }
 
 // compile is Compile, failing the test on an error.
-func compile(t *testing.T, w *spec.WAN) *units.Tree {
+func compile(t *testing.T, w *Settings) *units.Tree {
 	t.Helper()
 	tree, err := Compile(w)
 	if err != nil {

@@ -120,7 +120,7 @@ func (e *env) planBlueprint(target string, in inputFlags, asJSON bool) error {
 		return err
 	}
 	if !asJSON {
-		e.printResilience(planned.Blueprint)
+		e.printResilience(planned)
 	}
 	return e.printDiagnostics(planned.Refused, p.Files())
 }

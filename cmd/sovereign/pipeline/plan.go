@@ -9,6 +9,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/engines"
+	"github.com/sovereign-collective/sovereign/modules/wan"
 )
 
 // NewLoader is the loader every pass reads blueprints with: the language,
@@ -25,8 +26,12 @@ func IsFleet(fsys afero.Fs, target string) bool { return NewLoader(fsys).IsFleet
 type Planned struct {
 	Blueprint *spec.Blueprint
 	Plans     []capacity.EnginePlan
+	// WAN is the wan block with its defaults, whose failover budget the
+	// plan prints; nil without one.
+	WAN *wan.Settings
 	// Refused are planning's own diagnostics (an engine that does not
-	// fit), apart from loading's so that the figures can be shown first.
+	// fit, uplinks that cannot fail over in time), apart from loading's so
+	// that the figures can be shown first.
 	Refused hcl.Diagnostics
 }
 
@@ -43,7 +48,8 @@ func Plan(p *decode.Loader, target string, in lang.Inputs) (*Planned, hcl.Diagno
 
 func plan(bp *spec.Blueprint) *Planned {
 	plans, refused := capacity.Blueprint(bp)
-	return &Planned{Blueprint: bp, Plans: plans, Refused: refused}
+	w, wanRefused := wan.Resolve(bp.WAN)
+	return &Planned{Blueprint: bp, Plans: plans, WAN: w, Refused: append(refused, wanRefused...)}
 }
 
 // PlannedFleet is the plan of every host of a fleet, in the fleet's order.
