@@ -215,12 +215,7 @@ func BuildBase(ctx context.Context, log io.Writer, cache string) (Base, error) {
 	key := stamp(append([]string{guestSuite, guestMirror, include}, seeds...)...)
 	debian, err := cached(filepath.Join(cache, "debootstrap-"+key), log, func(scratch string) error {
 		root := filepath.Join(scratch, "root")
-		for _, f := range preseed {
-			if err := writeFile(root, f.path, f.contents, 0o644); err != nil {
-				return err
-			}
-		}
-		if err := run(ctx, log, "", nil, "debootstrap", "--variant=minbase", "--include="+include, guestSuite, root, guestMirror); err != nil {
+		if err := debootstrap(ctx, log, include, root, filepath.Join(cache, "debs")); err != nil {
 			return err
 		}
 		if err := os.Remove(filepath.Join(root, dpkgUnsafeIO)); err != nil {
@@ -258,6 +253,39 @@ func BuildBase(ctx context.Context, log io.Writer, cache string) (Base, error) {
 		return Base{}, err
 	}
 	return Base{Root: filepath.Join(dir, "root"), Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img")}, nil
+}
+
+// debootstrapAttempts bounds how often debootstrap is run: it does not
+// retry a package whose download fails, and one dropped connection to the
+// mirror must not fail a CI run.
+const debootstrapAttempts = 3
+
+// debootstrap makes the guest's Debian root at root. The packages it
+// downloads are kept in debs, so that another attempt fetches only what
+// the failed one did not.
+func debootstrap(ctx context.Context, log io.Writer, include, root, debs string) error {
+	if err := os.MkdirAll(debs, 0o755); err != nil {
+		return err
+	}
+	var err error
+	for attempt := 1; attempt <= debootstrapAttempts; attempt++ {
+		if attempt > 1 {
+			fmt.Fprintf(log, "boot: debootstrap failed (%v); attempt %d of %d\n", err, attempt, debootstrapAttempts)
+		}
+		if err = os.RemoveAll(root); err != nil {
+			return err
+		}
+		for _, f := range preseed {
+			if err = writeFile(root, f.path, f.contents, 0o644); err != nil {
+				return err
+			}
+		}
+		err = run(ctx, log, "", nil, "debootstrap", "--variant=minbase", "--include="+include, "--cache-dir="+debs, guestSuite, root, guestMirror)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 // fcosLikeVersion changes whenever fcosLike does, so cached bases are rebuilt.
