@@ -11,18 +11,19 @@ import (
 )
 
 // FleetKeys gives every host's engines the keys the gateway sends them,
-// before any host compiles: the gateway module derives them
-// (gateway.EngineKeys), one per engine and host when nginx routes, so a
-// key read on one host opens no other host's engine. An api_key of the
+// once for the fleet, before any host compiles (CompileFleetHost derives
+// none): the gateway module derives them (gateway.EngineKeys), one per
+// engine and host when nginx routes, so a key read on one host opens no
+// other host's engine. The derivation's warnings are among the
+// diagnostics, reported here only. An api_key of the
 // blueprint's own that two hosts' engines share is an error for the same
 // reason. Routed by llm-d, one key per engine name on every host. An engine on a
 // host other than the gateway host that ends up without a key is an error:
 // it would listen on the link and answer anyone there.
 func FleetKeys(f *spec.Fleet) hcl.Diagnostics {
 	gw := f.GatewayHost.Blueprint.Gateway
-	// Its warnings come again when the gateway host compiles; report them once.
-	_ = gateway.EngineKeys(gw, engines.Kinds)
-	diags := gateway.FleetKeyConflicts(gw)
+	diags := gateway.EngineKeys(gw, engines.Kinds)
+	diags = append(diags, gateway.FleetKeyConflicts(gw)...)
 	for _, h := range f.Hosts {
 		if h == f.GatewayHost {
 			continue

@@ -32,6 +32,18 @@ import (
 func Compile(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.Diagnostics) {
 	// First, so that each engine renders the key the gateway sends it.
 	diags := gateway.EngineKeys(bp.Gateway, engines.Kinds)
+	return compile(bp, plans, diags)
+}
+
+// CompileFleetHost is Compile for one host of a fleet, whose engine keys
+// FleetKeys derived once for every host before any of them compiles.
+func CompileFleetHost(bp *spec.Blueprint, plans []capacity.EnginePlan) (*units.Tree, hcl.Diagnostics) {
+	return compile(bp, plans, nil)
+}
+
+// compile is Compile after the engine keys are derived; diags are that
+// derivation's.
+func compile(bp *spec.Blueprint, plans []capacity.EnginePlan, diags hcl.Diagnostics) (*units.Tree, hcl.Diagnostics) {
 	derived := map[string]engine.Tuning{}
 	for _, ep := range plans {
 		seqs, tokens := ep.Plan.Tuning.Derived()

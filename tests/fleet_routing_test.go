@@ -467,3 +467,48 @@ func TestFleetSharedEngineKey(t *testing.T) {
 		t.Errorf("got %q at %v, want \"One engine key on two hosts\" at line %d", d.Summary, d.Subject, line)
 	}
 }
+
+// TestFleetKeysDerivedOnce: the fleet's engine keys are derived once, before
+// any host compiles, so the derivation's warning about an engine that
+// checks no key (a NIM on the gateway host) is reported once, not again
+// when the gateway host compiles.
+func TestFleetKeysDerivedOnce(t *testing.T) {
+	path, _, _ := fleetRoutingBlueprint(t, 8443, 8080, 4180)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "ngc.secret"), []byte("nvapi-0123456789abcdef0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// TEST FIXTURE: the all-zero digest is no real image.
+	nim := `  engine "nim" "ops" {
+    model         = model.m
+    image         = "nvcr.io/nim/qwen/qwen3-30b-a3b:1.13.1@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+    port          = 8003
+    max_model_len = 16384
+    model_from    = "image"
+    model_profile = "EXAMPLE-profile-id"
+    ngc_api_key   = secret_file("ngc.secret")
+  }
+`
+	text := strings.Replace(string(src), "host \"gw\" {\n", "host \"gw\" {\n"+nim, 1)
+	text = strings.Replace(text, "  route \"/v1/\" {\n", "  route \"/ops/v1/\" {\n    engine = engine.nim.ops\n  }\n  route \"/v1/\" {\n", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	res, diags := pipeline.BuildFleet(p, path, lang.Inputs{})
+	if diags.HasErrors() || res == nil {
+		t.Fatalf("the fleet did not build: %v", diags.Errs())
+	}
+	open := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning && d.Summary == "Engine open to the host" {
+			open++
+		}
+	}
+	if open != 1 {
+		t.Errorf("the warning about the keyless NIM was reported %d times, want once: %v", open, diags)
+	}
+}

@@ -40,6 +40,7 @@ func BuildFleet(p *decode.Loader, target string, in lang.Inputs, opts ...Option)
 	if diags = append(diags, modules.FleetKeys(f)...); diags.HasErrors() {
 		return nil, diags
 	}
+	o.fleetHost = true
 	out := &FleetResult{Fleet: f}
 	for _, h := range f.Hosts {
 		res, moreDiags := compile(p, target, h.Blueprint, nil, o)

@@ -18,6 +18,10 @@ type options struct {
 	bundleLabel string
 	image       *ApplianceImage
 	ignitionURL string
+	// fleetHost: the appliance is one host of a fleet, whose engine keys
+	// BuildFleet derived for every host (modules.FleetKeys); its compile
+	// derives none.
+	fleetHost bool
 }
 
 // WithImageBundle makes the build add the first-boot unit that loads the

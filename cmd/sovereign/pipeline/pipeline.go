@@ -83,7 +83,11 @@ func compile(p *decode.Loader, target string, bp *spec.Blueprint, diags hcl.Diag
 	if err != nil {
 		return nil, append(diags, internalDiag(err)...)
 	}
-	tree, moreDiags := modules.Compile(bp, plans)
+	compileTree := modules.Compile
+	if o.fleetHost {
+		compileTree = modules.CompileFleetHost
+	}
+	tree, moreDiags := compileTree(bp, plans)
 	diags = append(diags, moreDiags...)
 	if diags.HasErrors() {
 		return nil, diags
