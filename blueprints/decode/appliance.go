@@ -73,7 +73,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	app := &spec.Appliance{Name: b.Labels[0], DeclRange: b.DefRange}
 	diags = append(diags, lang.CheckLabel("appliance", app.Name, b.LabelRanges[0])...)
 
-	app.HardwareRange = a.Rng("hardware", b.DefRange)
+	app.HardwareRange = a.Range("hardware", b.DefRange)
 	if name := a.RequiredStr("hardware"); name != "" {
 		hw, ok := catalog.LookupHardware(name)
 		if !ok {
@@ -90,7 +90,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	// The cloud the host is rented from, if any: its user-data limit
 	// decides whether ignition.json fits or a pointer config is needed.
 	app.Cloud = a.OneOf("cloud", "", "aws", "azure", "gcp")
-	app.CloudRange = a.Rng("cloud", b.DefRange)
+	app.CloudRange = a.Range("cloud", b.DefRange)
 
 	app.Timezone = a.Str("timezone", "UTC")
 	if _, err := time.LoadLocation(app.Timezone); err != nil || app.Timezone == "Local" || app.Timezone == "" {

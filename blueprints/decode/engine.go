@@ -80,9 +80,9 @@ var quantizationFits = map[string][]string{
 
 func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int) (*spec.Engine, hcl.Diagnostics) {
 	kindName, name := b.Labels[0], b.Labels[1]
-	k, ok := e.Parser.Engines.Lookup(kindName)
+	k, ok := e.EngineKinds().Lookup(kindName)
 	if !ok {
-		kinds := e.Parser.Engines.Names()
+		kinds := e.EngineKinds().Names()
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown engine kind",
@@ -91,7 +91,7 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 		}}
 	}
 	content, diags := b.Body.Content(engineSchema(k))
-	diags = explainUnsupported(diags, k, e.Parser.Engines)
+	diags = explainUnsupported(diags, k, e.EngineKinds())
 	if !lang.ValidName(name) {
 		diags = append(diags, invalidNameDiag("engine", name, b.LabelRanges[1]))
 	}
@@ -104,7 +104,7 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 	}
 	for _, own := range k.Own {
 		if a.Has(own) {
-			eng.OwnRanges[own] = a.Rng(own, eng.DeclRange)
+			eng.OwnRanges[own] = a.Range(own, eng.DeclRange)
 		}
 	}
 	if k.Decode != nil {
@@ -128,11 +128,11 @@ func (e *evaluator) engineCommon(a *lang.Attrs, k *spec.EngineKind, eng *spec.En
 			a.Errorf("model", "Reference to undeclared model", "No model named %q is declared.%s", ref[0], lang.Suggest(ref[0], lang.KeysOf(models)))
 		}
 	}
-	eng.Image = spec.Image{Ref: a.RequiredStr("image"), Range: a.Rng("image", eng.DeclRange)}
+	eng.Image = spec.Image{Ref: a.RequiredStr("image"), Range: a.Range("image", eng.DeclRange)}
 	eng.CustomImage = a.Boolean("custom_image", false)
 	if eng.Image.Ref != "" && !eng.CustomImage && !k.ShipsIn(eng.Image.Ref) {
 		a.Errorf("image", "Image of another engine", "Engine %q is %s, but %q is from none of %s's repositories (%s)%s. Use an image of %s, or set custom_image = true if this is your own build of %s.",
-			eng.Name, k.Display, eng.Image.Ref, k.Display, lang.QuoteList(k.Images), whoseImage(e.Parser.Engines, eng.Image.Ref), k.Display, k.Display)
+			eng.Name, k.Display, eng.Image.Ref, k.Display, lang.QuoteList(k.Images), whoseImage(e.EngineKinds(), eng.Image.Ref), k.Display, k.Display)
 	}
 	eng.Port = a.Integer("port", 8000, 1024, 65535)
 	eng.ServedModelName = a.Str("served_model_name", "")
@@ -150,7 +150,7 @@ func (e *evaluator) engineCommon(a *lang.Attrs, k *spec.EngineKind, eng *spec.En
 	eng.ExtraArgs, eng.ExtraArgRanges = a.StringsWithRanges("extra_args")
 	eng.MinSessions = a.Integer("min_sessions", 0, 1, 100000)
 	if a.Has("min_sessions") {
-		eng.Ranges[spec.SettingMinSessions] = a.Rng("min_sessions", eng.DeclRange)
+		eng.Ranges[spec.SettingMinSessions] = a.Range("min_sessions", eng.DeclRange)
 	}
 }
 
@@ -171,7 +171,7 @@ func (e *evaluator) engineMeanings(a *lang.Attrs, k *spec.EngineKind, eng *spec.
 	n := k.Settings
 	for meaning, attr := range n {
 		if a.Has(attr) {
-			eng.Ranges[meaning] = a.Rng(attr, eng.DeclRange)
+			eng.Ranges[meaning] = a.Range(attr, eng.DeclRange)
 		}
 	}
 	if attr := n[spec.SettingMaxModelLen]; attr != "" {

@@ -245,7 +245,7 @@ func (e *evaluator) gatewayOIDC(blk *hcl.Block, gw *spec.Gateway) hcl.Diagnostic
 	if s := gw.OIDC.ClientSecret; s != nil && strings.ContainsAny(s.Value, "\n\r") {
 		oa.Errorf("client_secret", "Invalid client secret", "The client secret is one line of text.")
 	}
-	diags = append(diags, placeholderWarnings(gw.OIDC, oa.Rng("issuer", blk.DefRange))...)
+	diags = append(diags, placeholderWarnings(gw.OIDC, oa.Range("issuer", blk.DefRange))...)
 	return append(diags, oa.Diags...)
 }
 
@@ -416,7 +416,7 @@ func firstOutside(key string) string {
 // the blueprint's variables and functions, and its paths are relative to
 // the blueprint's folder too.
 func (e *evaluator) membersFile(p string, rng hcl.Range) ([]*hcl.Block, hcl.Diagnostics) {
-	f, diags := e.Parser.ParseFile(lang.CleanRel(e.BaseDir, p))
+	f, diags := e.ParseFile(lang.CleanRel(e.BaseDir, p))
 	if f == nil {
 		for _, d := range diags {
 			if d.Subject == nil {
@@ -512,8 +512,8 @@ func gatewayAttributes(a *lang.Attrs, b *hcl.Block, gw *spec.Gateway, engines []
 	gw.StreamTimeout = a.Duration("stream_timeout", time.Hour)
 	gw.DrainRetryAfter = a.Duration("drain_retry_after", time.Minute)
 	// Unset, the gateway module picks its default images.
-	gw.NginxImage = spec.Image{Ref: a.Str("nginx_image", ""), Range: a.Rng("nginx_image", b.DefRange)}
-	gw.OAuth2ProxyImage = spec.Image{Ref: a.Str("oauth2_proxy_image", ""), Range: a.Rng("oauth2_proxy_image", b.DefRange)}
+	gw.NginxImage = spec.Image{Ref: a.Str("nginx_image", ""), Range: a.Range("nginx_image", b.DefRange)}
+	gw.OAuth2ProxyImage = spec.Image{Ref: a.Str("oauth2_proxy_image", ""), Range: a.Range("oauth2_proxy_image", b.DefRange)}
 }
 
 // requiredBlocks reports the tls and oidc blocks a gateway lacks.
@@ -538,7 +538,7 @@ func (e *evaluator) gatewayMembers(a *lang.Attrs, b *hcl.Block, gw *spec.Gateway
 	var diags hcl.Diagnostics
 	if p := a.Str("members_file", ""); p != "" {
 		gw.MembersFile = lang.CleanRel(e.BaseDir, p)
-		blocks, d := e.membersFile(p, a.Rng("members_file", b.DefRange))
+		blocks, d := e.membersFile(p, a.Range("members_file", b.DefRange))
 		diags = append(diags, d...)
 		memberBlocks = append(memberBlocks, blocks...)
 	}

@@ -117,7 +117,7 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 		DeclRange:           b.DefRange,
 	}
 	image := func(name, def string) spec.Image {
-		return spec.Image{Ref: a.Str(name, def), Range: a.Rng(name, b.DefRange)}
+		return spec.Image{Ref: a.Str(name, def), Range: a.Range(name, b.DefRange)}
 	}
 	m.Images = spec.MetricsImages{
 		Prometheus:       image("prometheus_image", DefaultPrometheusImage),
@@ -260,7 +260,7 @@ func (e *evaluator) alertRule(b *hcl.Block) (*spec.AlertRule, hcl.Diagnostics) {
 		Severity:  a.OneOf("severity", "warning", AlertSeverities...),
 		Summary:   a.Str("summary", ""),
 		DeclRange: b.DefRange,
-		ExprRange: a.Rng("expr", b.DefRange),
+		ExprRange: a.Range("expr", b.DefRange),
 	}
 	if at, ok := content.Attributes["expr"]; ok {
 		// A one-line literal keeps byte offsets: a problem inside the

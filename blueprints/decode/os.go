@@ -50,15 +50,15 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 	diags = append(diags, moreDiags...)
 	a := e.Attrs(b, content)
 	o := &spec.OS{
-		Base:                 spec.Image{Ref: a.RequiredStr("base"), Range: a.Rng("base", b.DefRange)},
+		Base:                 spec.Image{Ref: a.RequiredStr("base"), Range: a.Range("base", b.DefRange)},
 		KernelArguments:      a.Strings("kernel_arguments"),
 		DeclRange:            b.DefRange,
-		KernelArgumentsRange: a.Rng("kernel_arguments", b.DefRange),
+		KernelArgumentsRange: a.Range("kernel_arguments", b.DefRange),
 		Driver: spec.NVIDIADriver{
 			Version:      a.Str("nvidia_driver", ""),
 			Flavour:      a.OneOf("driver_flavour", spec.FlavourOpen, spec.FlavourOpen, spec.FlavourProprietary, spec.FlavourLTS),
-			VersionRange: a.Rng("nvidia_driver", b.DefRange),
-			FlavourRange: a.Rng("driver_flavour", b.DefRange),
+			VersionRange: a.Range("nvidia_driver", b.DefRange),
+			FlavourRange: a.Range("driver_flavour", b.DefRange),
 		},
 	}
 	o.Packages = osPackages(a, "packages", b.DefRange)
@@ -139,7 +139,7 @@ func osPackages(a *lang.Attrs, name string, def hcl.Range) []spec.Package {
 	}
 	var out []spec.Package
 	for _, el := range elems {
-		v, d := el.Value(a.Ev.Ctx)
+		v, d := el.Value(a.Evaluator.Ctx)
 		a.Diags = append(a.Diags, d...)
 		if d.HasErrors() {
 			continue

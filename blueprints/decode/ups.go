@@ -70,8 +70,8 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 		Runtime:      a.Duration("runtime", 0),
 		Password:     a.Secret("password"),
 		DeclRange:    b.DefRange,
-		WattsRange:   a.Rng("watts", b.DefRange),
-		RuntimeRange: a.Rng("runtime", b.DefRange),
+		WattsRange:   a.Range("watts", b.DefRange),
+		RuntimeRange: a.Range("runtime", b.DefRange),
 		OnBattery: spec.OnBattery{
 			DrainAfter: DefaultDrainAfter, StopEnginesWithin: DefaultStopEnginesWithin,
 			ShutdownAfter: DefaultShutdownAfter, OSShutdown: DefaultOSShutdown,
@@ -149,8 +149,8 @@ func (e *evaluator) onBattery(b *hcl.Block) (spec.OnBattery, hcl.Diagnostics) {
 		ShutdownAfter:      a.Duration("shutdown_after", DefaultShutdownAfter),
 		OSShutdown:         a.Duration("os_shutdown", DefaultOSShutdown),
 		DeclRange:          b.DefRange,
-		DrainAfterRange:    a.Rng("drain_after", b.DefRange),
-		ShutdownAfterRange: a.Rng("shutdown_after", b.DefRange),
+		DrainAfterRange:    a.Range("drain_after", b.DefRange),
+		ShutdownAfterRange: a.Range("shutdown_after", b.DefRange),
 	}
 	// upssched timers count whole seconds.
 	for _, d := range []struct {

@@ -61,7 +61,7 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 	w := &spec.WAN{
 		FailoverTime:      a.Duration("failover_time", 0),
 		DeclRange:         b.DefRange,
-		FailoverTimeRange: a.Rng("failover_time", b.DefRange),
+		FailoverTimeRange: a.Range("failover_time", b.DefRange),
 		Check:             spec.Check{DeclRange: b.DefRange, TimeoutRange: b.DefRange},
 	}
 	uplinks := names{"uplink", map[string]hcl.Range{}}
@@ -214,7 +214,7 @@ func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 		Interval:     a.Duration("interval", 0),
 		Timeout:      a.Duration("timeout", 0),
 		DeclRange:    b.DefRange,
-		TimeoutRange: a.Rng("timeout", b.DefRange),
+		TimeoutRange: a.Range("timeout", b.DefRange),
 	}
 	if a.Has("response") {
 		// Set but empty is a setting of its own: NetworkManager then

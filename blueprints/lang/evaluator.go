@@ -18,16 +18,17 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 
-// evaluator holds what every expression of one blueprint is evaluated with.
+// Evaluator holds what every expression of one blueprint is evaluated with.
 type Evaluator struct {
 	// calledBy is the module block whose module this evaluator evaluates;
 	// nil for the blueprint itself.
 	calledBy *hcl.Block
-	Parser   *Parser
-	BaseDir  string
-	env      map[string]string
-	Ctx      *hcl.EvalContext
-	Now      time.Time // for certificate validity warnings
+	// parser read the blueprint; it reads the files its expressions name.
+	parser  *Parser
+	BaseDir string
+	env     map[string]string
+	Ctx     *hcl.EvalContext
+	Now     time.Time // for certificate validity warnings
 }
 
 func NewEvaluator(p *Parser, baseDir string, in Inputs) *Evaluator {
@@ -42,7 +43,7 @@ func NewEvaluator(p *Parser, baseDir string, in Inputs) *Evaluator {
 		now = time.Now()
 	}
 	return &Evaluator{
-		Parser:  p,
+		parser:  p,
 		BaseDir: baseDir,
 		env:     env,
 		Now:     now,
@@ -53,20 +54,29 @@ func NewEvaluator(p *Parser, baseDir string, in Inputs) *Evaluator {
 	}
 }
 
-// attrs decodes the attributes of one block body into Go values. Each getter
+// Attrs decodes the attributes of one block body into Go values. Each getter
 // records its own diagnostics, so a block's decoder reads every attribute and
 // the caller gets all the problems at once.
 type Attrs struct {
-	Ev  *Evaluator
-	All hcl.Attributes
+	Evaluator *Evaluator
+	All       hcl.Attributes
 	// block and kind (an engine's) pick the text rule of each attribute.
 	block, kind string
 	Diags       hcl.Diagnostics
 }
 
-// attrs reads the attributes of block b, whose content is content.
+// ParseFile reads and parses one HCL file through the parser that read the
+// blueprint, which remembers it for diagnostics.
+func (e *Evaluator) ParseFile(path string) (*hcl.File, hcl.Diagnostics) {
+	return e.parser.ParseFile(path)
+}
+
+// EngineKinds are the engine kinds the blueprint's engine blocks may name.
+func (e *Evaluator) EngineKinds() spec.EngineKinds { return e.parser.Engines }
+
+// Attrs reads the attributes of block b, whose content is content.
 func (e *Evaluator) Attrs(b *hcl.Block, content *hcl.BodyContent) *Attrs {
-	a := &Attrs{Ev: e, All: content.Attributes, block: b.Type}
+	a := &Attrs{Evaluator: e, All: content.Attributes, block: b.Type}
 	if b.Type == "engine" && len(b.Labels) > 0 {
 		a.kind = b.Labels[0]
 	}
@@ -83,7 +93,7 @@ func (a *Attrs) refsDeclared(at *hcl.Attribute) bool {
 	for _, ref := range at.Expr.Variables() {
 		root := ref.RootName()
 		what := map[string]string{"var": "variable", "local": "local value"}[root]
-		obj, known := a.Ev.Ctx.Variables[root]
+		obj, known := a.Evaluator.Ctx.Variables[root]
 		if what == "" || !known || len(ref) < 2 || !obj.Type().IsObjectType() {
 			continue
 		}
@@ -106,8 +116,8 @@ func (a *Attrs) refsDeclared(at *hcl.Attribute) bool {
 	return ok
 }
 
-// rng is the range of an attribute's value, or def when it is not set.
-func (a *Attrs) Rng(name string, def hcl.Range) hcl.Range {
+// Range is the range of an attribute's value, or def when it is not set.
+func (a *Attrs) Range(name string, def hcl.Range) hcl.Range {
 	if at, ok := a.All[name]; ok {
 		return at.Expr.Range()
 	}
@@ -145,7 +155,7 @@ func (a *Attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 	if !a.refsDeclared(at) {
 		return cty.NilVal, false
 	}
-	val, diags := at.Expr.Value(a.Ev.Ctx)
+	val, diags := at.Expr.Value(a.Evaluator.Ctx)
 	a.Diags = append(a.Diags, diags...)
 	if diags.HasErrors() || val.IsNull() || !val.IsWhollyKnown() {
 		return cty.NilVal, false
@@ -288,7 +298,7 @@ func (a *Attrs) StringsWithRanges(name string) ([]string, []hcl.Range) {
 		return nil, nil
 	}
 	ranges := make([]hcl.Range, len(out))
-	whole := a.Rng(name, hcl.Range{})
+	whole := a.Range(name, hcl.Range{})
 	elems, diags := hcl.ExprList(a.All[name].Expr)
 	for i := range ranges {
 		ranges[i] = whole
@@ -349,7 +359,7 @@ func (a *Attrs) Secret(name string) *spec.Secret {
 	if !a.refsDeclared(at) {
 		return nil
 	}
-	val, diags := at.Expr.Value(a.Ev.Ctx)
+	val, diags := at.Expr.Value(a.Evaluator.Ctx)
 	a.Diags = append(a.Diags, diags...)
 	if diags.HasErrors() || !val.IsWhollyKnown() || val.IsNull() {
 		return nil

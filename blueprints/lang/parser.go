@@ -52,7 +52,7 @@ func (p *Parser) AddFile(f *hcl.File) {
 	}
 }
 
-// parseFile reads and parses one HCL file through the parser's filesystem.
+// ParseFile reads and parses one HCL file through the parser's filesystem.
 func (p *Parser) ParseFile(filename string) (*hcl.File, hcl.Diagnostics) {
 	src, err := afero.ReadFile(p.fs, filename)
 	if err != nil {

@@ -19,12 +19,12 @@ func (a *Attrs) secretFileModes(expr hcl.Expression) {
 		if !ok || call.Name != "secret_file" || len(call.Args) != 1 {
 			return nil
 		}
-		arg, diags := call.Args[0].Value(a.Ev.Ctx)
+		arg, diags := call.Args[0].Value(a.Evaluator.Ctx)
 		if diags.HasErrors() || !arg.IsWhollyKnown() || arg.IsNull() || arg.Type() != cty.String {
 			return nil
 		}
-		p := CleanRel(a.Ev.BaseDir, arg.AsString())
-		info, err := a.Ev.Parser.fs.Stat(p)
+		p := CleanRel(a.Evaluator.BaseDir, arg.AsString())
+		info, err := a.Evaluator.parser.fs.Stat(p)
 		if err != nil || info.Mode().Perm()&0o077 == 0 {
 			return nil
 		}

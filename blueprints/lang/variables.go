@@ -179,7 +179,7 @@ func (e *Evaluator) envValues(decls map[string]*variable, in Inputs, values map[
 func (e *Evaluator) varFileValues(decls map[string]*variable, paths []string, values map[string]given) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, path := range paths {
-		f, moreDiags := e.Parser.ParseFile(path)
+		f, moreDiags := e.ParseFile(path)
 		diags = append(diags, moreDiags...)
 		if f == nil {
 			continue
