@@ -34,6 +34,10 @@ func Lookup(name string) (*engine.Kind, bool) {
 // All returns every kind, in the registry's order.
 func All() []*engine.Kind { return slices.Clone(kinds) }
 
+// Service is the systemd service engine eng runs as on its host, for
+// whatever outside the modules needs to name it (the boot test's probe).
+func Service(eng *spec.Engine) string { return engine.Service(eng) }
+
 // Kinds is the registry as the blueprint loader reads it.
 var Kinds spec.EngineKinds = registry{}
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/tests/boot/report"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -148,7 +149,7 @@ func probeConfig(g *Guest) (*report.Config, error) {
 	}
 	eng := bp.Engines[0]
 	cfg := &report.Config{
-		Engine:                   eng.Kind + "-" + eng.Name + ".service",
+		Engine:                   engines.Service(eng),
 		Gateway:                  "gateway-nginx.service",
 		APIPath:                  "/v1/models",
 		ServedModel:              eng.ServedModelName,
@@ -160,11 +161,11 @@ func probeConfig(g *Guest) (*report.Config, error) {
 	cfg.Enabled = presetEnabled(g.Tree)
 	cfg.Units = append([]string(nil), cfg.Enabled...)
 	for _, u := range g.Tree.Units {
-		cfg.Units = append(cfg.Units, ServiceName(u))
+		cfg.Units = append(cfg.Units, u.ServiceName())
 		if u.Enabled {
 			cfg.Enabled = append(cfg.Enabled, u.Name)
 		}
-		if ServiceName(u) == cfg.Engine {
+		if u.ServiceName() == cfg.Engine {
 			for _, hc := range u.Get("Container", "HealthCmd") {
 				cfg.EngineHealth = healthURL.FindString(hc)
 			}
@@ -204,15 +205,6 @@ func presetEnabled(t *units.Tree) []string {
 		names = append(names, p.Enable...)
 	}
 	return names
-}
-
-// ServiceName is the systemd service a unit becomes: a Quadlet .container
-// is generated into NAME.service.
-func ServiceName(u *units.Unit) string {
-	if name, ok := strings.CutSuffix(u.Name, ".container"); ok {
-		return name + ".service"
-	}
-	return u.Name
 }
 
 // installKit adds what the test brings: the stand-in root filesystem,

@@ -41,7 +41,7 @@ type role struct {
 // gateway's by the image it pins, a plain server for the rest.
 func standinRole(u *units.Unit, engine string) role {
 	switch ref := u.Image.Ref; {
-	case ServiceName(u) == engine:
+	case u.ServiceName() == engine:
 		return role{name: "engine", engine: true, entrypoint: "/usr/local/bin/engine"}
 	case strings.Contains(ref, "/nginx"):
 		// The unit's command line starts with nginx.
