@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -51,12 +50,6 @@ func (d kindDecoder) Secret(name string) *spec.Secret { return d.a.Secret(name) 
 func (d kindDecoder) Errorf(name, summary, format string, args ...any) {
 	d.a.Errorf(name, summary, format, args...)
 }
-
-// DefaultStartTimeout is how long an engine may take to become healthy. The
-// first start pulls a ~10 GB image (half an hour on a slow uplink) and loads
-// the model: a 235B model is over 100 GB read from disk, then compiled and
-// captured into CUDA graphs, which takes tens of minutes more.
-const DefaultStartTimeout = 2 * time.Hour
 
 var (
 	parserName = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -139,7 +132,7 @@ func (e *evaluator) engineCommon(a *lang.Attrs, k *spec.EngineKind, eng *spec.En
 	if eng.ServedModelName == "" && eng.Model != nil {
 		eng.ServedModelName = eng.Model.Name
 	}
-	eng.StartTimeout = a.Duration("start_timeout", DefaultStartTimeout)
+	eng.StartTimeout = a.Duration("start_timeout", 0)
 	eng.APIKey = a.Secret("api_key")
 	eng.Environment = a.StringMap("environment")
 	for _, name := range lang.KeysOf(eng.Environment) {

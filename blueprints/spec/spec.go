@@ -127,10 +127,12 @@ type Engine struct {
 	// a fleet's hosts other than the gateway host, the private link's.
 	Listen          netip.Addr
 	ServedModelName string
-	StartTimeout    time.Duration
-	APIKey          *Secret
-	Environment     map[string]string
-	ExtraArgs       []string
+	// StartTimeout is the blueprint's start_timeout, 0 when it leaves it
+	// unset (the engine module's default applies).
+	StartTimeout time.Duration
+	APIKey       *Secret
+	Environment  map[string]string
+	ExtraArgs    []string
 	// ExtraArgRanges are where the blueprint wrote each of ExtraArgs: the
 	// list item when extra_args is a list literal, the whole attribute when
 	// it is computed.

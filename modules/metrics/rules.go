@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
+	"github.com/sovereign-collective/sovereign/modules/internal/engine"
 	"github.com/sovereign-collective/sovereign/modules/metrics/names"
 )
 
@@ -57,7 +58,7 @@ func (s *stack) builtinRules() (ruleFile, hcl.Diagnostics) {
 		// An engine loading a big model answers nothing for minutes; down
 		// for longer than its start may take, it is really down.
 		add(alertRule{
-			Alert: "EngineDown", Expr: "up" + sel + " == 0", For: seconds(max(eng.StartTimeout, 5*time.Minute)),
+			Alert: "EngineDown", Expr: "up" + sel + " == 0", For: seconds(max(engine.StartTimeout(eng), 5*time.Minute)),
 			Labels:      map[string]string{"severity": "critical", "engine": eng.Name},
 			Annotations: map[string]string{"summary": fmt.Sprintf("Engine %s does not answer on 127.0.0.1:%d/metrics.", eng.Name, eng.Port)},
 		}, eng.DeclRange, names.Prometheus)

@@ -34,6 +34,22 @@ func UnitName(eng *spec.Engine) string { return Name(eng) + ".container" }
 // makes of its Quadlet.
 func Service(eng *spec.Engine) string { return units.ServiceOf(UnitName(eng)) }
 
+// DefaultStartTimeout is how long an engine may take to become healthy when
+// the blueprint does not say. The first start pulls a ~10 GB image (half an
+// hour on a slow uplink) and loads the model: a 235B model is over 100 GB
+// read from disk, then compiled and captured into CUDA graphs, which takes
+// tens of minutes more.
+const DefaultStartTimeout = 2 * time.Hour
+
+// StartTimeout is how long engine eng may take to become healthy: the
+// blueprint's start_timeout, else DefaultStartTimeout.
+func StartTimeout(eng *spec.Engine) time.Duration {
+	if eng.StartTimeout == 0 {
+		return DefaultStartTimeout
+	}
+	return eng.StartTimeout
+}
+
 // Compile returns engine eng's contribution to the appliance tree, its
 // command line tuned as the capacity plan derived, and
 // what the check of its command line against the pinned release found
@@ -153,7 +169,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 	u.Set("Service", "RestartSec", "30")
 	// The first start pulls the image and loads the model; both can take
 	// long on a slow uplink and a big model.
-	u.SetStartTimeout(eng.StartTimeout)
+	u.SetStartTimeout(StartTimeout(eng))
 	u.Set("Service", "TimeoutStopSec", "90")
 	u.Set("Install", "WantedBy", "multi-user.target")
 	return t, u
