@@ -82,15 +82,18 @@ func compile(bp *spec.Blueprint, plans []capacity.EnginePlan, diags hcl.Diagnost
 		}
 		parts = append(parts, gw)
 	}
-	wanSettings, wanDiags := wan.Resolve(bp.WAN)
-	if wanDiags.HasErrors() {
-		return nil, append(diags, wanDiags...)
+	// Both budgets are checked before either stops the build, so that one
+	// run reports a wan and a ups block that miss theirs.
+	wanSettings, budgets := wan.Resolve(bp.WAN)
+	upsSettings, upsDiags := ups.Resolve(bp.UPS)
+	if budgets = append(budgets, upsDiags...); budgets.HasErrors() {
+		return nil, append(diags, budgets...)
 	}
 	wanTree, err := wan.Compile(wanSettings)
 	if err != nil {
 		return nil, append(diags, renderFailed(err, bp.WAN.DeclRange))
 	}
-	upsTree, err := ups.Compile(bp.UPS, bp.Engines)
+	upsTree, err := ups.Compile(upsSettings, bp.Engines)
 	if err != nil {
 		return nil, append(diags, renderFailed(err, bp.UPS.DeclRange))
 	}
@@ -104,7 +107,7 @@ func compile(bp *spec.Blueprint, plans []capacity.EnginePlan, diags hcl.Diagnost
 		return nil, append(diags, renderFailed(err, bp.Fleet.Fleet.RouterRange))
 	}
 	parts = append(parts, router)
-	mt, mtDiags := metrics.Compile(bp)
+	mt, mtDiags := metrics.Compile(bp, upsSettings)
 	diags = append(diags, mtDiags...)
 	if diags.HasErrors() {
 		return nil, diags

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
-	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/units/output"
 )
@@ -116,7 +115,7 @@ func exists(path string) bool {
 func since(t0, t time.Time) string { return t.Sub(t0).Round(100 * time.Millisecond).String() }
 
 // TestUPSBudgetCoversEngineStop keeps the UPS budget honest: it counts
-// spec.EngineStopTimeout for an engine to stop, so no engine unit may take
+// ups.EngineStopTimeout for an engine to stop, so no engine unit may take
 // longer (TimeoutStopSec) than that, whichever module renders it. It also
 // checks that the hook's unit names (ups.EngineService) are the engines'
 // real units.
@@ -140,8 +139,8 @@ func TestUPSBudgetCoversEngineStop(t *testing.T) {
 					continue
 				}
 				d, err := time.ParseDuration(stops[0] + "s")
-				if err != nil || d > spec.EngineStopTimeout {
-					t.Errorf("%s: TimeoutStopSec=%s, more than the %s the UPS budget allows an engine to stop", u.Name, stops[0], spec.EngineStopTimeout)
+				if err != nil || d > ups.EngineStopTimeout {
+					t.Errorf("%s: TimeoutStopSec=%s, more than the %s the UPS budget allows an engine to stop", u.Name, stops[0], ups.EngineStopTimeout)
 				}
 			}
 			if n != len(engines) {

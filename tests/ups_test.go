@@ -182,7 +182,10 @@ type nutRun struct {
 func startNUT(t *testing.T, nut map[string]string, upsc string) *nutRun {
 	eng := startFakeEngine(t)
 	out, res := build(t, resilienceCase(lang.VarSetting{Name: "engine_port", Value: strconv.Itoa(eng.port)}))
-	spec := res.Blueprint.UPS
+	spec, diags := ups.Resolve(res.Blueprint.UPS)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} { // the driver and upsd run as nut
 		if err := os.Chmod(d, 0o755); err != nil {

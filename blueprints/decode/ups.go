@@ -37,17 +37,6 @@ var onBatterySchema = &hcl.BodySchema{
 	},
 }
 
-// UPS defaults: a minute of battery before anything changes (most outages
-// on an Australian line are shorter), two minutes for streams to finish,
-// power off five minutes in.
-const (
-	DefaultUPSDriver         = "usbhid-ups"
-	DefaultDrainAfter        = 60 * time.Second
-	DefaultStopEnginesWithin = 120 * time.Second
-	DefaultShutdownAfter     = 300 * time.Second
-	DefaultOSShutdown        = 60 * time.Second
-)
-
 var (
 	upsDriver = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 	usbID     = regexp.MustCompile(`^[0-9a-fA-F]{4}$`)
@@ -61,8 +50,8 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 	a := e.Attrs(b, content)
 	u := &spec.UPS{
 		Name:         b.Labels[0],
-		Driver:       a.Str("driver", DefaultUPSDriver),
-		Port:         a.Str("port", "auto"),
+		Driver:       a.Str("driver", ""),
+		Port:         a.Str("port", ""),
 		VendorID:     a.Str("vendor_id", ""),
 		ProductID:    a.Str("product_id", ""),
 		Description:  a.Str("description", ""),
@@ -73,8 +62,6 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 		WattsRange:   a.Range("watts", b.DefRange),
 		RuntimeRange: a.Range("runtime", b.DefRange),
 		OnBattery: spec.OnBattery{
-			DrainAfter: DefaultDrainAfter, StopEnginesWithin: DefaultStopEnginesWithin,
-			ShutdownAfter: DefaultShutdownAfter, OSShutdown: DefaultOSShutdown,
 			DeclRange: b.DefRange, DrainAfterRange: b.DefRange, ShutdownAfterRange: b.DefRange,
 		},
 	}
@@ -89,10 +76,10 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 	if u.Password != nil && !upsPassword.MatchString(u.Password.Value) {
 		a.Errorf("password", "Unusable UPS password", "The password must be 12 to 64 letters, digits, dots, dashes and underscores: NUT's configuration files cannot quote anything else. Leave password unset and the host generates one.")
 	}
-	if !upsDriver.MatchString(u.Driver) {
+	if a.Has("driver") && !upsDriver.MatchString(u.Driver) {
 		a.Errorf("driver", "Invalid driver", "%q is not a NUT driver name such as \"usbhid-ups\", \"blazer_usb\" or \"nutdrv_qx\".", u.Driver)
 	}
-	if u.Port == "" || !printable(u.Port) {
+	if a.Has("port") && (u.Port == "" || !printable(u.Port)) {
 		a.Errorf("port", "Invalid port", "port must be \"auto\" for USB or a device path such as \"/dev/ttyS0\", not %q.", u.Port)
 	}
 	for _, id := range []string{"vendor_id", "product_id"} {
@@ -115,39 +102,19 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 		diags = append(diags, moreDiags...)
 		u.OnBattery = ob
 	}
-	diags = append(diags, a.Diags...)
-	if diags.HasErrors() || u.Runtime == 0 {
-		return u, diags
-	}
-	ob := u.OnBattery
-	if ob.DrainAfter >= ob.ShutdownAfter {
-		return u, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Shutdown before drain",
-			Detail:   fmt.Sprintf("shutdown_after (%s) must be later than drain_after (%s): the gateway drains and the engines stop before the host powers off.", ob.ShutdownAfter, ob.DrainAfter),
-			Subject:  ob.ShutdownAfterRange.Ptr(),
-		})
-	}
-	if bud := u.Budget(); bud.PowerOff > u.Runtime {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "The battery runs out before the shutdown ends",
-			Detail: fmt.Sprintf("On battery the appliance is off %s after the power fails at the latest, but the UPS carries it for %s. Timeline: upsmon notices within %s; draining starts at drain_after %s; engines stop when idle or within %s, each taking up to %s; power-off starts at shutdown_after %s plus upsmon's %s final delay; it takes os_shutdown %s. Shorten shutdown_after (and drain_after, stop_engines_within), or declare a UPS with more runtime.",
-				bud.PowerOff, u.Runtime, spec.DetectionDelay, ob.DrainAfter, ob.StopEnginesWithin, spec.EngineStopTimeout, ob.ShutdownAfter, spec.FinalDelay, ob.OSShutdown),
-			Subject: ob.ShutdownAfterRange.Ptr(),
-		})
-	}
-	return u, diags
+	// The ups module applies the defaults and checks the on-battery
+	// timeline against the runtime (ups.Resolve).
+	return u, append(diags, a.Diags...)
 }
 
 func (e *evaluator) onBattery(b *hcl.Block) (spec.OnBattery, hcl.Diagnostics) {
 	content, diags := b.Body.Content(onBatterySchema)
 	a := e.Attrs(b, content)
 	ob := spec.OnBattery{
-		DrainAfter:         a.Duration("drain_after", DefaultDrainAfter),
-		StopEnginesWithin:  a.Duration("stop_engines_within", DefaultStopEnginesWithin),
-		ShutdownAfter:      a.Duration("shutdown_after", DefaultShutdownAfter),
-		OSShutdown:         a.Duration("os_shutdown", DefaultOSShutdown),
+		DrainAfter:         a.Duration("drain_after", 0),
+		StopEnginesWithin:  a.Duration("stop_engines_within", 0),
+		ShutdownAfter:      a.Duration("shutdown_after", 0),
+		OSShutdown:         a.Duration("os_shutdown", 0),
 		DeclRange:          b.DefRange,
 		DrainAfterRange:    a.Range("drain_after", b.DefRange),
 		ShutdownAfterRange: a.Range("shutdown_after", b.DefRange),

@@ -11,8 +11,8 @@ import (
 // the gateway, stop the engines, power off before the battery runs out.
 type UPS struct {
 	Name        string
-	Driver      string // NUT driver: "usbhid-ups" by default
-	Port        string // "auto" for USB
+	Driver      string // NUT driver; "" when unset
+	Port        string // "auto" for USB or a device path; "" when unset
 	VendorID    string // optional USB IDs that pick one UPS among several
 	ProductID   string
 	Description string
@@ -32,7 +32,8 @@ type UPS struct {
 }
 
 // OnBattery is the timeline after the power fails, counted from the moment
-// the UPS reports it is on battery.
+// the UPS reports it is on battery. It holds what the blueprint said: a zero
+// duration is a setting left to the ups module's defaults.
 type OnBattery struct {
 	// DrainAfter: the gateway's drain flag goes up (new requests get 503,
 	// streams in flight finish). Power back before then: nothing happened.
@@ -48,37 +49,4 @@ type OnBattery struct {
 	DeclRange          hcl.Range
 	DrainAfterRange    hcl.Range
 	ShutdownAfterRange hcl.Range
-}
-
-// Fixed parts of the on-battery timeline.
-const (
-	// EngineStopTimeout is the longest an engine unit takes to stop
-	// (the engine modules' TimeoutStopSec).
-	EngineStopTimeout = 90 * time.Second
-	// FinalDelay is upsmon's FINALDELAY: its wait between the shutdown
-	// notice and SHUTDOWNCMD.
-	FinalDelay = 5 * time.Second
-	// DetectionDelay is how late upsmon may notice the UPS went on battery:
-	// the driver's poll (2 s) plus upsmon's POLLFREQ (2 s).
-	DetectionDelay = 4 * time.Second
-)
-
-// Budget is the worst case of the on-battery timeline, to compare with the
-// battery's runtime.
-type Budget struct {
-	Detection    time.Duration // upsmon sees the power failure
-	EnginesDown  time.Duration // every engine stopped, at the latest
-	PowerOffFrom time.Duration // the shutdown starts
-	PowerOff     time.Duration // the host is off
-}
-
-// Budget returns the worst-case timeline: engines still stopping when the
-// shutdown starts delay it by what is left of their stop.
-func (u *UPS) Budget() Budget {
-	ob := u.OnBattery
-	b := Budget{Detection: DetectionDelay}
-	b.EnginesDown = DetectionDelay + ob.DrainAfter + ob.StopEnginesWithin + EngineStopTimeout
-	b.PowerOffFrom = DetectionDelay + ob.ShutdownAfter + FinalDelay
-	b.PowerOff = max(b.EnginesDown, b.PowerOffFrom) + ob.OSShutdown
-	return b
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/modules/metrics/names"
+	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/modules/usage"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -82,7 +83,10 @@ type engineTarget struct {
 // stack is everything the module derives from the blueprint before
 // rendering.
 type stack struct {
-	bp      *spec.Blueprint
+	bp *spec.Blueprint
+	// power is the ups block as ups.Resolve settled it (nil without one):
+	// the on-battery alert names its timeline.
+	power   *ups.Settings
 	m       *spec.Metrics
 	targets []target
 	engines []engineTarget
@@ -91,12 +95,14 @@ type stack struct {
 // Compile returns the metrics block's contribution, or nil without one.
 // Diagnostics name expressions that do not parse or query metrics that no
 // target exports, and engines whose metric names sovereign does not know.
-func Compile(bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
+// power is bp's ups block as ups.Resolve settled it, nil without one.
+func Compile(bp *spec.Blueprint, power *ups.Settings) (*units.Tree, hcl.Diagnostics) {
 	m := bp.Metrics
 	if m == nil {
 		return nil, nil
 	}
 	s, diags := newStack(bp)
+	s.power = power
 	builtin, moreDiags := s.builtinRules()
 	diags = append(diags, moreDiags...)
 	custom, moreDiags := s.blueprintRules()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/metrics/names"
+	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/units"
 )
 
@@ -38,9 +39,20 @@ func testBlueprint() *spec.Blueprint {
 	}
 }
 
+// power is bp's ups block with its defaults, as the build hands it to
+// Compile.
+func power(t *testing.T, bp *spec.Blueprint) *ups.Settings {
+	t.Helper()
+	s, diags := ups.Resolve(bp.UPS)
+	if diags.HasErrors() {
+		t.Fatalf("ups.Resolve: %v", diags)
+	}
+	return s
+}
+
 func compile(t *testing.T, bp *spec.Blueprint) (*units.Tree, hcl.Diagnostics) {
 	t.Helper()
-	tree, diags := Compile(bp)
+	tree, diags := Compile(bp, power(t, bp))
 	if diags.HasErrors() {
 		t.Fatalf("Compile: %v", diags)
 	}
@@ -61,7 +73,7 @@ func file(t *testing.T, tree *units.Tree, p string) []byte {
 func TestNoBlockNothing(t *testing.T) {
 	bp := testBlueprint()
 	bp.Metrics = nil
-	if tree, diags := Compile(bp); tree != nil || diags != nil {
+	if tree, diags := Compile(bp, power(t, bp)); tree != nil || diags != nil {
 		t.Errorf("Compile without a metrics block = %v, %v", tree, diags)
 	}
 }
@@ -135,7 +147,7 @@ func TestBlueprintRuleLocated(t *testing.T) {
 	start := hcl.Pos{Line: 7, Column: 12, Byte: 100}
 	bp.Metrics.Rules = []*spec.AlertRule{{Name: "Busy", Expr: expr, For: time.Minute, Severity: "warning", ExprLiteral: true,
 		ExprRange: hcl.Range{Filename: "bp.hcl", Start: start, End: hcl.Pos{Line: 7, Column: 12 + len(expr) + 2, Byte: 100 + len(expr) + 2}}}}
-	_, diags := Compile(bp)
+	_, diags := Compile(bp, power(t, bp))
 	if len(diags) != 1 {
 		t.Fatalf("diags = %v, want one", diags)
 	}
@@ -230,5 +242,19 @@ func TestUnmonitoredEngineKind(t *testing.T) {
 	}
 	if conf := string(file(t, tree, PrometheusConf)); strings.Contains(conf, "127.0.0.1:8001") {
 		t.Errorf("Prometheus scrapes the NIM engine:\n%s", conf)
+	}
+}
+
+// The on-battery alert names the timeline the appliance runs: the ups
+// module's defaults for what the blueprint left unset, never the zero the
+// decoder records for them.
+func TestUPSAlertNamesResolvedTimeline(t *testing.T) {
+	bp := testBlueprint()
+	bp.UPS.OnBattery.ShutdownAfter = 8 * time.Minute
+	tree, _ := compile(t, bp)
+	rules := string(file(t, tree, BuiltinRules))
+	want := "the gateway drains after 1m and the host powers off after 8m unless power returns"
+	if !strings.Contains(rules, want) {
+		t.Errorf("the UPSOnBattery alert does not say %q:\n%s", want, rules)
 	}
 }

@@ -91,7 +91,7 @@ func (s *stack) builtinRules() (ruleFile, hcl.Diagnostics) {
 		Labels:      map[string]string{"severity": "warning"},
 		Annotations: map[string]string{"summary": "At the rate of the last six hours, {{ $labels.mountpoint }} is full within a day."},
 	}, m.DeclRange, names.NodeExporter)
-	if u := s.bp.UPS; u != nil {
+	if u := s.power; u != nil {
 		add(alertRule{
 			Alert: "UPSOnBattery", Expr: `network_ups_tools_ups_status{flag="OB"} == 1`,
 			Labels: map[string]string{"severity": "critical"},

@@ -11,15 +11,15 @@ import (
 	"github.com/sovereign-collective/sovereign/units"
 )
 
-func testUPS() *spec.UPS {
-	return &spec.UPS{Name: "main", Driver: "usbhid-ups", Port: "auto", VendorID: "0463", Runtime: 9 * time.Minute,
-		OnBattery: spec.OnBattery{DrainAfter: time.Minute, StopEnginesWithin: 2 * time.Minute, ShutdownAfter: 5 * time.Minute, OSShutdown: time.Minute}}
+func testUPS() *Settings {
+	return &Settings{UPS: spec.UPS{Name: "main", Driver: "usbhid-ups", Port: "auto", VendorID: "0463", Runtime: 9 * time.Minute,
+		OnBattery: spec.OnBattery{DrainAfter: time.Minute, StopEnginesWithin: 2 * time.Minute, ShutdownAfter: 5 * time.Minute, OSShutdown: time.Minute}}}
 }
 
 var engines = []*spec.Engine{{Kind: "vllm", Name: "main", Port: 8000}, {Kind: "sglang", Name: "small", Port: 8001}}
 
 // compile is Compile over the test engines, failing the test on an error.
-func compile(t *testing.T, u *spec.UPS) *units.Tree {
+func compile(t *testing.T, u *Settings) *units.Tree {
 	t.Helper()
 	tree, err := Compile(u, engines)
 	if err != nil {
@@ -104,7 +104,7 @@ func TestPasswordFromBlueprint(t *testing.T) {
 	}
 }
 
-// TestDetectionDelay keeps spec.DetectionDelay, which the budget counts for
+// TestDetectionDelay keeps DetectionDelay, which the budget counts for
 // upsmon to notice a power failure, equal to the polls rendered: the
 // driver's pollinterval plus upsmon's POLLFREQ.
 func TestDetectionDelay(t *testing.T) {
@@ -116,7 +116,7 @@ func TestDetectionDelay(t *testing.T) {
 	}
 	p, _ := strconv.Atoi(string(poll[1]))
 	f, _ := strconv.Atoi(string(freq[1]))
-	if got := time.Duration(p+f) * time.Second; got != spec.DetectionDelay {
-		t.Errorf("pollinterval %ds + POLLFREQ %ds = %s, but the budget counts spec.DetectionDelay = %s", p, f, got, spec.DetectionDelay)
+	if got := time.Duration(p+f) * time.Second; got != DetectionDelay {
+		t.Errorf("pollinterval %ds + POLLFREQ %ds = %s, but the budget counts DetectionDelay = %s", p, f, got, DetectionDelay)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/engines"
+	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/tests/boot/report"
 	"github.com/sovereign-collective/sovereign/units"
 )
@@ -267,8 +268,13 @@ func installKit(g *Guest, cfg *report.Config, root string) error {
 // (dummy-ups) reading a mains-power status file. ups.conf, upsd, upsmon,
 // upssched and the appliance's scripts are the real ones.
 func upsStandin(g *Guest, root string) error {
-	ups := g.Blueprint.UPS
-	if ups == nil {
+	// The driver the rendered ups.conf names: the blueprint's, or the ups
+	// module's default.
+	power, diags := ups.Resolve(g.Blueprint.UPS)
+	if diags.HasErrors() {
+		return diags
+	}
+	if power == nil {
 		return nil
 	}
 	const status = "sovereign-boot-test-ups.dev"
@@ -281,7 +287,7 @@ func upsStandin(g *Guest, root string) error {
 	// usbhid-ups, but I'm dummy-ups!"), and upsd finds it by a socket named
 	// after that driver.
 	driver := "#!/bin/bash\n# sovereign boot test: no UPS in the guest; NUT's simulation driver stands in.\nexec -a \"$0\" /lib/nut/dummy-ups \"$@\" -x port=" + status + "\n"
-	return writeFile(root, filepath.Join("lib/nut", ups.Driver), driver, 0o755)
+	return writeFile(root, filepath.Join("lib/nut", power.Driver), driver, 0o755)
 }
 
 // installProbe puts the probe, its config and its unit in the guest. The

@@ -10,19 +10,18 @@ import (
 
 // printResilience follows the capacity table with the budgets of the wan and
 // ups blocks: how fast a dead uplink fails over, and when the host is off on
-// battery against the UPS's runtime. It prints the WAN figures even when
-// they miss failover_time (planned.Refused then says so), like the capacity
-// table's.
+// battery against the UPS's runtime. It prints the figures even when they
+// miss failover_time or the runtime (planned.Refused then says so), like
+// the capacity table's.
 func (e *env) printResilience(planned *pipeline.Planned) {
-	if planned == nil || (planned.WAN == nil && planned.Blueprint.UPS == nil) {
+	if planned == nil || (planned.WAN == nil && planned.UPS == nil) {
 		return
 	}
-	bp := planned.Blueprint
 	fmt.Fprintln(e.stdout)
 	if w := planned.WAN; w != nil {
 		fmt.Fprintf(e.stdout, "WAN failover: %s.\n", wan.Describe(w))
 	}
-	if u := bp.UPS; u != nil {
+	if u := planned.UPS; u != nil {
 		fmt.Fprintf(e.stdout, "UPS %q on battery: %s.\n", u.Name, ups.Describe(u))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/capacity"
 	"github.com/sovereign-collective/sovereign/modules/engines"
+	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/modules/wan"
 )
 
@@ -29,9 +30,13 @@ type Planned struct {
 	// WAN is the wan block with its defaults, whose failover budget the
 	// plan prints; nil without one.
 	WAN *wan.Settings
+	// UPS is the ups block with its defaults, whose on-battery timeline
+	// the plan prints; nil without one.
+	UPS *ups.Settings
 	// Refused are planning's own diagnostics (an engine that does not
-	// fit, uplinks that cannot fail over in time), apart from loading's so
-	// that the figures can be shown first.
+	// fit, uplinks that cannot fail over in time, a battery that runs out
+	// before the shutdown ends), apart from loading's so that the figures
+	// can be shown first.
 	Refused hcl.Diagnostics
 }
 
@@ -49,7 +54,9 @@ func Plan(p *decode.Loader, target string, in lang.Inputs) (*Planned, hcl.Diagno
 func plan(bp *spec.Blueprint) *Planned {
 	plans, refused := capacity.Blueprint(bp)
 	w, wanRefused := wan.Resolve(bp.WAN)
-	return &Planned{Blueprint: bp, Plans: plans, WAN: w, Refused: append(refused, wanRefused...)}
+	u, upsRefused := ups.Resolve(bp.UPS)
+	refused = append(append(refused, wanRefused...), upsRefused...)
+	return &Planned{Blueprint: bp, Plans: plans, WAN: w, UPS: u, Refused: refused}
 }
 
 // PlannedFleet is the plan of every host of a fleet, in the fleet's order.
