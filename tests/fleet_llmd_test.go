@@ -20,7 +20,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/cmd/sovereign/pipeline"
 	"github.com/sovereign-collective/sovereign/modules/link"
@@ -159,7 +158,7 @@ image %q {
   tag      = "v0.8.1"
   unpinned = "test"
 }
-`, decode.DefaultEnvoyImage, decode.DefaultEndpointPickerImage), 0o600)
+`, llmd.DefaultEnvoyImage, llmd.DefaultEndpointPickerImage), 0o600)
 	_, res := buildFleet(t, path)
 	f := res.Fleet
 	var gwRes *pipeline.Result

@@ -174,10 +174,6 @@ func (e *evaluator) fleetBlock(src *lang.Source) (*spec.Fleet, hcl.Diagnostics) 
 	f := &spec.Fleet{Name: b.Labels[0], DeclRange: b.DefRange}
 	f.Router = a.OneOf("router", spec.RouterNginx, spec.RouterNginx, spec.RouterLLMD)
 	f.RouterRange = a.Range("router", b.DefRange)
-	if f.Router == spec.RouterLLMD {
-		f.EndpointPickerImage = spec.Image{Ref: DefaultEndpointPickerImage, Range: f.RouterRange}
-		f.EnvoyImage = spec.Image{Ref: DefaultEnvoyImage, Range: f.RouterRange}
-	}
 	gatewayHost := a.Str("gateway_host", "")
 	f.GatewayHost = &spec.Host{Name: gatewayHost, DeclRange: a.Range("gateway_host", b.DefRange)}
 	links := content.Blocks // link is its only block type

@@ -10,23 +10,6 @@ import (
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 )
 
-// The llm-d router's images when a fleet routes with llm-d. Neither has a
-// digest from a public source sovereign could check: the fleet's lock file
-// names them, unpinned (every build warns) or with a digest the operator
-// resolved.
-//
-// The endpoint picker reads its endpoints from a file (no Kubernetes) from
-// llm-d router v0.8 on (https://llm-d.ai/blog/running-llm-d-without-kubernetes);
-// the configuration schema sovereign writes is that release line's
-// (llm-d/llm-d-router, apix/config/v1alpha1/endpointpickerconfig_types.go:
-// dataLayer.discovery.pluginRef). The Envoy tag is the one llm-d's own
-// standalone chart runs beside the picker
-// (llm-d/llm-d-router, config/charts/llm-d-router-standalone/values.yaml).
-const (
-	DefaultEndpointPickerImage = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.8.1"
-	DefaultEnvoyImage          = "docker.io/envoyproxy/envoy:distroless-v1.33.2"
-)
-
 // The gateway host's ports of the llm-d router (from Envoy's admin port,
 // spec.LLMDEnvoyAdminPort, up), upstream i (by engine name) adding i to
 // each base: Envoy's listener for the upstream (on

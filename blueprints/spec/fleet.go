@@ -20,7 +20,9 @@ type Fleet struct {
 	// block when it did not).
 	RouterRange hcl.Range
 	// EndpointPickerImage and EnvoyImage run the llm-d router on the
-	// gateway host when Router is RouterLLMD.
+	// gateway host when Router is RouterLLMD. The fleet block has no
+	// setting for them, so they stay empty and the llmd module runs its
+	// default images.
 	EndpointPickerImage, EnvoyImage Image
 	Link                            Link
 	// Hosts are sorted by name; GatewayHost is the one whose Blueprint has

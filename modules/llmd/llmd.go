@@ -31,6 +31,31 @@ import (
 	"github.com/sovereign-collective/sovereign/units"
 )
 
+// The llm-d router's images, for a fleet that routes with llm-d and names
+// none of its own. Neither has a digest from a public source sovereign could check: the fleet's lock file
+// names them, unpinned (every build warns) or with a digest the operator
+// resolved.
+//
+// The endpoint picker reads its endpoints from a file (no Kubernetes) from
+// llm-d router v0.8 on (https://llm-d.ai/blog/running-llm-d-without-kubernetes);
+// the configuration schema sovereign writes is that release line's
+// (llm-d/llm-d-router, apix/config/v1alpha1/endpointpickerconfig_types.go:
+// dataLayer.discovery.pluginRef). The Envoy tag is the one llm-d's own
+// standalone chart runs beside the picker
+// (llm-d/llm-d-router, config/charts/llm-d-router-standalone/values.yaml).
+const (
+	DefaultEndpointPickerImage = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.8.1"
+	DefaultEnvoyImage          = "docker.io/envoyproxy/envoy:distroless-v1.33.2"
+)
+
+// image is img, or def at the router setting when the fleet names none.
+func image(img spec.Image, def string, router hcl.Range) spec.Image {
+	if img.Ref == "" {
+		return spec.Image{Ref: def, Range: router}
+	}
+	return img
+}
+
 // Where the router's files live on the gateway host. Each container mounts
 // its folder read-only at the same path, so the files name paths that are
 // right on the host and in the container.
@@ -133,7 +158,7 @@ func finish(u *units.Unit) *units.Unit {
 // reaches it over loopback in plain gRPC, without the self-signed TLS the
 // picker would otherwise serve.
 func pickerUnit(f *spec.Fleet, name string, r *spec.LLMDRoute) *units.Unit {
-	u := container(PickerUnit(name), "sovereign llm-d: endpoint picker for engine "+name+" across the fleet's hosts", f.EndpointPickerImage, f.RouterRange)
+	u := container(PickerUnit(name), "sovereign llm-d: endpoint picker for engine "+name+" across the fleet's hosts", image(f.EndpointPickerImage, DefaultEndpointPickerImage, f.RouterRange), f.RouterRange)
 	u.Set("Container", "Volume", PickerDir(name)+":"+PickerDir(name)+":ro,Z")
 	u.Set("Container", "Exec", units.QuoteCommand([]string{
 		"--pool-name", name,
@@ -157,7 +182,7 @@ func pickerUnit(f *spec.Fleet, name string, r *spec.LLMDRoute) *units.Unit {
 // entrypoint is envoy itself, as an unprivileged user (envoyproxy/envoy,
 // ci/Dockerfile-envoy), so Exec holds its flags only.
 func envoyUnit(f *spec.Fleet, pickers []string) *units.Unit {
-	u := container(EnvoyUnit, "sovereign llm-d: Envoy sends each request to the engine its endpoint picker names", f.EnvoyImage, f.RouterRange)
+	u := container(EnvoyUnit, "sovereign llm-d: Envoy sends each request to the engine its endpoint picker names", image(f.EnvoyImage, DefaultEnvoyImage, f.RouterRange), f.RouterRange)
 	if len(pickers) > 0 {
 		u.Set("Unit", "Wants", strings.Join(pickers, " "))
 		u.Set("Unit", "After", strings.Join(pickers, " "))

@@ -95,3 +95,29 @@ func TestRouterUnits(t *testing.T) {
 		t.Errorf("Envoy starts after %v, want its picker too", after)
 	}
 }
+
+// TestDefaultImagesAppliedOnce fails if the decoder picks the router's
+// images (the module would then take them for the blueprint's own) or if
+// nobody does: the fleet's spec names none, and the units run the module's
+// defaults, pointed at the router setting for the lock's diagnostics.
+func TestDefaultImagesAppliedOnce(t *testing.T) {
+	p := decode.NewLoader(afero.NewOsFs(), engines.Kinds)
+	f, diags := p.LoadFleet(referenceLLMD, lang.Inputs{})
+	if diags.HasErrors() {
+		t.Fatalf("loading: %v", diags)
+	}
+	if f.EndpointPickerImage.Ref != "" || f.EnvoyImage.Ref != "" {
+		t.Errorf("the decoder chose router images %q and %q", f.EndpointPickerImage.Ref, f.EnvoyImage.Ref)
+	}
+	_, _, tree := loadRouter(t, referenceLLMD)
+	refs := map[string]int{}
+	for _, img := range tree.Images() {
+		refs[img.Ref]++
+		if img.Origin != f.RouterRange {
+			t.Errorf("image %s points at %v, want the router setting %v", img.Ref, img.Origin, f.RouterRange)
+		}
+	}
+	if refs[llmd.DefaultEnvoyImage] != 1 || refs[llmd.DefaultEndpointPickerImage] < 1 || len(refs) != 2 {
+		t.Errorf("router images %v, want one Envoy %s and pickers %s", refs, llmd.DefaultEnvoyImage, llmd.DefaultEndpointPickerImage)
+	}
+}
