@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/engines"
@@ -170,6 +171,7 @@ func probeConfig(g *Guest) (*report.Config, error) {
 			for _, hc := range u.Get("Container", "HealthCmd") {
 				cfg.EngineHealth = healthURL.FindString(hc)
 			}
+			cfg.EngineContainer = u.ContainerName()
 		}
 	}
 	if cfg.EngineHealth == "" {
@@ -346,4 +348,30 @@ func lookPath(name, why string) (string, error) {
 		return "", fmt.Errorf("%s not found (%s)", name, why)
 	}
 	return p, nil
+}
+
+// healthTiming is how often Podman runs the engine's health check while it
+// starts (HealthStartupInterval=) and once it has (HealthInterval=).
+type healthTiming struct{ startup, steady time.Duration }
+
+// engineHealthTiming reads the engine unit's rendered health check timing.
+func engineHealthTiming(tree *units.Tree, engine string) (healthTiming, error) {
+	for _, u := range tree.Units {
+		if u.ServiceName() != engine {
+			continue
+		}
+		var h healthTiming
+		for key, d := range map[string]*time.Duration{"HealthStartupInterval": &h.startup, "HealthInterval": &h.steady} {
+			v := u.Get("Container", key)
+			if len(v) == 0 {
+				return h, fmt.Errorf("%s has no %s=", u.Name, key)
+			}
+			var err error
+			if *d, err = time.ParseDuration(v[len(v)-1]); err != nil {
+				return h, fmt.Errorf("%s: %s=%s: %w", u.Name, key, v[len(v)-1], err)
+			}
+		}
+		return h, nil
+	}
+	return healthTiming{}, fmt.Errorf("no unit runs %s", engine)
 }

@@ -140,6 +140,11 @@ func run() *report.Report {
 	if rep.Final == nil {
 		rep.Final = snapshot(client, &cfg, true)
 	}
+	if rep.EngineActive > 0 && cfg.EngineContainer != "" {
+		start := time.Now()
+		output("podman", "healthcheck", "run", cfg.EngineContainer)
+		rep.HealthCheckSeconds = time.Since(start).Seconds()
+	}
 	rep.Jobs = output("systemctl", "list-jobs", "--no-pager")
 	if cfg.EngineBecomesHealthy {
 		rep.SystemState = settle(10 * time.Second)

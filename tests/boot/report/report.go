@@ -20,6 +20,9 @@ type Config struct {
 	// endpoint as the guest reaches it.
 	Engine       string `json:"engine"`
 	EngineHealth string `json:"engine_health"`
+	// EngineContainer is the engine's container, whose health check the
+	// probe runs once itself to time it.
+	EngineContainer string `json:"engine_container"`
 	// Gateway is the gateway's nginx service.
 	Gateway string `json:"gateway"`
 	// MemberKey is a member's API key; APIPath a path under the API that
@@ -61,6 +64,10 @@ type Report struct {
 	Released      float64 `json:"released,omitempty"`
 	EngineHealthy float64 `json:"engine_healthy"`
 	EngineActive  float64 `json:"engine_active"`
+	// HealthCheckSeconds is how long one run of the engine's health check
+	// (podman healthcheck run) took the guest at the end: what each of
+	// Podman's checks costs on a CPU as slow as this guest's.
+	HealthCheckSeconds float64 `json:"health_check_seconds,omitempty"`
 	// Loading is what the gateway answered while the engine was loading;
 	// Final what it answered at the end.
 	Loading *Snapshot `json:"loading,omitempty"`
