@@ -1,34 +1,16 @@
 package wan_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hashicorp/hcl/v2"
-	"github.com/spf13/afero"
 
-	"github.com/sovereign-collective/sovereign/blueprints/decode"
-	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
-	"github.com/sovereign-collective/sovereign/modules/engines"
+	"github.com/sovereign-collective/sovereign/modules/internal/moduletest"
 	"github.com/sovereign-collective/sovereign/modules/wan"
 )
-
-// applianceHCL is the smallest appliance a wan block can sit in: lines 1–8,
-// so the wan block below starts on line 10.
-const applianceHCL = `appliance "coop" {
-  hardware = "dgx-station-gb300"
-  hostname = "coop"
-
-  admin "ops" {
-    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
-  }
-}
-
-`
 
 const wanHCL = `wan {
   failover_time = "15s"
@@ -47,19 +29,10 @@ const wanHCL = `wan {
 }
 `
 
-// load decodes applianceHCL + wanBlock as `sovereign build` does, failing
-// the test on a loading error: the checks under test are the wan module's.
+// load decodes the appliance and wanBlock as `sovereign build` does.
 func load(t *testing.T, wanBlock string) *spec.WAN {
 	t.Helper()
-	fsys := afero.NewMemMapFs()
-	if err := afero.WriteFile(fsys, "bp.hcl", []byte(applianceHCL+wanBlock), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bp, diags := decode.NewLoader(fsys, engines.Kinds).Load("bp.hcl", lang.Inputs{})
-	if diags.HasErrors() {
-		t.Fatalf("loading failed: %s", diags.Error())
-	}
-	return bp.WAN
+	return moduletest.Load(t, wanBlock).WAN
 }
 
 // resolve is wan.Resolve of the loaded block, failing the test on an error.
@@ -181,22 +154,11 @@ func TestResolveErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, diags := wan.Resolve(load(t, tc.src))
-			if diff := cmp.Diff(tc.want, errorList(diags)); diff != "" {
+			if diff := cmp.Diff(tc.want, moduletest.ErrorList(diags)); diff != "" {
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
 	}
-}
-
-// errorList is diags' errors as "FILE:LINE,COL: Summary".
-func errorList(diags hcl.Diagnostics) []string {
-	var out []string
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError && d.Subject != nil {
-			out = append(out, fmt.Sprintf("%s:%d,%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, d.Summary))
-		}
-	}
-	return out
 }
 
 func TestNoBlockNothingResolved(t *testing.T) {
