@@ -105,8 +105,9 @@ func (r *Release) resolve(written string) (f Flag, canonical string, ok bool) {
 
 // Check checks a command line's options against the release: each flag
 // must exist, take a value exactly when it should, and have a value the
-// release accepts. A deprecated flag, an abbreviated one and a setting
-// given twice are warnings.
+// release accepts. A deprecated flag, an abbreviated one, a setting given
+// twice and a value whose accepted set the table could not record are
+// warnings.
 func (r *Release) Check(args []Arg) []Problem {
 	var problems []Problem
 	seen := map[string]string{}
@@ -151,6 +152,9 @@ func (r *Release) Check(args []Arg) []Problem {
 					bad(false, "Deprecated value refused by this engine release", "%s deprecates %s %s and refuses it unless --allow-deprecated-quantization is given too.", r, a.Flag, v)
 				}
 			}
+		}
+		if f.ChoicesUnchecked != "" && len(a.Values) > 0 {
+			bad(true, "Value not checked", "%s's %s is given %q, which sovereign cannot check against this release: %s Make sure the release accepts it before the first boot.", r, a.Flag, strings.Join(a.Values, " "), f.ChoicesUnchecked)
 		}
 		if f.Deprecated {
 			bad(true, "Deprecated flag", "%s deprecates %s: it still parses, but a later release may remove it.", r, a.Flag)

@@ -73,6 +73,11 @@ type Flag struct {
 	// (vLLM's --tool-parser-plugin registers more tool-call parsers):
 	// given, the value is not checked.
 	ChoicesExtendedBy string `json:"choices_extended_by,omitempty"`
+	// ChoicesUnchecked says why the values this release accepts are not
+	// recorded although it refuses some (parser names registered at run
+	// time, a choice list no release-exact source gave): a value given is
+	// then a warning that it was not checked, never a silent pass.
+	ChoicesUnchecked string `json:"choices_unchecked,omitempty"`
 	// DeprecatedChoices are choices the release refuses unless
 	// --allow-deprecated-quantization is given too.
 	DeprecatedChoices []string `json:"deprecated_choices,omitempty"`
@@ -147,6 +152,9 @@ func Parse(b []byte) (*Release, error) {
 		}
 		if _, ok := r.Flags[f.ChoicesExtendedBy]; f.ChoicesExtendedBy != "" && !ok {
 			return nil, fmt.Errorf("%s %s: flag %s: its choices are extended by %s, which is not a flag", r.Engine, r.Version, name, f.ChoicesExtendedBy)
+		}
+		if f.ChoicesUnchecked != "" && len(f.Choices) > 0 {
+			return nil, fmt.Errorf("%s %s: flag %s has choices and says they are not checked", r.Engine, r.Version, name)
 		}
 		for _, c := range f.DeprecatedChoices {
 			if !slices.Contains(f.Choices, c) {

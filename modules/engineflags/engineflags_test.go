@@ -100,7 +100,7 @@ func TestCheck(t *testing.T) {
 			"--tensor-parallel-size", "1", "--max-model-len", "32768", "--kv-cache-dtype", "fp8",
 			"--gpu-memory-utilization", "0.95", "--enable-prefix-caching", "--enable-auto-tool-choice",
 			"--tool-call-parser", "hermes", "--kv-offloading-backend", "native", "--kv-offloading-size", "64",
-		}, nil},
+		}, []string{"W: Value not checked: vLLM v0.14.0's --tool-call-parser is given \"hermes\""}},
 		{"a flag another release removed", "vllm", "v0.14.0", []string{"--max-model-len", "8192", "--rope-theta", "1e6"},
 			[]string{"E: Flag not in this engine release: vLLM v0.14.0 has no flag --rope-theta. @--rope-theta"}},
 		{"a flag that came later", "vllm", "v0.11.0", []string{"--kv-offloading-size", "64"},
@@ -186,5 +186,37 @@ func TestParserNamesChecked(t *testing.T) {
 		"source": {"repository": "r", "commit": "c", "files": ["f"], "method": "m"},
 		"flags": {"--tool-call-parser": {"dest": "d", "choices": ["a"], "choices_extended_by": "--nope"}}}`)); err == nil {
 		t.Error("a table whose choices are extended by a flag it lacks loaded")
+	}
+}
+
+// TestParserValuesUncheckedAreWarned: the parser and SGLang quantization
+// names the tables could not record from a release-exact source are not
+// passed silently: each value is one warning, at the flag, that says it
+// was not checked and why; the values the reference blueprints use give
+// nothing worse than that warning.
+func TestParserValuesUncheckedAreWarned(t *testing.T) {
+	for _, c := range []struct{ engine, version, flag, value string }{
+		{"vllm", "v0.11.0", "--tool-call-parser", "hermes"},
+		{"vllm", "v0.11.0", "--reasoning-parser", "deepseek_r1"},
+		{"vllm", "v0.14.0", "--tool-call-parser", "hermes"},
+		{"vllm", "v0.14.0", "--reasoning-parser", "deepseek_r1"},
+		{"sglang", "v0.5.9", "--tool-call-parser", "qwen25"},
+		{"sglang", "v0.5.9", "--reasoning-parser", "deepseek-r1"},
+		{"sglang", "v0.5.9", "--quantization", "awq_marlin"},
+	} {
+		got := check(t, c.engine, c.version, "--port", "8000", c.flag, c.value)
+		want := "W: Value not checked: " + displayName(c.engine) + " " + c.version + "'s " + c.flag + " is given \"" + c.value + "\", which sovereign cannot check against this release: "
+		if len(got) != 1 || !strings.HasPrefix(got[0], want) || !strings.Contains(got[0], "not at the tag's commit") || !strings.HasSuffix(got[0], "@"+c.flag) {
+			t.Errorf("%s %s %s %s: problems %q\nwant one starting %q", c.engine, c.version, c.flag, c.value, got, want)
+		}
+	}
+	// The flags whose values are checked are not warned about.
+	if got := check(t, "vllm", "v0.14.0", "--quantization", "awq_marlin"); len(got) != 0 {
+		t.Errorf("a checked value was warned about: %q", got)
+	}
+	if _, err := Parse([]byte(`{"engine": "vllm", "release": "v0.0.9", "program": "p",
+		"source": {"repository": "r", "commit": "c", "files": ["f"], "method": "m"},
+		"flags": {"--reasoning-parser": {"dest": "d", "choices": ["a"], "choices_unchecked": "why"}}}`)); err == nil {
+		t.Error("a table whose flag has choices and says they are not checked loaded")
 	}
 }
