@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -455,20 +454,6 @@ func article(what string) string {
 		return "An"
 	}
 	return "A"
-}
-
-// suggest returns " Did you mean "x"?" when one of options is close to s.
-func Suggest(s string, options []string) string {
-	best, bestDist := "", 3
-	for _, o := range options {
-		if d := levenshtein.Distance(s, o, nil); d < bestDist {
-			best, bestDist = o, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
 func QuoteList(xs []string) string {

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 )
 
 // Arg is one option on an engine's command line: its flag as written and
@@ -147,7 +149,7 @@ func (r *Release) Check(args []Arg) []Problem {
 					if f.ChoicesCheckedBy != "" {
 						by = fmt.Sprintf(" (its parser takes any string; %s refuses others at start-up)", f.ChoicesCheckedBy)
 					}
-					bad(false, "Value not accepted by this engine release", "%s's %s accepts %s, not %q%s.%s", r, a.Flag, strings.Join(f.Choices, ", "), v, by, closest(v, f.Choices))
+					bad(false, "Value not accepted by this engine release", "%s's %s accepts %s, not %q%s.%s", r, a.Flag, strings.Join(f.Choices, ", "), v, by, lang.SuggestBare(v, f.Choices))
 				case slices.Contains(f.DeprecatedChoices, v) && !hasFlag("--allow-deprecated-quantization"):
 					bad(false, "Deprecated value refused by this engine release", "%s deprecates %s %s and refuses it unless --allow-deprecated-quantization is given too.", r, a.Flag, v)
 				}
@@ -221,42 +223,5 @@ func (r *Release) suggest(written string) string {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return closest(written, names)
-}
-
-// closest suggests the nearest candidate by edit distance, if any is near.
-func closest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/3+1
-	for _, c := range candidates {
-		if strings.HasPrefix(c, s+"_") || strings.HasPrefix(c, s+"-") {
-			return fmt.Sprintf(" Did you mean %s?", c)
-		}
-		if d := editDistance(s, c); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %s?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return lang.SuggestBare(written, names)
 }

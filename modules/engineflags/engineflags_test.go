@@ -112,7 +112,7 @@ func TestCheck(t *testing.T) {
 		{"a KV dtype the release lacks", "vllm", "v0.11.0", []string{"--kv-cache-dtype", "fp8_ds_mla"},
 			[]string{"E: Value not accepted by this engine release: vLLM v0.11.0's --kv-cache-dtype accepts auto, bfloat16, fp8, fp8_e4m3, fp8_e5m2, fp8_inc, not \"fp8_ds_mla\""}},
 		{"SGLang's KV dtypes are not vLLM's", "sglang", "v0.5.9", []string{"--kv-cache-dtype", "fp8"},
-			[]string{"SGLang v0.5.9's --kv-cache-dtype accepts auto, bf16, bfloat16, fp4_e2m1, fp8_e4m3, fp8_e5m2, not \"fp8\". Did you mean fp8_e4m3?"}},
+			[]string{"SGLang v0.5.9's --kv-cache-dtype accepts auto, bf16, bfloat16, fp4_e2m1, fp8_e4m3, fp8_e5m2, not \"fp8\". Did you mean fp8_e4m3 or fp8_e5m2?"}},
 		{"a quantization vLLM checks after parsing", "vllm", "v0.14.0", []string{"-q", "awq_marlin2"},
 			[]string{"its parser takes any string; ModelConfig._verify_quantization (QUANTIZATION_METHODS) refuses others at start-up"}},
 		{"a deprecated quantization without its gate", "vllm", "v0.14.0", []string{"--quantization", "gptq_bitblas"},

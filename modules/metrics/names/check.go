@@ -3,11 +3,14 @@ package names
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 )
 
 // Problem is what is wrong with one expression: it does not parse, or it
@@ -109,21 +112,33 @@ func targetNames(targets []*List) string {
 	return "none of " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// suggestion names the closest exported name, for a renamed metric
-// (vllm:gpu_cache_usage_perc → vllm:kv_cache_usage_perc).
+// suggestion names what name most likely meant: the new name of a metric an
+// engine release renamed (vllm:time_per_output_token_seconds_count →
+// vllm:inter_token_latency_seconds_count, which no spelling rule finds),
+// or else the closest exported name.
 func suggestion(name string, targets []*List) string {
-	best, bestDist := "", len(name)/3+1
+	if r, release := renamed(name); r != "" && exported(r, targets) {
+		return fmt.Sprintf(" Did you mean %s? %s deprecates this name for it.", r, release)
+	}
+	var names []string
 	for _, t := range targets {
-		for _, n := range t.Names() {
-			if d := levenshtein.Distance(name, n, nil); d < bestDist {
-				best, bestDist = n, d
+		names = append(names, t.Names()...)
+	}
+	return lang.SuggestBare(name, names)
+}
+
+// renamed returns the series that replaces a deprecated one in the releases
+// sovereign knows, and the release that says so.
+func renamed(series string) (replacement, release string) {
+	for _, kind := range slices.Sorted(maps.Keys(engines)) {
+		for _, r := range slices.Sorted(maps.Keys(engines[kind])) {
+			l := engines[kind][r]
+			if f, ok := l.family(series); ok && f.ReplacedBy != "" {
+				return f.ReplacedBy + strings.TrimPrefix(series, f.Name), l.Name
 			}
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %s?", best)
+	return "", ""
 }
 
 func parseProblems(err error) []Problem {

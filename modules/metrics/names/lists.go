@@ -41,10 +41,10 @@ var vllmV0110 = &List{
 	Name:   "vLLM v0.11.0",
 	Source: "vllm-project/vllm v0.11.0, vllm/v1/metrics/loggers.py",
 	Families: append([]Family{
-		{Name: "vllm:gpu_cache_usage_perc", Type: Gauge, Deprecated: true},
-		{Name: "vllm:gpu_prefix_cache_queries_total", Type: Counter, Deprecated: true},
-		{Name: "vllm:gpu_prefix_cache_hits_total", Type: Counter, Deprecated: true},
-		{Name: "vllm:time_per_output_token_seconds", Type: Histogram, Deprecated: true},
+		{Name: "vllm:gpu_cache_usage_perc", Type: Gauge, Deprecated: true, ReplacedBy: "vllm:kv_cache_usage_perc"},
+		{Name: "vllm:gpu_prefix_cache_queries_total", Type: Counter, Deprecated: true, ReplacedBy: "vllm:prefix_cache_queries_total"},
+		{Name: "vllm:gpu_prefix_cache_hits_total", Type: Counter, Deprecated: true, ReplacedBy: "vllm:prefix_cache_hits_total"},
+		{Name: "vllm:time_per_output_token_seconds", Type: Histogram, Deprecated: true, ReplacedBy: "vllm:inter_token_latency_seconds"},
 	}, vllmCommon...),
 }
 

@@ -35,6 +35,10 @@ type Family struct {
 	// Deprecated families still exist in this release but are gone in a
 	// later one: the generated dashboards and rules never use them.
 	Deprecated bool
+	// ReplacedBy is the family that upstream names in a deprecated one's
+	// place, so that a rule written for an older release is told the new
+	// name rather than the nearest spelling.
+	ReplacedBy string
 }
 
 // List is what one target (an engine release, an exporter) exports.

@@ -33,6 +33,12 @@ func TestCheckFollowsTheRelease(t *testing.T) {
 	if len(p) != 1 || !strings.Contains(p[0].Detail, "Did you mean vllm:kv_cache_usage_perc?") {
 		t.Errorf("no rename suggested: %v", p)
 	}
+	// The new name of a renamed histogram keeps the series suffix; by
+	// spelling alone the nearest names are unrelated histograms.
+	p = Check("rate(vllm:time_per_output_token_seconds_count[5m])", v14)
+	if len(p) != 1 || !strings.Contains(p[0].Detail, "Did you mean vllm:inter_token_latency_seconds_count? vLLM v0.11.0 deprecates this name for it.") {
+		t.Errorf("renamed histogram: %v", p)
+	}
 	if d := Deprecated("vllm:gpu_cache_usage_perc", v11); len(d) != 1 {
 		t.Errorf("Deprecated = %v, want the GPU-prefixed name", d)
 	}
