@@ -29,6 +29,9 @@ type Problem struct {
 	Warning bool
 	Summary string
 	Detail  string
+	// Repeats, for a setting given twice, is the Index of the earlier Arg
+	// that set it; -1 otherwise.
+	Repeats int
 }
 
 func (p Problem) Error() string { return p.Summary + ": " + p.Detail }
@@ -53,7 +56,7 @@ func (r *Release) Split(words []string) ([]Arg, []Problem) {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if !strings.HasPrefix(w, "-") || number.MatchString(w) {
-			problems = append(problems, Problem{Index: i, Summary: "Not a flag",
+			problems = append(problems, Problem{Index: i, Repeats: -1, Summary: "Not a flag",
 				Detail: fmt.Sprintf("%q is not a flag of %s; values follow the flag they belong to (%s takes no positional arguments here).", w, r, r.Program)})
 			continue
 		}
@@ -112,15 +115,15 @@ func (r *Release) resolve(written string) (f Flag, canonical string, ok bool) {
 // warnings.
 func (r *Release) Check(args []Arg) []Problem {
 	var problems []Problem
-	seen := map[string]string{}
+	seen := map[string]Arg{}
 	hasFlag := func(name string) bool {
 		return slices.ContainsFunc(args, func(a Arg) bool { _, c, _ := r.resolve(a.Flag); return c == name })
 	}
 	for _, a := range args {
 		bad := func(warning bool, summary, format string, v ...any) {
-			problems = append(problems, Problem{Index: a.Index, Warning: warning, Summary: summary, Detail: fmt.Sprintf(format, v...)})
+			problems = append(problems, Problem{Index: a.Index, Warning: warning, Summary: summary, Detail: fmt.Sprintf(format, v...), Repeats: -1})
 		}
-		f, canonical, ok := r.resolve(a.Flag)
+		f, _, ok := r.resolve(a.Flag)
 		if !ok {
 			if long := r.abbreviates(a.Flag); long != "" {
 				bad(true, "Abbreviated flag", "%s reads %s as %s, but only until a later release adds another flag starting the same way; write %s.", r, a.Flag, long, long)
@@ -162,9 +165,14 @@ func (r *Release) Check(args []Arg) []Problem {
 			bad(true, "Deprecated flag", "%s deprecates %s: it still parses, but a later release may remove it.", r, a.Flag)
 		}
 		if first, twice := seen[f.Dest]; twice {
-			bad(true, "Setting given twice", "%s and %s set the same thing (%s); %s takes the last one.", first, a.Flag, f.Dest, r)
+			if first.Flag == a.Flag {
+				bad(true, "Setting given twice", "%s is given twice; %s takes the last one.", a.Flag, r)
+			} else {
+				bad(true, "Setting given twice", "%s and %s set the same thing (%s); %s takes the last one.", first.Flag, a.Flag, f.Dest, r)
+			}
+			problems[len(problems)-1].Repeats = first.Index
 		}
-		seen[f.Dest] = canonical
+		seen[f.Dest] = a
 	}
 	return problems
 }

@@ -42,30 +42,30 @@ var Kind = &engine.Kind{
 func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engine.Option {
 	at := eng.DeclRange
 	opts := []engine.Option{
-		engine.Opt(eng.RangeOf(spec.SettingModel), "--model-path", modelMount),
-		engine.Opt(at, "--served-model-name", eng.ServedModelName),
+		engine.SettingOpt(eng, spec.SettingModel, "--model-path", modelMount),
+		engine.AttrOpt(eng, "served_model_name", "--served-model-name", eng.ServedModelName),
 		engine.Opt(at, "--host", eng.ListenHost()),
-		engine.Opt(at, "--port", strconv.Itoa(eng.Port)),
-		engine.Opt(eng.RangeOf(spec.SettingTensorParallel), "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
-		engine.Opt(eng.RangeOf(spec.SettingKVCacheDType), "--kv-cache-dtype", eng.KVCacheDType),
+		engine.AttrOpt(eng, "port", "--port", strconv.Itoa(eng.Port)),
+		engine.SettingOpt(eng, spec.SettingTensorParallel, "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
+		engine.SettingOpt(eng, spec.SettingKVCacheDType, "--kv-cache-dtype", eng.KVCacheDType),
 		// Prometheus metrics (off by default) feed the UPS drain's
 		// "is it idle?" check and the operator's dashboards.
 		engine.Opt(at, "--enable-metrics"),
 	}
 	if eng.MaxModelLen > 0 {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMaxModelLen), "--context-length", strconv.Itoa(eng.MaxModelLen)))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingMaxModelLen, "--context-length", strconv.Itoa(eng.MaxModelLen)))
 	}
 	if eng.MemoryFraction > 0 {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMemoryFraction), "--mem-fraction-static", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64)))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingMemoryFraction, "--mem-fraction-static", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64)))
 	}
 	if eng.Quantization != "" {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingQuantization), "--quantization", eng.Quantization))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingQuantization, "--quantization", eng.Quantization))
 	}
 	if p := eng.ToolCallParser; p != "" {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingToolCallParser), "--tool-call-parser", p))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingToolCallParser, "--tool-call-parser", p))
 	}
 	if p := eng.ReasoningParser; p != "" {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingReasoningParser), "--reasoning-parser", p))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingReasoningParser, "--reasoning-parser", p))
 	}
 	// The concurrency the plan printed, or the blueprint's own.
 	if o, ok := engine.Tuned(eng, spec.SettingMaxNumSeqs, eng.MaxNumSeqs, derived.MaxNumSeqs, "--max-running-requests"); ok {
@@ -75,8 +75,8 @@ func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engin
 		// HiCache, SGLang's host-memory KV tier. Its size is decimal GB
 		// per tensor-parallel rank.
 		perRank := float64(eng.CPUKVOffloadBytes) / 1e9 / float64(max(eng.TensorParallelSize, 1))
-		from := eng.RangeOf(spec.SettingCPUKVOffload)
-		opts = append(opts, engine.Opt(from, "--enable-hierarchical-cache"), engine.Opt(from, "--hicache-size", strconv.FormatFloat(perRank, 'f', 0, 64)))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingCPUKVOffload, "--enable-hierarchical-cache"),
+			engine.SettingOpt(eng, spec.SettingCPUKVOffload, "--hicache-size", strconv.FormatFloat(perRank, 'f', 0, 64)))
 	}
 	return append(opts, engine.ExtraArgs(eng)...)
 }

@@ -80,33 +80,33 @@ func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engin
 	v := Own(eng)
 	at := eng.DeclRange
 	opts := []engine.Option{
-		engine.Opt(eng.RangeOf(spec.SettingModel), "--model", modelMount),
-		engine.Opt(at, "--served-model-name", eng.ServedModelName),
+		engine.SettingOpt(eng, spec.SettingModel, "--model", modelMount),
+		engine.AttrOpt(eng, "served_model_name", "--served-model-name", eng.ServedModelName),
 		engine.Opt(at, "--host", eng.ListenHost()),
-		engine.Opt(at, "--port", strconv.Itoa(eng.Port)),
-		engine.Opt(eng.RangeOf(spec.SettingTensorParallel), "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
+		engine.AttrOpt(eng, "port", "--port", strconv.Itoa(eng.Port)),
+		engine.SettingOpt(eng, spec.SettingTensorParallel, "--tensor-parallel-size", strconv.Itoa(eng.TensorParallelSize)),
 	}
 	if eng.MaxModelLen > 0 {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMaxModelLen), "--max-model-len", strconv.Itoa(eng.MaxModelLen)))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingMaxModelLen, "--max-model-len", strconv.Itoa(eng.MaxModelLen)))
 	}
-	opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingKVCacheDType), "--kv-cache-dtype", eng.KVCacheDType))
+	opts = append(opts, engine.SettingOpt(eng, spec.SettingKVCacheDType, "--kv-cache-dtype", eng.KVCacheDType))
 	if eng.MemoryFraction > 0 {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingMemoryFraction), "--gpu-memory-utilization", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64)))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingMemoryFraction, "--gpu-memory-utilization", strconv.FormatFloat(eng.MemoryFraction, 'f', -1, 64)))
 	}
 	if eng.Quantization != "" {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingQuantization), "--quantization", eng.Quantization))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingQuantization, "--quantization", eng.Quantization))
 	}
 	if v.EnablePrefixCaching {
-		opts = append(opts, engine.Opt(eng.RangeOfOwn("enable_prefix_caching"), "--enable-prefix-caching"))
+		opts = append(opts, engine.OwnOpt(eng, "enable_prefix_caching", "--enable-prefix-caching"))
 	} else {
-		opts = append(opts, engine.Opt(eng.RangeOfOwn("enable_prefix_caching"), "--no-enable-prefix-caching"))
+		opts = append(opts, engine.OwnOpt(eng, "enable_prefix_caching", "--no-enable-prefix-caching"))
 	}
 	if p := eng.ToolCallParser; p != "" {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingToolCallParser), "--enable-auto-tool-choice"),
-			engine.Opt(eng.RangeOf(spec.SettingToolCallParser), "--tool-call-parser", p))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingToolCallParser, "--enable-auto-tool-choice"),
+			engine.SettingOpt(eng, spec.SettingToolCallParser, "--tool-call-parser", p))
 	}
 	if p := eng.ReasoningParser; p != "" {
-		opts = append(opts, engine.Opt(eng.RangeOf(spec.SettingReasoningParser), "--reasoning-parser", p))
+		opts = append(opts, engine.SettingOpt(eng, spec.SettingReasoningParser, "--reasoning-parser", p))
 	}
 	// The concurrency and batch budget the plan printed, or the
 	// blueprint's own.
@@ -120,9 +120,8 @@ func Options(eng *spec.Engine, modelMount string, derived engine.Tuning) []engin
 		// The warm tier in CPU memory, with the shorthand flags of v0.11.1
 		// and later; the size is GiB in total across tensor-parallel ranks.
 		gib := float64(eng.CPUKVOffloadBytes) / (1 << 30)
-		from := eng.RangeOf(spec.SettingCPUKVOffload)
-		opts = append(opts, engine.Opt(eng.RangeOfOwn("kv_offload_backend"), "--kv-offloading-backend", v.KVOffloadBackend),
-			engine.Opt(from, "--kv-offloading-size", strconv.FormatFloat(gib, 'f', -1, 64)))
+		opts = append(opts, engine.OwnOpt(eng, "kv_offload_backend", "--kv-offloading-backend", v.KVOffloadBackend),
+			engine.SettingOpt(eng, spec.SettingCPUKVOffload, "--kv-offloading-size", strconv.FormatFloat(gib, 'f', -1, 64)))
 	}
 	if eng.ReportsUsage {
 		// The usage object in the last chunk of every stream, which the

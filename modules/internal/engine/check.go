@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -43,6 +44,10 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 	problems = append(problems, release.Check(args)...)
 	var diags hcl.Diagnostics
 	for _, p := range problems {
+		if p.Repeats >= 0 && from[p.Repeats].ExtraArg == 0 && from[p.Index].ExtraArg > 0 {
+			diags = append(diags, overridden(eng, k, release, from[p.Repeats], from[p.Index]))
+			continue
+		}
 		diags = append(diags, located(eng, from[p.Index], p.Warning, p.Summary, p.Detail))
 	}
 	weights := ""
@@ -53,6 +58,44 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 		diags = append(diags, located(eng, from[f.Index], f.Warning, f.Summary, f.Detail))
 	}
 	return diags
+}
+
+// overridden is what an extra_args item that sets what sovereign already
+// renders gets. The engine takes the last value, the item's, while the
+// capacity plan, the speed checks, the gateway and the health check were
+// built from sovereign's: a different value is an error, the same one a
+// warning that the item is redundant.
+func overridden(eng *spec.Engine, k *Kind, release fmt.Stringer, rendered, item Option) *hcl.Diagnostic {
+	passed := strings.Join(rendered.Words, " ")
+	if sameOption(rendered.Words, item, eng.ExtraArgs) {
+		return located(eng, item, true, "Option already set", fmt.Sprintf("sovereign already passes %q; this item repeats it and can go.", passed))
+	}
+	from, fix := "itself", "Remove the item."
+	if rendered.Setting != "" {
+		name := rendered.Setting
+		if spelled, ok := k.Settings[spec.Setting(name)]; ok {
+			name = spelled
+		}
+		from, fix = fmt.Sprintf("from the engine's %s setting", name), fmt.Sprintf("Set %s in the engine block instead.", name)
+	}
+	return located(eng, item, false, "Option set by sovereign", fmt.Sprintf("sovereign passes %q %s; %s would take this item's value instead, so what runs would not be what sovereign planned, checked and wired the gateway to. %s", passed, from, release, fix))
+}
+
+// sameOption reports whether the extra_args item (with the values that
+// follow it) says exactly what words say.
+func sameOption(words []string, item Option, extraArgs []string) bool {
+	given := []string{item.Words[0]}
+	if name, value, ok := strings.Cut(item.Words[0], "="); ok && strings.HasPrefix(name, "--") {
+		given = []string{name, value}
+	} else {
+		for _, w := range extraArgs[item.ExtraArg:] {
+			if strings.HasPrefix(w, "-") && !strings.ContainsAny(w[1:2], "0123456789") {
+				break
+			}
+			given = append(given, w)
+		}
+	}
+	return slices.Equal(given, words)
 }
 
 // uncheckedExtraArgs warns, at the first extra_args item, that a kind

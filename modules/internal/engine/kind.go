@@ -43,6 +43,11 @@ type Option struct {
 	// the kind renders from a setting. Several items often share a line,
 	// so a message names the item too.
 	ExtraArg int
+	// Setting is the engine setting the option renders: a spec.Setting,
+	// one of the kind's own settings, or a setting every engine has (port,
+	// served_model_name). Empty for an extra_args item and for what
+	// sovereign passes of its own accord (the listen address).
+	Setting string
 }
 
 // Tuning is what the capacity plan derived for the engine's command line
@@ -60,9 +65,9 @@ type Tuning struct {
 func Tuned(eng *spec.Engine, s spec.Setting, given, derived int, flag string) (Option, bool) {
 	switch {
 	case given > 0:
-		return Opt(eng.RangeOf(s), flag, strconv.Itoa(given)), true
+		return SettingOpt(eng, s, flag, strconv.Itoa(given)), true
 	case derived > 0:
-		return Opt(eng.DeclRange, flag, strconv.Itoa(derived)), true
+		return Option{Words: []string{flag, strconv.Itoa(derived)}, From: eng.DeclRange, Setting: string(s)}, true
 	}
 	return Option{}, false
 }
@@ -78,6 +83,24 @@ func Words(opts []Option) []string {
 
 // Opt is an option from the blueprint place from.
 func Opt(from hcl.Range, words ...string) Option { return Option{Words: words, From: from} }
+
+// SettingOpt is an option that engine setting s renders, from where the
+// blueprint wrote s.
+func SettingOpt(eng *spec.Engine, s spec.Setting, words ...string) Option {
+	return Option{Words: words, From: eng.RangeOf(s), Setting: string(s)}
+}
+
+// AttrOpt is an option that a setting every engine kind has (port,
+// served_model_name) renders.
+func AttrOpt(eng *spec.Engine, name string, words ...string) Option {
+	return Option{Words: words, From: eng.DeclRange, Setting: name}
+}
+
+// OwnOpt is an option that the kind's own setting name renders, from where
+// the blueprint wrote it.
+func OwnOpt(eng *spec.Engine, name string, words ...string) Option {
+	return Option{Words: words, From: eng.RangeOfOwn(name), Setting: name}
+}
 
 // ExtraArgs are eng's extra_args, each item an option of its own where the
 // blueprint wrote it.

@@ -1,7 +1,8 @@
 # Values the pinned releases refuse: an offloading backend vLLM v0.14.0 does
 # not have, a quantization it deprecated without its gate, and a KV cache type
-# SGLang v0.5.9 does not know.
-# ERRORS: 3
+# SGLang v0.5.9 does not know (which extra_args may not set anyway: the
+# kv_cache_dtype setting does).
+# ERRORS: 4
 appliance "coop" {
   hardware = "dgx-station-gb300"
   hostname = "coop"
