@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sovereign-collective/sovereign/blueprints/lang"
+	"github.com/sovereign-collective/sovereign/modules/engines"
 	"github.com/sovereign-collective/sovereign/modules/ups"
 	"github.com/sovereign-collective/sovereign/units/output"
 )
@@ -116,20 +117,18 @@ func since(t0, t time.Time) string { return t.Sub(t0).Round(100 * time.Milliseco
 
 // TestUPSBudgetCoversEngineStop keeps the UPS budget honest: it counts
 // ups.EngineStopTimeout for an engine to stop, so no engine unit may take
-// longer (TimeoutStopSec) than that, whichever module renders it. It also
-// checks that the hook's unit names (ups.EngineService) are the engines'
-// real units.
+// longer (TimeoutStopSec) than that, whichever module renders it.
 func TestUPSBudgetCoversEngineStop(t *testing.T) {
 	for _, c := range referenceCases {
 		t.Run(c.name, func(t *testing.T) {
 			_, res := build(t, c)
-			engines := map[string]bool{}
+			services := map[string]bool{}
 			for _, e := range res.Blueprint.Engines {
-				engines[ups.EngineService(e)] = true
+				services[engines.Service(e)] = true
 			}
 			n := 0
 			for _, u := range res.Tree.Units {
-				if !engines[u.ServiceName()] {
+				if !services[u.ServiceName()] {
 					continue
 				}
 				n++
@@ -143,8 +142,8 @@ func TestUPSBudgetCoversEngineStop(t *testing.T) {
 					t.Errorf("%s: TimeoutStopSec=%s, more than the %s the UPS budget allows an engine to stop", u.Name, stops[0], ups.EngineStopTimeout)
 				}
 			}
-			if n != len(engines) {
-				t.Fatalf("found %d of the %d engine units the UPS hook stops", n, len(engines))
+			if n != len(services) {
+				t.Fatalf("found %d of the %d engine units the UPS hook stops", n, len(services))
 			}
 		})
 	}

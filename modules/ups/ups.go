@@ -170,13 +170,10 @@ var (
 	configSource string
 )
 
-// EngineService is the systemd service of an engine, which the hooks stop.
-func EngineService(e *spec.Engine) string { return engine.Service(e) }
-
 func render(name, source string, u *Settings, engines []*spec.Engine) ([]byte, error) {
 	var list []string
 	for _, e := range engines {
-		list = append(list, EngineService(e)+":"+net.JoinHostPort(e.ListenHost(), strconv.Itoa(e.Port)))
+		list = append(list, engine.Service(e)+":"+net.JoinHostPort(e.ListenHost(), strconv.Itoa(e.Port)))
 	}
 	ob := u.OnBattery
 	data := map[string]string{
