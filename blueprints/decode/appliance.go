@@ -69,7 +69,7 @@ var (
 
 func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 	content, diags := b.Body.Content(applianceSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, applianceSchema)
 	app := &spec.Appliance{Name: b.Labels[0], DeclRange: b.DefRange}
 	diags = append(diags, lang.CheckLabel("appliance", app.Name, b.LabelRanges[0])...)
 
@@ -128,7 +128,7 @@ func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
 			powerRange = blk.DefRange.Ptr()
 			content, moreDiags := blk.Body.Content(powerSchema)
 			diags = append(diags, moreDiags...)
-			pc := e.Attrs(blk, content)
+			pc := e.Attrs(blk, content, powerSchema)
 			app.Power = spec.Power{
 				TariffPerKWh: pc.NonNegative("tariff_per_kwh"),
 				Currency:     pc.Str("currency", ""),
@@ -182,7 +182,7 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 			Subject:  &b.LabelRanges[0],
 		})
 	}
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, adminSchema)
 	adm := &spec.Admin{Name: name, DeclRange: b.DefRange}
 	for _, entry := range a.Strings("ssh_authorized_keys") {
 		if strings.Contains(entry, "PRIVATE KEY") { // once per key, and never quoting its lines
@@ -222,7 +222,7 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 
 func (e *evaluator) storage(b *hcl.Block) (spec.Storage, hcl.Diagnostics) {
 	content, diags := b.Body.Content(storageSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, storageSchema)
 	st := spec.Storage{
 		StateDir:   a.Str("state", DefaultStateDir),
 		Device:     a.Str("device", ""),

@@ -88,7 +88,7 @@ func (e *evaluator) engine(b *hcl.Block, models map[string]*spec.Model, gpus int
 	if !lang.ValidName(name) {
 		diags = append(diags, invalidNameDiag("engine", name, b.LabelRanges[1]))
 	}
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, engineSchema(k))
 	eng := &spec.Engine{Kind: kindName, Name: name, DeclRange: b.DefRange, Ranges: map[spec.Setting]hcl.Range{}, OwnRanges: map[string]hcl.Range{}}
 	e.engineCommon(a, k, eng, models)
 	e.engineMeanings(a, k, eng, gpus)

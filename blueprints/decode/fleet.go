@@ -170,7 +170,7 @@ func (e *evaluator) fleetBlock(src *lang.Source) (*spec.Fleet, hcl.Diagnostics) 
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(fleetSchema)
 	diags = append(diags, moreDiags...)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, fleetSchema)
 	f := &spec.Fleet{Name: b.Labels[0], DeclRange: b.DefRange}
 	f.Router = a.OneOf("router", spec.RouterNginx, spec.RouterNginx, spec.RouterLLMD)
 	f.RouterRange = a.Range("router", b.DefRange)
@@ -198,7 +198,7 @@ func (e *evaluator) fleetBlock(src *lang.Source) (*spec.Fleet, hcl.Diagnostics) 
 
 func (e *evaluator) link(b *hcl.Block) (spec.Link, hcl.Diagnostics) {
 	content, diags := b.Body.Content(linkSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, linkSchema)
 	l := spec.Link{DeclRange: b.DefRange}
 	if s := a.Str("network", ""); s != "" {
 		pfx, err := netip.ParsePrefix(s)
@@ -244,7 +244,7 @@ func (e *evaluator) host(b *hcl.Block, f *spec.Fleet, seen map[*spec.Host]*hcl.B
 			return nil, diags
 		}
 	}
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, hostSchema)
 	if s := a.Str("address", ""); s != "" {
 		addr, err := netip.ParseAddr(s)
 		switch {

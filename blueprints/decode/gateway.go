@@ -122,7 +122,7 @@ func (e *evaluator) gateway(blocks []*hcl.Block, engines, remote []*spec.Engine)
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(gatewaySchema)
 	diags = append(diags, routerOutsideFleet(b, moreDiags)...)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, gatewaySchema)
 	gw := &spec.Gateway{DeclRange: b.DefRange, BaseDir: e.BaseDir}
 	gatewayAttributes(a, b, gw, engines)
 
@@ -209,7 +209,7 @@ func checkTLS(ta *lang.Attrs, certPEM, keyPEM, domain string, now time.Time) {
 // gatewayTLS decodes the tls block into gw and checks the pair.
 func (e *evaluator) gatewayTLS(blk *hcl.Block, gw *spec.Gateway) hcl.Diagnostics {
 	c, diags := blk.Body.Content(gatewayTLSSchema)
-	ta := e.Attrs(blk, c)
+	ta := e.Attrs(blk, c, gatewayTLSSchema)
 	gw.Certificate = ta.Str("certificate", "")
 	if gw.Certificate != "" && !strings.Contains(gw.Certificate, "-----BEGIN CERTIFICATE-----") {
 		ta.Errorf("certificate", "Invalid certificate", "certificate must be a PEM certificate chain, such as file(\"tls/cert.pem\").")
@@ -227,7 +227,7 @@ func (e *evaluator) gatewayTLS(blk *hcl.Block, gw *spec.Gateway) hcl.Diagnostics
 // gatewayOIDC decodes the oidc block into gw.
 func (e *evaluator) gatewayOIDC(blk *hcl.Block, gw *spec.Gateway) hcl.Diagnostics {
 	c, diags := blk.Body.Content(gatewayOIDCSchema)
-	oa := e.Attrs(blk, c)
+	oa := e.Attrs(blk, c, gatewayOIDCSchema)
 	gw.OIDC = spec.OIDC{
 		Issuer:       oa.Str("issuer", ""),
 		ClientID:     oa.Str("client_id", ""),
@@ -259,7 +259,7 @@ func firstBlock(blocks []*hcl.Block) *hcl.Block {
 
 func (e *evaluator) rateLimit(b *hcl.Block) (spec.RateLimit, hcl.Diagnostics) {
 	c, diags := b.Body.Content(rateLimitSchema)
-	a := e.Attrs(b, c)
+	a := e.Attrs(b, c, rateLimitSchema)
 	rl := spec.RateLimit{RequestsPerMinute: a.Integer("requests_per_minute", 0, 1, 60_000)}
 	rl.Burst = burst(a)
 	return rl, append(diags, a.Diags...)
@@ -277,7 +277,7 @@ func burst(a *lang.Attrs) *int {
 
 func (e *evaluator) route(b *hcl.Block, engines []*spec.Engine) (*spec.Route, hcl.Diagnostics) {
 	c, diags := b.Body.Content(routeSchema)
-	a := e.Attrs(b, c)
+	a := e.Attrs(b, c, routeSchema)
 	r := &spec.Route{Path: b.Labels[0], DeclRange: b.DefRange}
 	if !routePath.MatchString(r.Path) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -370,7 +370,7 @@ func (e *evaluator) member(b *hcl.Block, served []string) (*spec.Member, hcl.Dia
 	if !lang.ValidName(name) {
 		diags = append(diags, invalidNameDiag("member", name, b.LabelRanges[0]))
 	}
-	a := e.Attrs(b, c)
+	a := e.Attrs(b, c, memberSchema)
 	m := &spec.Member{Name: name, DeclRange: b.DefRange}
 	m.Email = a.Str("email", "")
 	if m.Email != "" {

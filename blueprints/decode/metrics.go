@@ -106,7 +106,7 @@ var (
 
 func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 	content, diags := b.Body.Content(metricsSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, metricsSchema)
 	m := &spec.Metrics{
 		Retention:           time.Duration(a.Integer("retention_days", DefaultRetentionDays, 1, 3650)) * 24 * time.Hour,
 		ScrapeInterval:      a.Duration("scrape_interval", DefaultScrapeInterval),
@@ -192,7 +192,7 @@ func (e *evaluator) metrics(b *hcl.Block) (*spec.Metrics, hcl.Diagnostics) {
 
 func (e *evaluator) receiver(b *hcl.Block) (*spec.Receiver, hcl.Diagnostics) {
 	content, diags := b.Body.Content(receiverSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, receiverSchema)
 	r := &spec.Receiver{Name: b.Labels[0], Webhook: a.Str("webhook", ""), Email: a.Str("email", ""), DeclRange: b.DefRange}
 	if !metricsName.MatchString(r.Name) {
 		diags = append(diags, &hcl.Diagnostic{
@@ -225,7 +225,7 @@ func (e *evaluator) receiver(b *hcl.Block) (*spec.Receiver, hcl.Diagnostics) {
 
 func (e *evaluator) smtp(b *hcl.Block) (*spec.SMTP, hcl.Diagnostics) {
 	content, diags := b.Body.Content(smtpSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, smtpSchema)
 	s := &spec.SMTP{
 		Smarthost: a.Str("smarthost", ""),
 		From:      a.Str("from", ""),
@@ -252,7 +252,7 @@ func (e *evaluator) smtp(b *hcl.Block) (*spec.SMTP, hcl.Diagnostics) {
 
 func (e *evaluator) alertRule(b *hcl.Block) (*spec.AlertRule, hcl.Diagnostics) {
 	content, diags := b.Body.Content(alertRuleSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, alertRuleSchema)
 	r := &spec.AlertRule{
 		Name:      b.Labels[0],
 		Expr:      a.Str("expr", ""),

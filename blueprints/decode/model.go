@@ -49,7 +49,7 @@ func (e *evaluator) model(b *hcl.Block) (*spec.Model, hcl.Diagnostics) {
 	if !lang.ValidName(m.Name) {
 		diags = append(diags, invalidNameDiag("model", m.Name, b.LabelRanges[0]))
 	}
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, modelSchema)
 	var configText string
 	switch {
 	case a.Has("catalog") && a.Has("config"):

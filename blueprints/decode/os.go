@@ -48,7 +48,7 @@ func (e *evaluator) os(blocks []*hcl.Block, app *spec.Appliance) (*spec.OS, hcl.
 	b := blocks[0]
 	content, moreDiags := b.Body.Content(osSchema)
 	diags = append(diags, moreDiags...)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, osSchema)
 	o := &spec.OS{
 		Base:                 spec.Image{Ref: a.RequiredStr("base"), Range: a.Range("base", b.DefRange)},
 		KernelArguments:      a.Strings("kernel_arguments"),

@@ -47,7 +47,7 @@ var (
 
 func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagnostics) {
 	content, diags := b.Body.Content(upsSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, upsSchema)
 	u := &spec.UPS{
 		Name:         b.Labels[0],
 		Driver:       a.Str("driver", ""),
@@ -109,7 +109,7 @@ func (e *evaluator) ups(b *hcl.Block, hw catalog.Hardware) (*spec.UPS, hcl.Diagn
 
 func (e *evaluator) onBattery(b *hcl.Block) (spec.OnBattery, hcl.Diagnostics) {
 	content, diags := b.Body.Content(onBatterySchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, onBatterySchema)
 	ob := spec.OnBattery{
 		DrainAfter:         a.Duration("drain_after", 0),
 		StopEnginesWithin:  a.Duration("stop_engines_within", 0),

@@ -57,7 +57,7 @@ var (
 
 func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 	content, diags := b.Body.Content(wanSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, wanSchema)
 	w := &spec.WAN{
 		FailoverTime:      a.Duration("failover_time", 0),
 		DeclRange:         b.DefRange,
@@ -129,7 +129,7 @@ func (e *evaluator) wan(b *hcl.Block) (*spec.WAN, hcl.Diagnostics) {
 
 func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
 	content, diags := b.Body.Content(uplinkSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, uplinkSchema)
 	u := &spec.Uplink{
 		Name:      b.Labels[0],
 		Type:      a.OneOf("type", "ethernet", UplinkTypes...),
@@ -208,7 +208,7 @@ func (e *evaluator) uplink(b *hcl.Block) (*spec.Uplink, hcl.Diagnostics) {
 
 func (e *evaluator) check(b *hcl.Block) (spec.Check, hcl.Diagnostics) {
 	content, diags := b.Body.Content(checkSchema)
-	a := e.Attrs(b, content)
+	a := e.Attrs(b, content, checkSchema)
 	c := spec.Check{
 		URI:          a.Str("uri", ""),
 		Interval:     a.Duration("interval", 0),

@@ -61,7 +61,9 @@ type Attrs struct {
 	All       hcl.Attributes
 	// block and kind (an engine's) pick the text rule of each attribute.
 	block, kind string
-	Diags       hcl.Diagnostics
+	// required are the attributes the block's schema requires.
+	required map[string]bool
+	Diags    hcl.Diagnostics
 }
 
 // ParseFile reads and parses one HCL file through the parser that read the
@@ -73,9 +75,16 @@ func (e *Evaluator) ParseFile(path string) (*hcl.File, hcl.Diagnostics) {
 // EngineKinds are the engine kinds the blueprint's engine blocks may name.
 func (e *Evaluator) EngineKinds() spec.EngineKinds { return e.parser.Engines }
 
-// Attrs reads the attributes of block b, whose content is content.
-func (e *Evaluator) Attrs(b *hcl.Block, content *hcl.BodyContent) *Attrs {
-	a := &Attrs{Evaluator: e, All: content.Attributes, block: b.Type}
+// Attrs reads the attributes of block b, whose content is content, decoded
+// with schema. An attribute the schema requires may not be null: HCL counts
+// "x = null" as present, and a block read as complete must be.
+func (e *Evaluator) Attrs(b *hcl.Block, content *hcl.BodyContent, schema *hcl.BodySchema) *Attrs {
+	a := &Attrs{Evaluator: e, All: content.Attributes, block: b.Type, required: map[string]bool{}}
+	for _, as := range schema.Attributes {
+		if as.Required {
+			a.required[as.Name] = true
+		}
+	}
 	if b.Type == "engine" && len(b.Labels) > 0 {
 		a.kind = b.Labels[0]
 	}
@@ -156,7 +165,7 @@ func (a *Attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 	}
 	val, diags := at.Expr.Value(a.Evaluator.Ctx)
 	a.Diags = append(a.Diags, diags...)
-	if diags.HasErrors() || val.IsNull() || !val.IsWhollyKnown() {
+	if diags.HasErrors() || a.nullRequired(name, val) || val.IsNull() || !val.IsWhollyKnown() {
 		return cty.NilVal, false
 	}
 	if val.ContainsMarked() {
@@ -173,6 +182,16 @@ func (a *Attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 		return cty.NilVal, false
 	}
 	return conv, true
+}
+
+// nullRequired reports, as an error at the attribute, a null given to an
+// attribute the schema requires.
+func (a *Attrs) nullRequired(name string, val cty.Value) bool {
+	if !a.required[name] || !val.IsNull() {
+		return false
+	}
+	a.Errorf(name, "Required setting is null", "%s is required, so it cannot be null.", name)
+	return true
 }
 
 func (a *Attrs) Str(name, def string) string {
@@ -360,7 +379,7 @@ func (a *Attrs) Secret(name string) *spec.Secret {
 	}
 	val, diags := at.Expr.Value(a.Evaluator.Ctx)
 	a.Diags = append(a.Diags, diags...)
-	if diags.HasErrors() || !val.IsWhollyKnown() || val.IsNull() {
+	if diags.HasErrors() || a.nullRequired(name, val) || !val.IsWhollyKnown() || val.IsNull() {
 		return nil
 	}
 	if !val.IsMarked() {
