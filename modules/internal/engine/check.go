@@ -44,9 +44,16 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 	problems = append(problems, release.Check(args)...)
 	var diags hcl.Diagnostics
 	for _, p := range problems {
-		if p.Repeats >= 0 && from[p.Repeats].ExtraArg == 0 && from[p.Index].ExtraArg > 0 {
-			diags = append(diags, overridden(eng, k, release, from[p.Repeats], from[p.Index]))
-			continue
+		if p.Repeats >= 0 {
+			switch earlier, later := from[p.Repeats], from[p.Index]; {
+			case earlier.ExtraArg == 0 && later.ExtraArg > 0:
+				diags = append(diags, overridden(eng, k, release, earlier, later))
+				continue
+			case earlier.ExtraArg > 0 && later.ExtraArg == 0:
+				// sovereign's option comes last (the API key flag) and wins.
+				diags = append(diags, located(eng, earlier, true, "Option ignored", fmt.Sprintf("sovereign passes %q after extra_args, and %s takes the last value, so this item has no effect and can go.", strings.Join(later.Words, " "), release)))
+				continue
+			}
 		}
 		diags = append(diags, located(eng, from[p.Index], p.Warning, p.Summary, p.Detail))
 	}
