@@ -1,0 +1,130 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/spf13/afero"
+
+	"github.com/sovereign-collective/sovereign/cmd/sovereign/commands"
+)
+
+// wrongValues stand in, one at a time, for the value of an attribute: every
+// kind of value HCL has, a number where none fits, and a reference to
+// nothing. null matters most: HCL counts "x = null" as present.
+var wrongValues = []string{`true`, `"x"`, `-1`, `1.5`, `[]`, `{}`, `null`, `"${var.nope}"`}
+
+// mutatedFiles are the reference blueprints' files whose every attribute is
+// mutated, and the blueprint whose validation reads each.
+var mutatedFiles = []struct{ file, blueprint string }{
+	{"dgx-station-gb300.hcl", "dgx-station-gb300.hcl"},
+	{"dgx-station-gb300.lock.hcl", "dgx-station-gb300.hcl"},
+	{"collective/service.hcl", "dgx-station-gb300.hcl"},
+	{"collective/gateway/members.hcl", "dgx-station-gb300.hcl"},
+	{"cloud-audition-h100.hcl", "cloud-audition-h100.hcl"},
+	{"fleet-two-gb300.hcl", "fleet-two-gb300.hcl"},
+}
+
+// TestEveryAttributeMutated gives every attribute of the reference
+// blueprints (and of a lock file), one at a time, each of wrongValues, and
+// validates the blueprint. Whatever the value, sovereign must answer with
+// success or with located errors (exit 1), never crash, exit otherwise or
+// print an error it cannot place in the blueprint's files. A required
+// setting given null once crashed the gateway's key derivation this way.
+//
+//	go test ./tests -run TestEveryAttributeMutated -v
+func TestEveryAttributeMutated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("validates the reference blueprints about 1,700 times")
+	}
+	root, err := filepath.Abs(filepath.Join("..", "blueprints"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for _, m := range mutatedFiles {
+		path := filepath.Join(root, m.file)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", m.file, diags)
+		}
+		for _, at := range attributesOf(file.Body.(*hclsyntax.Body)) {
+			r := at.Expr.Range()
+			for _, v := range wrongValues {
+				runs++
+				mutated := slices.Concat(src[:r.Start.Byte], []byte(v), src[r.End.Byte:])
+				// The mutated file lies over the real tree, in memory.
+				fsys := afero.NewCopyOnWriteFs(afero.NewReadOnlyFs(afero.NewOsFs()), afero.NewMemMapFs())
+				if err := afero.WriteFile(fsys, path, mutated, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				what := fmt.Sprintf("%s line %d: %s = %s", m.file, r.Start.Line, at.Name, v)
+				checkMutation(t, what, fsys, root, filepath.Join(root, m.blueprint))
+			}
+		}
+	}
+	t.Logf("%d validations of mutated blueprints", runs)
+}
+
+// attributesOf lists every attribute in body and its blocks, however deep.
+func attributesOf(body *hclsyntax.Body) []*hclsyntax.Attribute {
+	var out []*hclsyntax.Attribute
+	for _, name := range slices.Sorted(maps.Keys(body.Attributes)) {
+		out = append(out, body.Attributes[name])
+	}
+	for _, b := range body.Blocks {
+		out = append(out, attributesOf(b.Body)...)
+	}
+	return out
+}
+
+// checkMutation validates blueprint on fsys and fails the test, naming the
+// mutation, unless sovereign answered with success or located errors.
+func checkMutation(t *testing.T, what string, fsys afero.Fs, root, blueprint string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := func() (code int) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s: sovereign validate panicked: %v\n%s", what, r, debug.Stack())
+				code = -1
+			}
+		}()
+		return commands.Main(context.Background(), []string{"validate", blueprint}, &stdout, &stderr, fsys, nil)
+	}()
+	switch code {
+	case -1:
+		return
+	case commands.ExitOK, commands.ExitInvalid:
+	default:
+		t.Errorf("%s: exit %d, want %d or %d\n%s", what, code, commands.ExitOK, commands.ExitInvalid, stderr.String())
+		return
+	}
+	errs := 0
+	for _, d := range parseDiagnosticText(stderr.String()) {
+		if d.severity != "Error" {
+			continue
+		}
+		errs++
+		if d.file == "" || !strings.HasPrefix(d.file, root+string(filepath.Separator)) {
+			t.Errorf("%s: error %q is not located in the blueprint's files (at %q)\n%s", what, d.summary, d.file, stderr.String())
+		}
+	}
+	if code == commands.ExitInvalid && errs == 0 {
+		t.Errorf("%s: exit %d without an error printed\n%s", what, code, stderr.String())
+	}
+}
