@@ -128,3 +128,63 @@ func checkMutation(t *testing.T, what string, fsys afero.Fs, root, blueprint str
 		t.Errorf("%s: exit %d without an error printed\n%s", what, code, stderr.String())
 	}
 }
+
+// TestEveryBlockMutated does to every block of the same files what a
+// careless edit does: deletes it, repeats it, empties it, and gives its
+// first label an empty or a path-like name. Each result is held to the
+// same standard as TestEveryAttributeMutated.
+func TestEveryBlockMutated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("validates the reference blueprints about 400 times")
+	}
+	root, err := filepath.Abs(filepath.Join("..", "blueprints"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for _, m := range mutatedFiles {
+		path := filepath.Join(root, m.file)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", m.file, diags)
+		}
+		for _, b := range blocksOf(file.Body.(*hclsyntax.Body)) {
+			whole := b.Range()
+			open, closing := b.OpenBraceRange.End.Byte, b.CloseBraceRange.Start.Byte
+			mutations := map[string][]byte{
+				"deleted":  slices.Concat(src[:whole.Start.Byte], src[whole.End.Byte:]),
+				"repeated": slices.Concat(src[:whole.End.Byte], []byte("\n"), src[whole.Start.Byte:]),
+				"emptied":  slices.Concat(src[:open], []byte("\n"), src[closing:]),
+			}
+			if len(b.LabelRanges) > 0 {
+				l := b.LabelRanges[0]
+				mutations["label empty"] = slices.Concat(src[:l.Start.Byte], []byte(`""`), src[l.End.Byte:])
+				mutations["label a path"] = slices.Concat(src[:l.Start.Byte], []byte(`"Bad Name/../x"`), src[l.End.Byte:])
+			}
+			for _, name := range slices.Sorted(maps.Keys(mutations)) {
+				runs++
+				fsys := afero.NewCopyOnWriteFs(afero.NewReadOnlyFs(afero.NewOsFs()), afero.NewMemMapFs())
+				if err := afero.WriteFile(fsys, path, mutations[name], 0o644); err != nil {
+					t.Fatal(err)
+				}
+				what := fmt.Sprintf("%s line %d: block %s %s", m.file, whole.Start.Line, b.Type, name)
+				checkMutation(t, what, fsys, root, filepath.Join(root, m.blueprint))
+			}
+		}
+	}
+	t.Logf("%d validations of mutated blueprints", runs)
+}
+
+// blocksOf lists every block in body, however deep.
+func blocksOf(body *hclsyntax.Body) []*hclsyntax.Block {
+	var out []*hclsyntax.Block
+	for _, b := range body.Blocks {
+		out = append(out, b)
+		out = append(out, blocksOf(b.Body)...)
+	}
+	return out
+}
