@@ -65,6 +65,10 @@ var (
 	hostnameLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	userName      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	sshKey        = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
+	// sshKeyType is how a public key line starts: such a line is public
+	// and may be quoted back; any other line may be a secret (a file()
+	// of the wrong file) and is not.
+	sshKeyType = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)\s`)
 )
 
 func (e *evaluator) appliance(b *hcl.Block) (*spec.Appliance, hcl.Diagnostics) {
@@ -190,17 +194,36 @@ func (e *evaluator) admin(b *hcl.Block) (*spec.Admin, hcl.Diagnostics) {
 			continue
 		}
 		// A file() of an authorized_keys file may hold several keys.
-		for _, line := range strings.Split(entry, "\n") {
+		var unknown []int // lines that do not even start like a key
+		written := 0
+		for i, line := range strings.Split(entry, "\n") {
 			line = strings.TrimSpace(line)
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
+			written++
 			switch {
-			case !sshKey.MatchString(line):
+			case sshKey.MatchString(line):
+				adm.SSHAuthorizedKeys = append(adm.SSHAuthorizedKeys, line)
+			case sshKeyType.MatchString(line):
 				a.Errorf("ssh_authorized_keys", "Invalid SSH public key", "%q is not an OpenSSH public key (\"ssh-ed25519 AAAA… comment\").", abbreviate(line, 40))
 			default:
-				adm.SSHAuthorizedKeys = append(adm.SSHAuthorizedKeys, line)
+				unknown = append(unknown, i+1)
 			}
+		}
+		if len(unknown) > 0 {
+			// Reported once, without quoting: a file() of the wrong file
+			// (a token, /etc/shadow) must not end up in a build log.
+			what := fmt.Sprintf("Line %d of this value is not an OpenSSH public key", unknown[0])
+			switch {
+			case written == 1:
+				what = "This is not an OpenSSH public key"
+			case len(unknown) == written:
+				what = fmt.Sprintf("None of its %d lines is an OpenSSH public key", written)
+			case len(unknown) > 1:
+				what = fmt.Sprintf("%d of its %d lines (the first is line %d) are not OpenSSH public keys", len(unknown), written, unknown[0])
+			}
+			a.Errorf("ssh_authorized_keys", "Invalid SSH public key", "%s. A public key line starts with its type: \"ssh-ed25519 AAAA… comment\", as in the .pub file. The content is not shown: a file that is not a public key may hold secrets.", what)
 		}
 	}
 	if len(adm.SSHAuthorizedKeys) == 0 && !a.Diags.HasErrors() && !diags.HasErrors() {
