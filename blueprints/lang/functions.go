@@ -43,13 +43,17 @@ func functions(fsys afero.Fs, baseDir string, env map[string]string) map[string]
 	fns["file"] = fileFunc(read)
 	fns["secret_file"] = secretFileFunc(read)
 	fns["secret_env"] = secretEnvFunc(env)
+	// No function's error may print a secret it was given.
+	for k, v := range fns {
+		fns[k] = redacting(v)
+	}
 	// templatefile renders with the blueprint's own functions, less itself:
 	// a template that calls templatefile could recurse without end.
 	inner := make(map[string]function.Function, len(fns))
 	for k, v := range fns {
 		inner[k] = v
 	}
-	fns["templatefile"] = templateFileFunc(read, baseDir, inner)
+	fns["templatefile"] = redacting(templateFileFunc(read, baseDir, inner))
 	return fns
 }
 
