@@ -45,8 +45,33 @@ var mutatedFiles = []struct{ file, blueprint string }{
 //	go test ./tests -run TestEveryAttributeMutated -v
 func TestEveryAttributeMutated(t *testing.T) {
 	if testing.Short() {
-		t.Skip("validates the reference blueprints about 1,700 times")
+		t.Skip("validates the reference blueprints about 1,300 times")
 	}
+	mutateReferenceBlueprints(t, func(file string, src []byte, body *hclsyntax.Body) []mutation {
+		var out []mutation
+		for _, at := range attributesOf(body) {
+			r := at.Expr.Range()
+			for _, v := range wrongValues {
+				out = append(out, mutation{
+					what: fmt.Sprintf("%s line %d: %s = %s", file, r.Start.Line, at.Name, v),
+					src:  slices.Concat(src[:r.Start.Byte], []byte(v), src[r.End.Byte:]),
+				})
+			}
+		}
+		return out
+	})
+}
+
+// mutation is one changed copy of a blueprint file.
+type mutation struct {
+	what string
+	src  []byte
+}
+
+// mutateReferenceBlueprints validates, for each of mutatedFiles, every
+// mutation that mutate makes of it, and checks each answer (checkMutation).
+func mutateReferenceBlueprints(t *testing.T, mutate func(file string, src []byte, body *hclsyntax.Body) []mutation) {
+	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", "blueprints"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,19 +87,14 @@ func TestEveryAttributeMutated(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("%s: %s", m.file, diags)
 		}
-		for _, at := range attributesOf(file.Body.(*hclsyntax.Body)) {
-			r := at.Expr.Range()
-			for _, v := range wrongValues {
-				runs++
-				mutated := slices.Concat(src[:r.Start.Byte], []byte(v), src[r.End.Byte:])
-				// The mutated file lies over the real tree, in memory.
-				fsys := afero.NewCopyOnWriteFs(afero.NewReadOnlyFs(afero.NewOsFs()), afero.NewMemMapFs())
-				if err := afero.WriteFile(fsys, path, mutated, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				what := fmt.Sprintf("%s line %d: %s = %s", m.file, r.Start.Line, at.Name, v)
-				checkMutation(t, what, fsys, root, filepath.Join(root, m.blueprint))
+		for _, mu := range mutate(m.file, src, file.Body.(*hclsyntax.Body)) {
+			runs++
+			// The mutated file lies over the real tree, in memory.
+			fsys := afero.NewCopyOnWriteFs(afero.NewReadOnlyFs(afero.NewOsFs()), afero.NewMemMapFs())
+			if err := afero.WriteFile(fsys, path, mu.src, 0o644); err != nil {
+				t.Fatal(err)
 			}
+			checkMutation(t, mu.what, fsys, root, filepath.Join(root, m.blueprint))
 		}
 	}
 	t.Logf("%d validations of mutated blueprints", runs)
@@ -135,48 +155,29 @@ func checkMutation(t *testing.T, what string, fsys afero.Fs, root, blueprint str
 // same standard as TestEveryAttributeMutated.
 func TestEveryBlockMutated(t *testing.T) {
 	if testing.Short() {
-		t.Skip("validates the reference blueprints about 400 times")
+		t.Skip("validates the reference blueprints about 300 times")
 	}
-	root, err := filepath.Abs(filepath.Join("..", "blueprints"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs := 0
-	for _, m := range mutatedFiles {
-		path := filepath.Join(root, m.file)
-		src, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
-		if diags.HasErrors() {
-			t.Fatalf("%s: %s", m.file, diags)
-		}
-		for _, b := range blocksOf(file.Body.(*hclsyntax.Body)) {
+	mutateReferenceBlueprints(t, func(file string, src []byte, body *hclsyntax.Body) []mutation {
+		var out []mutation
+		for _, b := range blocksOf(body) {
 			whole := b.Range()
 			open, closing := b.OpenBraceRange.End.Byte, b.CloseBraceRange.Start.Byte
-			mutations := map[string][]byte{
+			edits := map[string][]byte{
 				"deleted":  slices.Concat(src[:whole.Start.Byte], src[whole.End.Byte:]),
 				"repeated": slices.Concat(src[:whole.End.Byte], []byte("\n"), src[whole.Start.Byte:]),
 				"emptied":  slices.Concat(src[:open], []byte("\n"), src[closing:]),
 			}
 			if len(b.LabelRanges) > 0 {
 				l := b.LabelRanges[0]
-				mutations["label empty"] = slices.Concat(src[:l.Start.Byte], []byte(`""`), src[l.End.Byte:])
-				mutations["label a path"] = slices.Concat(src[:l.Start.Byte], []byte(`"Bad Name/../x"`), src[l.End.Byte:])
+				edits["label empty"] = slices.Concat(src[:l.Start.Byte], []byte(`""`), src[l.End.Byte:])
+				edits["label a path"] = slices.Concat(src[:l.Start.Byte], []byte(`"Bad Name/../x"`), src[l.End.Byte:])
 			}
-			for _, name := range slices.Sorted(maps.Keys(mutations)) {
-				runs++
-				fsys := afero.NewCopyOnWriteFs(afero.NewReadOnlyFs(afero.NewOsFs()), afero.NewMemMapFs())
-				if err := afero.WriteFile(fsys, path, mutations[name], 0o644); err != nil {
-					t.Fatal(err)
-				}
-				what := fmt.Sprintf("%s line %d: block %s %s", m.file, whole.Start.Line, b.Type, name)
-				checkMutation(t, what, fsys, root, filepath.Join(root, m.blueprint))
+			for _, name := range slices.Sorted(maps.Keys(edits)) {
+				out = append(out, mutation{what: fmt.Sprintf("%s line %d: block %s %s", file, whole.Start.Line, b.Type, name), src: edits[name]})
 			}
 		}
-	}
-	t.Logf("%d validations of mutated blueprints", runs)
+		return out
+	})
 }
 
 // blocksOf lists every block in body, however deep.
