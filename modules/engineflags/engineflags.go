@@ -54,7 +54,7 @@ type Source struct {
 const (
 	ValueNone     = "none"     // a switch: store_true or a BooleanOptionalAction
 	ValueRequired = "required" // one or more values follow
-	ValueOptional = "optional" // nargs="?"
+	ValueOptional = "optional" // nargs="?" or "*": the values may be left out
 	// An empty Value means the table does not record it.
 )
 

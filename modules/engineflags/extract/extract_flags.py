@@ -136,7 +136,8 @@ def _table(parser):
         if not longs:
             continue
         entry = {"dest": action.dest}
-        entry["value"] = "none" if action.nargs == 0 else ("optional" if action.nargs == "?" else "required")
+        # nargs "?" and "*" both let the flag stand with no value.
+        entry["value"] = "none" if action.nargs == 0 else ("optional" if action.nargs in ("?", "*") else "required")
         if action.choices is not None:
             entry["choices"] = sorted(str(c) for c in action.choices)
         if getattr(action, "deprecated", False):

@@ -18,4 +18,5 @@ class ServerArgs:
         parser.add_argument("--quantization", choices=QUANTIZATION_CHOICES)
         parser.add_argument("--enable-metrics", action="store_true")
         parser.add_argument("--max-running-requests", type=int)
+        parser.add_argument("--cuda-graph-bs", type=int, nargs="*")
         parser.add_argument("--tool-call-parser", choices=["qwen25", "llama3"] if is_cuda() else [])
