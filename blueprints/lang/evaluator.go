@@ -349,6 +349,13 @@ func (a *Attrs) Duration(name string, def time.Duration) time.Duration {
 		a.Errorf(name, "Invalid duration", "%s must be a positive duration such as \"90s\", \"45m\" or \"1h30m\", not %q.", name, s)
 		return def
 	}
+	// nginx, the systemd units, NUT and the probe scripts get durations in
+	// whole seconds: "500ms" would become 0s there, a timeout that fires
+	// at once, and "1.5s" would silently become 1s.
+	if d%time.Second != 0 {
+		a.Errorf(name, "Invalid duration", "%s must be a whole number of seconds, such as \"1s\" or \"90s\", not %q: sovereign writes durations out in seconds, where %q would become %ds.", name, s, s, d/time.Second)
+		return def
+	}
 	return d
 }
 

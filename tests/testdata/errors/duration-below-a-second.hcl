@@ -1,0 +1,31 @@
+# Durations are written out in whole seconds (nginx, systemd, NUT): a
+# start timeout of 500ms would become 0s, failing the engine at once,
+# and 1.5s would quietly become 1s.
+# ERRORS: 2
+appliance "coop" {
+  hardware = "dgx-station-gb300"
+  hostname = "coop"
+
+  admin "ops" {
+    ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILnO8ve6aA/kk4bxmNnghr5ZuFYyC95xMYvMFQpRW2sP ops@example"]
+  }
+}
+
+model "qwen3" {
+  catalog = "qwen3-30b-a3b"
+  weights = "fp8"
+}
+
+engine "vllm" "main" {
+  model         = model.qwen3
+  image         = "docker.io/vllm/vllm-openai:v0.14.0@sha256:1d6866b87630d94f5e0cdae55ab5abb4ce0b03fcb84d9d10612f9d518d19d4fd"
+  start_timeout = "500ms"
+}
+
+ups "main" {
+  runtime = "9m"
+
+  on_battery {
+    drain_after = "1.5s"
+  }
+}
