@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sovereign-collective/sovereign/blueprints/catalog"
+	"github.com/sovereign-collective/sovereign/blueprints/lang"
 	"github.com/sovereign-collective/sovereign/blueprints/spec"
 	"github.com/sovereign-collective/sovereign/modules/engines"
 )
@@ -71,7 +72,7 @@ func lookupWeightFormat(name string) (weightFormat, error) {
 		}
 		names[i] = f.name
 	}
-	return weightFormat{}, fmt.Errorf("weights %q is not one of %s", name, strings.Join(names, ", "))
+	return weightFormat{}, fmt.Errorf("weights %q is not one of %s.%s", name, strings.Join(names, ", "), lang.Suggest(name, names))
 }
 
 // quantized reports whether the format stores the linear layers in fewer

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
@@ -171,7 +172,7 @@ func (e *env) planFlags(f planFlags) error {
 	}
 	hw, ok := catalog.LookupHardware(f.hardware)
 	if !ok {
-		return &exitError{ExitInvalid, fmt.Errorf("--hardware %q is not in the catalog (known: %v)", f.hardware, catalog.HardwareNames())}
+		return &exitError{ExitInvalid, fmt.Errorf("--hardware %q is not in the catalog (known: %s).%s", f.hardware, strings.Join(catalog.HardwareNames(), ", "), lang.Suggest(f.hardware, catalog.HardwareNames()))}
 	}
 	var model catalog.Model
 	switch {
@@ -186,7 +187,7 @@ func (e *env) planFlags(f planFlags) error {
 		}
 	default:
 		if model, ok = catalog.LookupModel(f.model); !ok {
-			return &exitError{ExitInvalid, fmt.Errorf("--model %q is not in the catalog (known: %v); use --model-config config.json for others", f.model, catalog.ModelNames())}
+			return &exitError{ExitInvalid, fmt.Errorf("--model %q is not in the catalog (known: %s).%s Use --model-config config.json for others", f.model, strings.Join(catalog.ModelNames(), ", "), lang.Suggest(f.model, catalog.ModelNames()))}
 		}
 	}
 	in := capacity.Input{
