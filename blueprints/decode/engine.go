@@ -135,6 +135,7 @@ func (e *evaluator) engineCommon(a *lang.Attrs, k *spec.EngineKind, eng *spec.En
 	eng.StartTimeout = a.Duration("start_timeout", 0)
 	eng.APIKey = a.Secret("api_key")
 	eng.Environment = a.StringMap("environment")
+	eng.EnvironmentRange = a.Range("environment", eng.DeclRange)
 	for _, name := range lang.KeysOf(eng.Environment) {
 		if !envName.MatchString(name) {
 			a.Errorf("environment", "Invalid environment variable name", "%q is not a valid environment variable name.", name)

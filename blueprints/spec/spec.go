@@ -132,7 +132,9 @@ type Engine struct {
 	StartTimeout time.Duration
 	APIKey       *Secret
 	Environment  map[string]string
-	ExtraArgs    []string
+	// EnvironmentRange is where the blueprint wrote environment.
+	EnvironmentRange hcl.Range
+	ExtraArgs        []string
 	// ExtraArgRanges are where the blueprint wrote each of ExtraArgs: the
 	// list item when extra_args is a list literal, the whole attribute when
 	// it is computed.

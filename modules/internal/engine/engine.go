@@ -79,6 +79,7 @@ func Compile(eng *spec.Engine, k *Kind, app *spec.Appliance, derived Tuning) (*u
 		diags = CheckOptions(eng, k, opts)
 	}
 	diags = append(diags, uncheckedExtraArgs(eng, k)...)
+	diags = append(diags, environmentOverrides(eng, k, secretEnv)...)
 	t.Units = append(t.Units, u)
 	return t, diags
 }
@@ -178,15 +179,7 @@ func skeleton(eng *spec.Engine, k *Kind, app *spec.Appliance, secretEnv map[stri
 // setEnvironment gives the container its environment: the kind's and the
 // blueprint's variables in the unit, secrets in a 0600 file beside it.
 func setEnvironment(t *units.Tree, u *units.Unit, eng *spec.Engine, opt Container, secretEnv map[string]string, secret *spec.Secret) {
-	env := map[string]string{
-		// Weights come only from the local model store; a missing file is
-		// an error, not a surprise download over the uplink.
-		"HF_HUB_OFFLINE": "1",
-		"DO_NOT_TRACK":   "1",
-	}
-	if opt.Env != nil {
-		maps.Copy(env, opt.Env(eng, ModelMount(eng)))
-	}
+	env := ownEnvironment(eng, opt)
 	maps.Copy(env, eng.Environment)
 	for _, name := range sortedKeys(env) {
 		u.Set("Container", "Environment", units.QuoteWord(name+"="+env[name]))
@@ -206,6 +199,44 @@ func setEnvironment(t *units.Tree, u *units.Unit, eng *spec.Engine, opt Containe
 		t.Files = append(t.Files, &units.File{Path: envFile, Mode: 0o600, Secret: true, Contents: contents, Origin: origin})
 		u.Set("Container", "EnvironmentFile", envFile)
 	}
+}
+
+// ownEnvironment is the environment sovereign gives the engine's container
+// before the blueprint's: what the kind needs and what every engine gets.
+func ownEnvironment(eng *spec.Engine, opt Container) map[string]string {
+	env := map[string]string{
+		// Weights come only from the local model store; a missing file is
+		// an error, not a surprise download over the uplink.
+		"HF_HUB_OFFLINE": "1",
+		"DO_NOT_TRACK":   "1",
+	}
+	if opt.Env != nil {
+		maps.Copy(env, opt.Env(eng, ModelMount(eng)))
+	}
+	return env
+}
+
+// environmentOverrides refuses a blueprint environment variable that
+// sovereign sets itself. The blueprint's would win in the unit, so the
+// engine would lose what the kind relies on (its cache folder, offline
+// weights), and a secret's variable would be written into the unit in
+// clear text while the gateway sends the key from the 0600 file.
+func environmentOverrides(eng *spec.Engine, k *Kind, secretEnv map[string]string) hcl.Diagnostics {
+	own := ownEnvironment(eng, k.Container)
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(eng.Environment) {
+		var detail string
+		switch v, ok := own[name]; {
+		case ok:
+			detail = fmt.Sprintf("Engine %q: environment sets %s, which sovereign sets itself (%s=%s) for the engine to run as built. Remove it from environment.", eng.Name, name, name, v)
+		case secretEnv[name] != "" || name == k.APIKey.Env:
+			detail = fmt.Sprintf("Engine %q: environment sets %s, which sovereign passes from a secret in the engine's 0600 environment file; a value here would sit in the unit in clear text and replace the key the gateway sends. Set api_key instead.", eng.Name, name)
+		default:
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Variable set by sovereign", Detail: detail, Subject: eng.EnvironmentRange.Ptr()})
+	}
+	return diags
 }
 
 // setHealth is how Podman and systemd tell that the engine answers: a
