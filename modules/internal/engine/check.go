@@ -47,7 +47,7 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 		if p.Repeats >= 0 {
 			switch earlier, later := from[p.Repeats], from[p.Index]; {
 			case earlier.ExtraArg == 0 && later.ExtraArg > 0:
-				diags = append(diags, overridden(eng, k, release, earlier, later))
+				diags = append(diags, overridden(eng, k, release, earlier, later, argAt(args, p.Index)))
 				continue
 			case earlier.ExtraArg > 0 && later.ExtraArg == 0:
 				// sovereign's option comes last (the API key flag) and wins.
@@ -72,9 +72,9 @@ func CheckOptions(eng *spec.Engine, k *Kind, opts []Option) hcl.Diagnostics {
 // capacity plan, the speed checks, the gateway and the health check were
 // built from sovereign's: a different value is an error, the same one a
 // warning that the item is redundant.
-func overridden(eng *spec.Engine, k *Kind, release fmt.Stringer, rendered, item Option) *hcl.Diagnostic {
+func overridden(eng *spec.Engine, k *Kind, release fmt.Stringer, rendered, item Option, given engineflags.Arg) *hcl.Diagnostic {
 	passed := strings.Join(rendered.Words, " ")
-	if sameOption(rendered.Words, item, eng.ExtraArgs) {
+	if slices.Equal(append([]string{given.Flag}, given.Values...), rendered.Words) {
 		return located(eng, item, true, "Option already set", fmt.Sprintf("sovereign already passes %q; this item repeats it and can go.", passed))
 	}
 	from, fix := "itself", "Remove the item."
@@ -88,21 +88,11 @@ func overridden(eng *spec.Engine, k *Kind, release fmt.Stringer, rendered, item 
 	return located(eng, item, false, "Option set by sovereign", fmt.Sprintf("sovereign passes %q %s; %s would take this item's value instead, so what runs would not be what sovereign planned, checked and wired the gateway to. %s", passed, from, release, fix))
 }
 
-// sameOption reports whether the extra_args item (with the values that
-// follow it) says exactly what words say.
-func sameOption(words []string, item Option, extraArgs []string) bool {
-	given := []string{item.Words[0]}
-	if name, value, ok := strings.Cut(item.Words[0], "="); ok && strings.HasPrefix(name, "--") {
-		given = []string{name, value}
-	} else {
-		for _, w := range extraArgs[item.ExtraArg:] {
-			if strings.HasPrefix(w, "-") && !strings.ContainsAny(w[1:2], "0123456789") {
-				break
-			}
-			given = append(given, w)
-		}
-	}
-	return slices.Equal(given, words)
+// argAt is the option of args that starts at word index, as Split read it
+// (its flag and the values that follow).
+func argAt(args []engineflags.Arg, index int) engineflags.Arg {
+	i := slices.IndexFunc(args, func(a engineflags.Arg) bool { return a.Index == index })
+	return args[i]
 }
 
 // uncheckedExtraArgs warns, at the first extra_args item, that a kind
